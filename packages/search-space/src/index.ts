@@ -1,0 +1,2 @@
+export type * from './types.js'
+export * from './spaces/nb201-codec.js'
