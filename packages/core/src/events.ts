@@ -1,0 +1,67 @@
+import type { Metrics, TrialOutcome } from './evaluation.js'
+
+/**
+ * Events a search emits, for progress renderers (terminal spinner, NDJSON, the web app) and logs.
+ * Every event is a plain JSON object with a `type` tag.
+ * @since 0.1.0
+ * @category models
+ */
+export type SearchEvent =
+  | {
+      readonly type: 'search-start'
+      readonly study: string
+      readonly space: string
+      readonly strategy: string
+      readonly objectives: readonly string[]
+      readonly budget: BudgetDescription
+      readonly resumed: boolean
+      readonly trialsDone: number
+    }
+  | { readonly type: 'trial-start'; readonly trial: number; readonly arch: string; readonly hash: string }
+  | {
+      readonly type: 'trial-end'
+      readonly trial: number
+      readonly arch: string
+      readonly hash: string
+      readonly outcome: TrialOutcome
+      /** True when the result came from the functional-hash cache (no evaluation ran). */
+      readonly cached: boolean
+      readonly durationMs: number
+    }
+  | { readonly type: 'trial-report'; readonly trial: number; readonly step: number; readonly metrics: Metrics }
+  | {
+      readonly type: 'constraint-skip'
+      readonly trial: number
+      readonly arch: string
+      readonly constraint: string
+      readonly value: number
+    }
+  | {
+      readonly type: 'progress'
+      readonly trialsDone: number
+      readonly trialsTotal?: number
+      readonly elapsedMs: number
+      readonly cacheHits: number
+      readonly failed: number
+      /** Best value per objective so far (single objective) or the current front size. */
+      readonly best?: Metrics
+      readonly frontSize?: number
+    }
+  | {
+      readonly type: 'search-end'
+      readonly reason: 'budget' | 'aborted' | 'exhausted' | 'error'
+      readonly trialsDone: number
+      readonly cacheHits: number
+      readonly failed: number
+      readonly elapsedMs: number
+    }
+
+/** A search budget as shown in events and summaries. */
+export interface BudgetDescription {
+  readonly trials?: number
+  readonly seconds?: number
+  readonly cost?: number
+}
+
+/** A listener for {@link SearchEvent}s. */
+export type SearchEventListener = (event: SearchEvent) => void
