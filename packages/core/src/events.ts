@@ -17,7 +17,14 @@ export type SearchEvent =
       readonly resumed: boolean
       readonly trialsDone: number
     }
-  | { readonly type: 'trial-start'; readonly trial: number; readonly arch: string; readonly hash: string }
+  | {
+      readonly type: 'trial-start'
+      readonly trial: number
+      readonly arch: string
+      readonly hash: string
+      /** The fidelity (e.g. epochs) the trial is evaluated at; absent means full. */
+      readonly fidelity?: number
+    }
   | {
       readonly type: 'trial-end'
       readonly trial: number
@@ -27,6 +34,7 @@ export type SearchEvent =
       /** True when the result came from the functional-hash cache (no evaluation ran). */
       readonly cached: boolean
       readonly durationMs: number
+      readonly fidelity?: number
     }
   | { readonly type: 'trial-report'; readonly trial: number; readonly step: number; readonly metrics: Metrics }
   | {
@@ -43,6 +51,8 @@ export type SearchEvent =
       readonly elapsedMs: number
       readonly cacheHits: number
       readonly failed: number
+      /** Trials that ran the evaluator (not answered by the cache or a cheap constraint). */
+      readonly evaluations?: number
       /** Best value per objective so far (single objective) or the current front size. */
       readonly best?: Metrics
       readonly frontSize?: number
@@ -53,12 +63,15 @@ export type SearchEvent =
       readonly trialsDone: number
       readonly cacheHits: number
       readonly failed: number
+      readonly evaluations?: number
       readonly elapsedMs: number
     }
 
 /** A search budget as shown in events and summaries. */
 export interface BudgetDescription {
   readonly trials?: number
+  /** Trials that run the evaluator (cache hits and constraint skips do not count). */
+  readonly evaluations?: number
   readonly seconds?: number
   readonly cost?: number
 }

@@ -90,7 +90,10 @@ export const formatConstraint = (c: Constraint): string => `${c.metric}${c.op}${
  * Turns metric values into a minimisation vector: `max` objectives are negated. Every Pareto
  * routine in this package works on such vectors.
  */
-export function toMinimization(objectives: readonly Objective[], metrics: Readonly<Record<string, number>>): number[] {
+export function toMinimization(
+  objectives: readonly Objective[],
+  metrics: Readonly<Record<string, number>>,
+): number[] {
   return objectives.map((o) => {
     const v = metrics[o.name]
     if (v === undefined) {

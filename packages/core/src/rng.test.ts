@@ -67,8 +67,11 @@ describe('Rng (xoshiro128**)', () => {
     }
   })
 
-  propTest.prop([fc.integer(), fc.array(fc.integer(), { maxLength: 30 })])('shuffle is a permutation', (seed, xs) => {
-    const s = new Rng(seed).shuffle(xs)
-    expect([...s].sort((a, b) => a - b)).toEqual([...xs].sort((a, b) => a - b))
-  })
+  propTest.prop([fc.integer(), fc.array(fc.integer(), { maxLength: 30 })])(
+    'shuffle is a permutation',
+    (seed, xs) => {
+      const s = new Rng(seed).shuffle(xs)
+      expect([...s].sort((a, b) => a - b)).toEqual([...xs].sort((a, b) => a - b))
+    },
+  )
 })
