@@ -1,0 +1,32 @@
+import { Command } from '@commander-js/extra-typings'
+import { archCommand } from './commands/arch.js'
+import { compareCommand } from './commands/compare.js'
+import { reportCommand } from './commands/report.js'
+import { strategiesCommand } from './commands/strategies.js'
+import { searchCommand } from './commands/search.js'
+import { spacesCommand } from './commands/spaces.js'
+import type { Io } from './context.js'
+
+export const VERSION = '0.1.0'
+
+/** Builds the `nas` program. Commands write through `io`, so tests can capture them. */
+export function buildProgram(io: Io): Command {
+  const program = new Command('nas')
+    .description('nasjs: neural architecture search from the terminal')
+    .version(VERSION, '-v, --version')
+    .showHelpAfterError('(nas --help for usage)')
+    .configureOutput({ writeErr: (s) => io.err.write(s), writeOut: (s) => io.out(s.replace(/\n$/, '')) })
+    .exitOverride()
+  program.addCommand(searchCommand(io))
+  program.addCommand(compareCommand(io))
+  program.addCommand(spacesCommand(io))
+  program.addCommand(strategiesCommand(io))
+  program.addCommand(archCommand(io))
+  program.addCommand(reportCommand(io))
+  for (const c of program.commands) {
+    c.exitOverride()
+    c.configureOutput({ writeErr: (s) => io.err.write(s), writeOut: (s) => io.out(s.replace(/\n$/, '')) })
+    for (const sub of c.commands) sub.exitOverride()
+  }
+  return program
+}

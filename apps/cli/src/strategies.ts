@@ -1,0 +1,9 @@
+import { builtinStrategies, createStrategyRegistry, type StrategyRegistry } from '@nasjs/strategies'
+
+let registry: StrategyRegistry | undefined
+
+/** Every strategy the CLI knows: the builtins and the predictor-guided ones. */
+export function cliStrategyRegistry(): StrategyRegistry {
+  registry ??= createStrategyRegistry([...builtinStrategies])
+  return registry
+}
