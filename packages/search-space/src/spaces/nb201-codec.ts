@@ -5,15 +5,17 @@ import { NasError, formatAllowed } from '@nasjs/core'
  * @since 0.1.0
  */
 export const NB201_OPS = ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'] as const
+/** An NB201 operation. @since 0.1.0 */
 export type Nb201Op = (typeof NB201_OPS)[number]
 
 /**
  * An NB201 cell: the ops of its 6 edges in the **arch_str order**
  * (0->1), (0->2), (1->2), (0->3), (1->3), (2->3).
+ * @since 0.1.0
  */
 export type Nb201Arch = readonly [Nb201Op, Nb201Op, Nb201Op, Nb201Op, Nb201Op, Nb201Op]
 
-/** The (from, to) node pair of each edge, in arch_str order. */
+/** The (from, to) node pair of each edge, in arch_str order. @since 0.1.0 */
 export const NB201_EDGES: readonly (readonly [number, number])[] = [
   [0, 1],
   [0, 2],
@@ -23,17 +25,29 @@ export const NB201_EDGES: readonly (readonly [number, number])[] = [
   [2, 3],
 ]
 
-/** NASLib's op codes: 0=skip_connect 1=none 2=nor_conv_3x3 3=nor_conv_1x1 4=avg_pool_3x3. */
-export const NASLIB_OPS: readonly Nb201Op[] = ['skip_connect', 'none', 'nor_conv_3x3', 'nor_conv_1x1', 'avg_pool_3x3']
+/** NASLib's op codes: 0=skip_connect 1=none 2=nor_conv_3x3 3=nor_conv_1x1 4=avg_pool_3x3. @since 0.1.0 */
+export const NASLIB_OPS: readonly Nb201Op[] = [
+  'skip_connect',
+  'none',
+  'nor_conv_3x3',
+  'nor_conv_1x1',
+  'avg_pool_3x3',
+]
 /**
  * NASLib orders the edges (0->1, 0->2, 0->3, 1->2, 1->3, 2->3); entry i is the arch_str position of
  * NASLib position i.
+ * @since 0.1.0
  */
 export const NASLIB_TO_ARCHSTR_EDGE = [0, 1, 3, 2, 4, 5] as const
 
 const OP_SET: ReadonlySet<string> = new Set(NB201_OPS)
 
-const archError = (message: string, value: unknown, allowed?: readonly unknown[], path?: (string | number)[]) =>
+const archError = (
+  message: string,
+  value: unknown,
+  allowed?: readonly unknown[],
+  path?: (string | number)[],
+) =>
   new NasError({
     code: 'ARCH_INVALID',
     message,
@@ -45,6 +59,7 @@ const archError = (message: string, value: unknown, allowed?: readonly unknown[]
 /**
  * Parses `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`. Errors name the node, the edge and the allowed ops.
  * @example parseNb201('|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|none~1|avg_pool_3x3~2|')
+ * @since 0.1.0
  */
 export function parseNb201(text: string): Nb201Arch {
   if (typeof text !== 'string') throw archError('an NB201 architecture string is required', text)
@@ -59,7 +74,9 @@ export function parseNb201(text: string): Nb201Arch {
   for (let n = 0; n < 3; n++) {
     const group = nodes[n]!
     if (!group.startsWith('|') || !group.endsWith('|') || group.length < 2) {
-      throw archError(`NB201 node ${n + 1} group '${group}' must start and end with '|'`, group, undefined, [n + 1])
+      throw archError(`NB201 node ${n + 1} group '${group}' must start and end with '|'`, group, undefined, [
+        n + 1,
+      ])
     }
     const edges = group.slice(1, -1).split('|')
     if (edges.length !== n + 1) {
@@ -97,12 +114,12 @@ export function parseNb201(text: string): Nb201Arch {
   return ops as unknown as Nb201Arch
 }
 
-/** Formats an NB201 cell as its arch_str. */
+/** Formats an NB201 cell as its arch_str. @since 0.1.0 */
 export function formatNb201(a: Nb201Arch): string {
   return `|${a[0]}~0|+|${a[1]}~0|${a[2]}~1|+|${a[3]}~0|${a[4]}~1|${a[5]}~2|`
 }
 
-/** Converts a NASLib tuple (array or its text `"(4, 3, 3, 0, 0, 0)"`) to an NB201 cell. */
+/** Converts a NASLib tuple (array or its text `"(4, 3, 3, 0, 0, 0)"`) to an NB201 cell. @since 0.1.0 */
 export function nb201FromNaslibTuple(tuple: readonly number[] | string): Nb201Arch {
   const codes =
     typeof tuple === 'string'
@@ -125,19 +142,19 @@ export function nb201FromNaslibTuple(tuple: readonly number[] | string): Nb201Ar
   return ops as unknown as Nb201Arch
 }
 
-/** Converts an NB201 cell to its NASLib tuple. */
+/** Converts an NB201 cell to its NASLib tuple. @since 0.1.0 */
 export function nb201ToNaslibTuple(a: Nb201Arch): number[] {
   return NASLIB_TO_ARCHSTR_EDGE.map((p) => NASLIB_OPS.indexOf(a[p]))
 }
 
-/** Mixed-radix index of a cell in [0, 15625): edge 0 is the most significant digit, ops in NB201_OPS order. */
+/** Mixed-radix index of a cell in [0, 15625): edge 0 is the most significant digit, ops in NB201_OPS order. @since 0.1.0 */
 export function nb201ToOrdinal(a: Nb201Arch): number {
   let k = 0
   for (let i = 0; i < 6; i++) k = k * 5 + NB201_OPS.indexOf(a[i]!)
   return k
 }
 
-/** Inverse of {@link nb201ToOrdinal}. */
+/** Inverse of {@link nb201ToOrdinal}. @since 0.1.0 */
 export function nb201FromOrdinal(k: number): Nb201Arch {
   if (!Number.isInteger(k) || k < 0 || k >= 15625) {
     throw archError(`NB201 ordinal ${k} is outside 0..15624`, k)
