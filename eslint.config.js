@@ -26,6 +26,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
       'vitest/expect-expect': ['error', { assertFunctionNames: ['expect*', 'assert*', 'fc.assert', 'check*'] }],
+      'vitest/valid-expect': ['error', { maxArgs: 2 }],
+      'vitest/valid-title': ['error', { allowArguments: true }],
       'vitest/no-standalone-expect': ['error', { additionalTestBlockFunctions: ['test.prop', 'it.prop', 'propTest.prop'] }],
     },
   },

@@ -39,7 +39,9 @@ export function reportError(e: unknown): ErrorReport {
     return { exitCode: e.exitCode === 0 ? 0 : EXIT.usage, text: '', json: { ok: e.exitCode === 0 } }
   }
   const err = e instanceof Error ? e : new Error(String(e))
-  const debug = process.env['NASJS_DEBUG'] ? `\n${err.stack ?? ''}` : '\n(set NASJS_DEBUG=1 for the stack trace)'
+  const debug = process.env['NASJS_DEBUG']
+    ? `\n${err.stack ?? ''}`
+    : '\n(set NASJS_DEBUG=1 for the stack trace)'
   return {
     exitCode: EXIT.failure,
     text: `nas: internal error: ${err.message}${debug}`,

@@ -86,7 +86,11 @@ export interface RunSummary {
   /** Pareto front (constrained domination) of the complete trials, by the first objective. */
   readonly front: readonly FoundArch[]
   /** Against the benchmark's true front (several objectives on a tabular benchmark). */
-  readonly quality?: { readonly relativeHypervolume: number; readonly coverage: number; readonly trueFrontSize: number }
+  readonly quality?: {
+    readonly relativeHypervolume: number
+    readonly coverage: number
+    readonly trueFrontSize: number
+  }
   /** Best-so-far of the first objective (one objective) or relative hypervolume (several), per trial. */
   readonly anytime: readonly (readonly [number, number])[]
   readonly files: Readonly<Record<keyof typeof RUN_FILES, string>>
@@ -173,7 +177,11 @@ export function buildSummary(
   dir: string,
   config: RunConfig,
   rows: readonly TrialRow[],
-  opts: { readonly bench?: Nb201Benchmark; readonly indexOf?: (arch: string) => number; readonly complete: boolean },
+  opts: {
+    readonly bench?: Nb201Benchmark
+    readonly indexOf?: (arch: string) => number
+    readonly complete: boolean
+  },
 ): RunSummary {
   const objectives = config.objectives.map(parseObjective)
   const first = objectives[0]!
@@ -223,7 +231,12 @@ export function buildSummary(
     let cur: number | undefined
     rows.forEach((r, i) => {
       const v = r.metrics?.[first.name]
-      if (r.status === 'complete' && v !== undefined && !r.skipped && feasible(config.constraints, r.metrics!)) {
+      if (
+        r.status === 'complete' &&
+        v !== undefined &&
+        !r.skipped &&
+        feasible(config.constraints, r.metrics!)
+      ) {
         if (cur === undefined || better(first, v, cur)) cur = v
       }
       if (cur !== undefined) anytime.push([i + 1, cur])
@@ -260,7 +273,9 @@ export function buildSummary(
     front,
     ...(quality ? { quality } : {}),
     anytime,
-    files: Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, join(dir, f)])) as RunSummary['files'],
+    files: Object.fromEntries(
+      Object.entries(RUN_FILES).map(([k, f]) => [k, join(dir, f)]),
+    ) as RunSummary['files'],
   }
 }
 

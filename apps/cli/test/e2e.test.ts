@@ -15,7 +15,10 @@ interface Summary {
 }
 
 const tellHashes = (journal: string) => {
-  const lines = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+  const lines = readFileSync(journal, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
   const asks = new Map(lines.filter((r) => r['type'] === 'ask').map((r) => [r['trial'], r['hash']]))
   return lines
     .filter((r) => r['type'] === 'tell')
@@ -46,7 +49,20 @@ describe('nas search', () => {
 
   it('--json prints the summary as the last line', () => {
     const cwd = tempDir()
-    const r = nas(cwd, ['search', '--strategy', 'rea', '--objective', 'valid_acc:max', '--budget', '150', '--seed', '3', '--out', 'r', '--json'])
+    const r = nas(cwd, [
+      'search',
+      '--strategy',
+      'rea',
+      '--objective',
+      'valid_acc:max',
+      '--budget',
+      '150',
+      '--seed',
+      '3',
+      '--out',
+      'r',
+      '--json',
+    ])
     expect(r.status).toBe(0)
     const s = r.json() as Summary
     expect(s.ok).toBe(true)
@@ -54,13 +70,39 @@ describe('nas search', () => {
     expect(s.best?.metrics['valid_acc']).toBeGreaterThan(88)
     expect(s.best?.arch).toMatch(/^\|.*\|$/)
     // same seed, same result
-    const again = nas(tempDir(), ['search', '--strategy', 'rea', '--objective', 'valid_acc:max', '--budget', '150', '--seed', '3', '--out', 'r', '--json'])
+    const again = nas(tempDir(), [
+      'search',
+      '--strategy',
+      'rea',
+      '--objective',
+      'valid_acc:max',
+      '--budget',
+      '150',
+      '--seed',
+      '3',
+      '--out',
+      'r',
+      '--json',
+    ])
     expect((again.json() as Summary).best).toEqual(s.best)
   })
 
   it('checks a cheap constraint', () => {
     const cwd = tempDir()
-    const r = nas(cwd, ['search', '--strategy', 'random', '--objective', 'valid_acc:max', '--constraint', 'latency.pixel3<=5', '--budget', '200', '--out', 'c', '--json'])
+    const r = nas(cwd, [
+      'search',
+      '--strategy',
+      'random',
+      '--objective',
+      'valid_acc:max',
+      '--constraint',
+      'latency.pixel3<=5',
+      '--budget',
+      '200',
+      '--out',
+      'c',
+      '--json',
+    ])
     expect(r.status).toBe(0)
     const s = r.json() as Summary
     expect(s.best?.metrics['latency.pixel3']).toBeLessThanOrEqual(5)
@@ -68,13 +110,24 @@ describe('nas search', () => {
 
   it('resumes an interrupted search and ends with the same trials as an uninterrupted one', async () => {
     const cwd = tempDir()
-    const args = ['search', '--strategy', 'random', '--objective', 'valid_acc:max', '--budget', '30000', '--seed', '5']
+    const args = [
+      'search',
+      '--strategy',
+      'random',
+      '--objective',
+      'valid_acc:max',
+      '--budget',
+      '30000',
+      '--seed',
+      '5',
+    ]
     const child = nasAsync(cwd, [...args, '--out', 'int'])
     const journal = join(cwd, 'int', 'trials.jsonl')
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)))
     let stderr = ''
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    for (let i = 0; i < 1000 && !(existsSync(journal) && statSync(journal).size > 30_000); i++) await sleep(10)
+    for (let i = 0; i < 1000 && !(existsSync(journal) && statSync(journal).size > 30_000); i++)
+      await sleep(10)
     child.kill('SIGINT')
     const code = await exited
     expect(code).toBe(130)
@@ -103,16 +156,39 @@ describe('nas search', () => {
 describe('nas compare', () => {
   it('prints the table and writes JSON, CSV and SVG; --json lists every strategy', () => {
     const cwd = tempDir()
-    const r = nas(cwd, ['compare', '--strategies', 'random,rea', '--seeds', '3', '--budget', '50', '--out', 'cmp', '--json'])
+    const r = nas(cwd, [
+      'compare',
+      '--strategies',
+      'random,rea',
+      '--seeds',
+      '3',
+      '--budget',
+      '50',
+      '--out',
+      'cmp',
+      '--json',
+    ])
     expect(r.status, r.stderr).toBe(0)
-    const s = r.json() as { strategies: { name: string; mean: number; std: number; relativeImprovementOverRandom: number }[] }
+    const s = r.json() as {
+      strategies: { name: string; mean: number; std: number; relativeImprovementOverRandom: number }[]
+    }
     expect(s.strategies.map((x) => x.name)).toEqual(['random', 'rea'])
     expect(s.strategies[0]!.relativeImprovementOverRandom).toBe(0)
     for (const x of s.strategies) expect(x.mean).toBeGreaterThan(85)
     for (const f of ['compare.json', 'curves.csv', 'summary.csv', 'anytime.svg', 'report.html']) {
       expect(existsSync(join(cwd, 'cmp', f)), f).toBe(true)
     }
-    const text = nas(cwd, ['compare', '--strategies', 'random,ls', '--seeds', '2', '--budget', '30', '--out', 'cmp2'])
+    const text = nas(cwd, [
+      'compare',
+      '--strategies',
+      'random,ls',
+      '--seeds',
+      '2',
+      '--budget',
+      '30',
+      '--out',
+      'cmp2',
+    ])
     expect(text.stdout).toContain('RI vs random search')
   })
 })
@@ -135,7 +211,8 @@ describe('nas spaces, strategies, arch', () => {
   })
 
   it('parses an architecture and shows its benchmark metrics', () => {
-    const arch = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'
+    const arch =
+      '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'
     const r = nas(tempDir(), ['arch', 'nb201', arch, '--json'])
     expect(r.status).toBe(0)
     const a = r.json() as { arch: string; index: number; metrics: Record<string, Record<string, number>> }
@@ -148,12 +225,32 @@ describe('bad input: one clear message, non-zero exit, no stack trace', () => {
   const cases: [string, string[], RegExp][] = [
     ['unknown strategy', ['search', '--strategy', 'reaa'], /unknown strategy 'reaa'; expected .*'rea'/],
     ['unknown space', ['search', '--space', 'nb202'], /unknown search space 'nb202'; expected .*'nb201'/],
-    ['unknown dataset', ['search', '--dataset', 'cifar11'], /dataset 'cifar11'; expected 'cifar10', 'cifar100' or 'imagenet16-120'/],
+    [
+      'unknown dataset',
+      ['search', '--dataset', 'cifar11'],
+      /dataset 'cifar11'; expected 'cifar10', 'cifar100' or 'imagenet16-120'/,
+    ],
     ['unknown device', ['search', '--objective', 'latency.pixel9:min'], /latency.pixel9.*'latency.pixel3'/],
-    ['malformed objective', ['search', '--objective', 'valid_acc:best'], /direction 'best'; expected 'max' or 'min'/],
+    [
+      'malformed objective',
+      ['search', '--objective', 'valid_acc:best'],
+      /direction 'best'; expected 'max' or 'min'/,
+    ],
     ['malformed constraint', ['search', '--constraint', 'latency.pixel3=<5'], /malformed constraint/],
-    ['arch typo', ['arch', 'nb201', '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_cov_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'], /unknown NB201 op 'nor_cov_3x3'[\s\S]*\^{11}/],
-    ['missing data directory', ['search', '--data', '/nonexistent/nasjs-data'], /not found; tried \/nonexistent\/nasjs-data.*NASJS_DATA_DIR/],
+    [
+      'arch typo',
+      [
+        'arch',
+        'nb201',
+        '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_cov_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|',
+      ],
+      /unknown NB201 op 'nor_cov_3x3'[\s\S]*\^{11}/,
+    ],
+    [
+      'missing data directory',
+      ['search', '--data', '/nonexistent/nasjs-data'],
+      /not found; tried \/nonexistent\/nasjs-data.*NASJS_DATA_DIR/,
+    ],
     ['budget -1', ['search', '--budget', '-1'], /--budget must be an integer >= 1, got '-1'/],
     ['compare with a bad seeds count', ['compare', '--seeds', '0'], /--seeds must be a positive integer/],
   ]

@@ -14,7 +14,11 @@ export function assertBuilt(): void {
 export const tempDir = (): string => mkdtempSync(join(tmpdir(), 'nas-e2e-'))
 
 /** Runs `nas ...args` in `cwd` and returns its exit code and output. */
-export function nas(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> & { json: () => unknown } {
+export function nas(
+  cwd: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): SpawnSyncReturns<string> & { json: () => unknown } {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd,
     encoding: 'utf8',
@@ -27,4 +31,8 @@ export function nas(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv
 
 /** Starts `nas ...args` without waiting. */
 export const nasAsync = (cwd: string, args: readonly string[]) =>
-  spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, CI: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })

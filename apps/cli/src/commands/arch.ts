@@ -31,7 +31,13 @@ export function parseArchArgument(spaceId: string, text: string): unknown {
 
 /** Adds a caret line under the offending part of the input to an ARCH_INVALID error. */
 function pointAt(e: unknown, input: string): unknown {
-  if (!(e instanceof NasError) || e.code !== 'ARCH_INVALID' || typeof e.value !== 'string' || e.value === input) return e
+  if (
+    !(e instanceof NasError) ||
+    e.code !== 'ARCH_INVALID' ||
+    typeof e.value !== 'string' ||
+    e.value === input
+  )
+    return e
   const at = input.indexOf(e.value)
   if (at < 0 || e.value.length === 0) return e
   return new NasError({
@@ -79,11 +85,14 @@ export function archCommand(io: Io) {
       if (opts.json) return io.out(JSON.stringify({ ok: true, ...out }))
       io.out(`space      ${space.id}`)
       io.out(`arch       ${String(out['arch'])}`)
-      if (out['canonical'] !== undefined) io.out(`canonical  ${String(out['canonical'])}`)
+      if (typeof out['canonical'] === 'string') io.out(`canonical  ${out['canonical']}`)
       io.out(`hash       ${String(out['hash'])}`)
-      if (out['index'] !== undefined) io.out(`index      ${String(out['index'])} (official NAS-Bench-201 index)`)
+      if (typeof out['index'] === 'number')
+        io.out(`index      ${out['index']} (official NAS-Bench-201 index)`)
       for (const [k, v] of Object.entries(encodings)) {
-        io.out(`${k.padEnd(10)} [${v.length}] ${v.map((x) => (Number.isInteger(x) ? String(x) : x.toFixed(3))).join(' ')}`)
+        io.out(
+          `${k.padEnd(10)} [${v.length}] ${v.map((x) => (Number.isInteger(x) ? String(x) : x.toFixed(3))).join(' ')}`,
+        )
       }
       if (metrics) {
         const names = [...new Set(Object.values(metrics).flatMap((m) => Object.keys(m)))]

@@ -59,11 +59,16 @@ export function compareJsonSummary(result: CompareResult, dir: string) {
 export function compareCommand(io: Io) {
   const registry = cliStrategyRegistry()
   return new Command('compare')
-    .description('compare strategies on a benchmark over seeds (incumbent by valid_acc, reported by test_acc)')
+    .description(
+      'compare strategies on a benchmark over seeds (incumbent by valid_acc, reported by test_acc)',
+    )
     .addOption(new Option('--space <id>', 'search space').default('nb201'))
     .addOption(new Option('--dataset <name>', `dataset (${NB201_DATASETS.join(', ')})`).default('cifar10'))
     .addOption(
-      new Option('--strategies <list>', `comma-separated strategies (${registry.names().join(', ')})`).default('random,rea,ls'),
+      new Option(
+        '--strategies <list>',
+        `comma-separated strategies (${registry.names().join(', ')})`,
+      ).default('random,rea,ls'),
     )
     .addOption(new Option('--seeds <n>', 'runs per strategy (seeds 0..n-1)').default('20'))
     .addOption(new Option('--budget <n>', 'queries per run').default('150'))
@@ -86,9 +91,16 @@ export function compareCommand(io: Io) {
           allowed: ['nb201'],
         })
       }
-      const names = opts.strategies.split(',').map((s) => s.trim()).filter(Boolean)
+      const names = opts.strategies
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
       if (names.length === 0) {
-        throw new NasError({ code: 'CONFIG_INVALID', message: '--strategies is empty', allowed: registry.names() })
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: '--strategies is empty',
+          allowed: registry.names(),
+        })
       }
       for (const n of names) registry.get(n)
       const seeds = positiveInt('seeds', opts.seeds)
@@ -99,10 +111,17 @@ export function compareCommand(io: Io) {
       const searchObjectives = objectives.length > 0 ? objectives : ['valid_acc:max']
       const bench = loadBenchmark(opts.data)
       const runners: Record<string, Runner<Nb201Arch>> = Object.fromEntries(
-        names.map((n) => [n, strategyRunner(registry, n, undefined, { space: nb201, objectives: searchObjectives })]),
+        names.map((n) => [
+          n,
+          strategyRunner(registry, n, undefined, { space: nb201, objectives: searchObjectives }),
+        ]),
       )
       const dir = resolve(
-        opts.out ?? join('runs', `compare-${opts.dataset}-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`),
+        opts.out ??
+          join(
+            'runs',
+            `compare-${opts.dataset}-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`,
+          ),
       )
       const controller = new AbortController()
       const onSigint = () => controller.abort()
@@ -126,7 +145,12 @@ export function compareCommand(io: Io) {
             if (now - last > 1000 || done === p.total) {
               last = now
               const text = `runs ${done}/${p.total} · last: ${p.strategy} seed ${p.seed} -> ${p.final.toFixed(2)} · ${((now - started) / 1000).toFixed(1)}s`
-              if (opts.json) io.err.write(JSON.stringify({ event: { type: 'compare-progress', runsDone: done, runsTotal: p.total } }) + '\n')
+              if (opts.json)
+                io.err.write(
+                  JSON.stringify({
+                    event: { type: 'compare-progress', runsDone: done, runsTotal: p.total },
+                  }) + '\n',
+                )
               else io.err.write(text + '\n')
             }
           },

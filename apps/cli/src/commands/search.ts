@@ -1,14 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Command, Option } from '@commander-js/extra-typings'
-import {
-  NasError,
-  Rng,
-  parseConstraint,
-  parseObjective,
-  type Metrics,
-  type SearchEvent,
-} from '@nasjs/core'
+import { NasError, Rng, parseConstraint, parseObjective, type SearchEvent } from '@nasjs/core'
 import {
   NB201_DATASETS,
   assertNb201Dataset,
@@ -81,7 +74,12 @@ function readJsonFile(path: string, what: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8'))
   } catch (cause) {
-    throw new NasError({ code: 'CONFIG_INVALID', message: `${what} ${path} is not valid JSON`, value: path, cause })
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `${what} ${path} is not valid JSON`,
+      value: path,
+      cause,
+    })
   }
 }
 
@@ -98,7 +96,11 @@ function checkSearchable(spaceId: string): void {
 }
 
 /** Validates objectives/constraints against the benchmark's metric names (unknown devices list the valid ones). */
-export function checkMetrics(dataset: string, objectives: readonly string[], constraints: readonly string[]): void {
+export function checkMetrics(
+  dataset: string,
+  objectives: readonly string[],
+  constraints: readonly string[],
+): void {
   const ds = assertNb201Dataset(dataset)
   for (const o of objectives) assertNb201Metric(ds, parseObjective(o).name)
   for (const c of constraints) assertNb201Metric(ds, parseConstraint(c).metric)
@@ -107,12 +109,20 @@ export function checkMetrics(dataset: string, objectives: readonly string[], con
 const timestamp = () => new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
 
 /** Writes summary.json, pareto.csv and report.html from the run's journal (also used by `nas report`). */
-export function writeRunReport(dir: string, bench: Nb201Benchmark | undefined, complete: boolean): RunSummary {
+export function writeRunReport(
+  dir: string,
+  bench: Nb201Benchmark | undefined,
+  complete: boolean,
+): RunSummary {
   const { config, journal } = readRun(dir)
   const space = getSpace(config.space)
   const rows = trialsFromJournal(journal, space)
   const indexOf = bench && config.space === 'nb201' ? (arch: string) => bench.indexOf(arch) : undefined
-  const summary = buildSummary(dir, config, rows, { ...(bench ? { bench } : {}), ...(indexOf ? { indexOf } : {}), complete })
+  const summary = buildSummary(dir, config, rows, {
+    ...(bench ? { bench } : {}),
+    ...(indexOf ? { indexOf } : {}),
+    complete,
+  })
   writeJsonAtomic(join(dir, RUN_FILES.summary), summary)
   writeFileSync(join(dir, RUN_FILES.pareto), frontCsv(summary))
   let trueFront: { x: number; y: number }[] | undefined
@@ -151,7 +161,9 @@ export function printSummary(io: Io, s: RunSummary): void {
     if (shown.length < s.front.length) io.out(`(${s.front.length - shown.length} more in ${s.files.pareto})`)
   } else if (s.best) {
     io.out(`\nbest architecture (trial ${s.best.trial}):\n  ${s.best.arch}`)
-    const names = [...new Set([...cols, ...Object.keys(s.best.metrics)])].filter((n) => s.best!.metrics[n] !== undefined)
+    const names = [...new Set([...cols, ...Object.keys(s.best.metrics)])].filter(
+      (n) => s.best!.metrics[n] !== undefined,
+    )
     io.out(table(names.slice(0, 12).map((n) => [`  ${n}`, fmtMetric(s.best!.metrics[n])])))
   } else {
     io.out('\nno feasible architecture found')
@@ -163,13 +175,21 @@ export function printSummary(io: Io, s: RunSummary): void {
 export function searchCommand(io: Io) {
   const strategies = cliStrategyRegistry()
   const cmd = new Command('search')
-    .description('run a search on a benchmark and write trials.jsonl, summary.json, pareto.csv and report.html')
+    .description(
+      'run a search on a benchmark and write trials.jsonl, summary.json, pareto.csv and report.html',
+    )
     .addOption(new Option('--space <id>', 'search space').default('nb201'))
     .addOption(new Option('--dataset <name>', `dataset (${NB201_DATASETS.join(', ')})`).default('cifar10'))
-    .addOption(new Option('--strategy <name>', `strategy (${strategies.names().join(', ')})`).default('nsga2'))
+    .addOption(
+      new Option('--strategy <name>', `strategy (${strategies.names().join(', ')})`).default('nsga2'),
+    )
     .addOption(new Option('--budget <n>', 'trials to run (cache hits included)').default('1000'))
     .addOption(new Option('--seed <n>', 'random seed').default('0'))
-    .option('--objective <metric:dir>', `objective, repeatable (default: ${DEFAULT_OBJECTIVES.join(' ')})`, collect)
+    .option(
+      '--objective <metric:dir>',
+      `objective, repeatable (default: ${DEFAULT_OBJECTIVES.join(' ')})`,
+      collect,
+    )
     .option('--constraint <expr>', 'constraint, repeatable, e.g. "latency.pixel3<=5"', collect)
     .option('--config <file>', "JSON file with the strategy's config (see nas strategies)")
     .option('--out <dir>', 'run directory (default: runs/<strategy>-<space>-<dataset>-<time>)')
@@ -196,7 +216,10 @@ Examples:
       let dir: string
       if (flags.resume) {
         if (flags.out === undefined) {
-          throw new NasError({ code: 'CONFIG_INVALID', message: '--resume needs --out <run directory> of the run to continue' })
+          throw new NasError({
+            code: 'CONFIG_INVALID',
+            message: '--resume needs --out <run directory> of the run to continue',
+          })
         }
         dir = resolve(flags.out)
         config = readRunConfig(dir)
@@ -232,7 +255,9 @@ Examples:
           flags.strategy,
           flags.config === undefined ? undefined : readJsonFile(flags.config, 'strategy config'),
         )
-        dir = resolve(flags.out ?? join('runs', `${flags.strategy}-${flags.space}-${flags.dataset}-${timestamp()}`))
+        dir = resolve(
+          flags.out ?? join('runs', `${flags.strategy}-${flags.space}-${flags.dataset}-${timestamp()}`),
+        )
         if (existsSync(join(dir, RUN_FILES.journal))) {
           throw new NasError({
             code: 'CONFIG_INVALID',
@@ -261,7 +286,14 @@ Examples:
       const objectives = config.objectives.map(parseObjective)
       const constraints = config.constraints.map(parseConstraint)
       const metricNames = [
-        ...new Set(['valid_acc', 'test_acc', 'params', 'flops', ...objectives.map((o) => o.name), ...constraints.map((c) => c.metric)]),
+        ...new Set([
+          'valid_acc',
+          'test_acc',
+          'params',
+          'flops',
+          ...objectives.map((o) => o.name),
+          ...constraints.map((c) => c.metric),
+        ]),
       ]
       const evaluator = createNb201Evaluator(bench, { dataset: config.dataset, metrics: metricNames })
       const cheap = metricNames.filter(isCheapNb201Metric)
@@ -299,7 +331,7 @@ Examples:
         result = await runSearch<Nb201Arch>({
           space: nb201,
           strategy,
-          evaluator: evaluator as (a: Nb201Arch, ctx: Parameters<typeof evaluator>[1]) => Promise<Metrics>,
+          evaluator,
           evaluatorInfo: evaluator.info,
           objectives,
           constraints,
@@ -332,7 +364,9 @@ Examples:
       else printSummary(io, summary)
       if (!complete) {
         const how = `nas search --out ${flags.out ?? dir} --resume`
-        io.err.write(`\ninterrupted after ${summary.trials} trials; nothing is lost. Resume with:\n  ${how}\n`)
+        io.err.write(
+          `\ninterrupted after ${summary.trials} trials; nothing is lost. Resume with:\n  ${how}\n`,
+        )
         process.exitCode = EXIT.interrupted
       }
     })

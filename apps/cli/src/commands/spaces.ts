@@ -44,7 +44,11 @@ export function spacesCommand(io: Io) {
       if (opts.json) return io.out(JSON.stringify({ ok: true, space: info }))
       io.out(info.description)
       io.out(`\nsize: ${info.size} (${sci(info.size)})`)
-      io.out(`encodings: ${Object.entries(info.encodings).map(([k, n]) => `${k} (${n})`).join(', ')}`)
+      io.out(
+        `encodings: ${Object.entries(info.encodings)
+          .map(([k, n]) => `${k} (${n})`)
+          .join(', ')}`,
+      )
       io.out(`\nexample (seed ${opts.seed}):\n  ${info.example.text}\n  hash ${info.example.hash}`)
     })
   return cmd

@@ -5,7 +5,7 @@ import { cliStrategyRegistry } from '../strategies.js'
 /** `nas strategies`: every strategy with its config fields and defaults. */
 export function strategiesCommand(io: Io) {
   return new Command('strategies')
-    .description("list the strategies with their config fields and defaults (for nas search --config)")
+    .description('list the strategies with their config fields and defaults (for nas search --config)')
     .argument('[name]', 'show one strategy and the JSON Schema of its config')
     .option('--json', 'machine-readable output')
     .action((name, opts) => {
@@ -18,15 +18,25 @@ export function strategiesCommand(io: Io) {
         if (opts.json) return io.out(JSON.stringify({ ok: true, strategy: d, configSchema: schema }))
         io.out(`${d.name}: ${d.description}`)
         if (d.references.length) io.out(`references: ${d.references.join('; ')}`)
-        io.out(`objectives: ${d.multiObjective ? 'one or more' : 'one'}${d.requiresFidelity ? ' · needs an evaluator with fidelities' : ''}`)
+        io.out(
+          `objectives: ${d.multiObjective ? 'one or more' : 'one'}${d.requiresFidelity ? ' · needs an evaluator with fidelities' : ''}`,
+        )
         io.out('')
-        io.out(table(d.fields.map((f) => [f.name, f.type, JSON.stringify(f.default) ?? '', f.description ?? '']), ['field', 'type', 'default', 'description']))
+        io.out(
+          table(
+            d.fields.map((f) => [f.name, f.type, JSON.stringify(f.default) ?? '', f.description ?? '']),
+            ['field', 'type', 'default', 'description'],
+          ),
+        )
         io.out(`\nconfig JSON Schema:\n${JSON.stringify(schema, null, 2)}`)
         return
       }
       if (opts.json) return io.out(JSON.stringify({ ok: true, strategies: all }))
       for (const d of all) {
-        const tags = [d.multiObjective ? 'multi-objective' : '', d.requiresFidelity ? 'multi-fidelity' : ''].filter(Boolean)
+        const tags = [
+          d.multiObjective ? 'multi-objective' : '',
+          d.requiresFidelity ? 'multi-fidelity' : '',
+        ].filter(Boolean)
         io.out(`${d.name}${tags.length ? ` (${tags.join(', ')})` : ''}: ${d.description}`)
         for (const f of d.fields) {
           io.out(`    ${f.name.padEnd(22)} ${f.type.padEnd(18)} default ${JSON.stringify(f.default) ?? '-'}`)

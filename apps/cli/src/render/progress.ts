@@ -54,7 +54,10 @@ export function createRenderer(opts: RenderOptions): ProgressRenderer {
         else stream.write(text + '\n')
       } else if (e.type === 'progress') {
         if (spinner) spinner.text = line(e)
-        else if (e.elapsedMs - lastLine >= 2000 || (e.trialsTotal !== undefined && e.trialsDone === e.trialsTotal)) {
+        else if (
+          e.elapsedMs - lastLine >= 2000 ||
+          (e.trialsTotal !== undefined && e.trialsDone === e.trialsTotal)
+        ) {
           lastLine = e.elapsedMs
           stream.write(line(e) + '\n')
         }

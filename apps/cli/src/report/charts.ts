@@ -1,4 +1,5 @@
 /** Small, dependency-free SVG charts for the self-contained HTML reports the CLI writes. */
+import { niceTicks } from '@nasjs/benchmarks'
 
 export interface LineSeries {
   readonly name: string
@@ -23,25 +24,21 @@ interface Frame {
   readonly height?: number
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f']
+const PALETTE = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#ff7f0e',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+  '#7f7f7f',
+]
 
 /** XML-escapes text for SVG and HTML. */
 export const escapeXml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
-
-/** "Nice" tick values covering [lo, hi] (Heckbert's labelling). */
-export function niceTicks(lo: number, hi: number, count = 5): number[] {
-  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return []
-  if (lo === hi) return [lo]
-  const span = hi - lo
-  const raw = span / Math.max(1, count)
-  const mag = 10 ** Math.floor(Math.log10(raw))
-  const norm = raw / mag
-  const step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag
-  const ticks: number[] = []
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)))
-  return ticks
-}
 
 const fmt = (v: number): string => {
   const a = Math.abs(v)
@@ -63,7 +60,13 @@ function extent(values: readonly number[]): [number, number] {
   return [lo - pad, hi + pad]
 }
 
-function frame(f: Frame, xs: readonly number[], ys: readonly number[], body: (sx: (x: number) => number, sy: (y: number) => number) => string, legend: readonly { name: string; color: string }[]): string {
+function frame(
+  f: Frame,
+  xs: readonly number[],
+  ys: readonly number[],
+  body: (sx: (x: number) => number, sy: (y: number) => number) => string,
+  legend: readonly { name: string; color: string }[],
+): string {
   const width = f.width ?? 640
   const height = f.height ?? 380
   const m = { left: 64, right: 16, top: 36, bottom: 48 }
@@ -78,7 +81,9 @@ function frame(f: Frame, xs: readonly number[], ys: readonly number[], body: (sx
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="system-ui, sans-serif" font-size="11">`,
   )
   parts.push(`<rect width="${width}" height="${height}" fill="#fff"/>`)
-  parts.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="600">${escapeXml(f.title)}</text>`)
+  parts.push(
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="600">${escapeXml(f.title)}</text>`,
+  )
   for (const t of niceTicks(x0, x1, 6)) {
     const x = sx(t).toFixed(1)
     parts.push(`<line x1="${x}" x2="${x}" y1="${m.top}" y2="${m.top + ph}" stroke="#eee"/>`)
@@ -87,10 +92,14 @@ function frame(f: Frame, xs: readonly number[], ys: readonly number[], body: (sx
   for (const t of niceTicks(y0, y1, 5)) {
     const y = sy(t).toFixed(1)
     parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y}" y2="${y}" stroke="#eee"/>`)
-    parts.push(`<text x="${m.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${fmt(t)}</text>`)
+    parts.push(
+      `<text x="${m.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${fmt(t)}</text>`,
+    )
   }
   parts.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`)
-  parts.push(`<text x="${m.left + pw / 2}" y="${height - 10}" text-anchor="middle">${escapeXml(f.xLabel)}</text>`)
+  parts.push(
+    `<text x="${m.left + pw / 2}" y="${height - 10}" text-anchor="middle">${escapeXml(f.xLabel)}</text>`,
+  )
   parts.push(
     `<text x="14" y="${m.top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 ${m.top + ph / 2})">${escapeXml(f.yLabel)}</text>`,
   )
@@ -105,7 +114,9 @@ function frame(f: Frame, xs: readonly number[], ys: readonly number[], body: (sx
 }
 
 /** A line chart; with `step`, each series is drawn as a staircase (best-so-far curves). */
-export function lineChart(opts: Frame & { readonly series: readonly LineSeries[]; readonly step?: boolean }): string {
+export function lineChart(
+  opts: Frame & { readonly series: readonly LineSeries[]; readonly step?: boolean },
+): string {
   const xs = opts.series.flatMap((s) => s.points.map((p) => p[0]))
   const ys = opts.series.flatMap((s) => s.points.map((p) => p[1]))
   const colored = opts.series.map((s, i) => ({ ...s, color: s.color ?? PALETTE[i % PALETTE.length]! }))

@@ -3,7 +3,13 @@ import type { RunSummary, TrialRow } from '../run-files.js'
 import { escapeXml, lineChart, scatterChart } from './charts.js'
 
 const fmt = (v: number | undefined) =>
-  v === undefined || Number.isNaN(v) ? '' : Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(3) : v.toPrecision(4)
+  v === undefined || Number.isNaN(v)
+    ? ''
+    : Math.abs(v) >= 100
+      ? v.toFixed(1)
+      : Math.abs(v) >= 1
+        ? v.toFixed(3)
+        : v.toPrecision(4)
 
 /**
  * A self-contained HTML report of a search run (no scripts, no external files): the run's facts, the
@@ -24,7 +30,10 @@ export function searchReportHtml(
     ['objectives', summary.objectives.join(', ')],
     ['constraints', summary.constraints.join(', ') || '(none)'],
     ['seed', String(summary.seed)],
-    ['trials', `${summary.trials} of ${summary.budget}${summary.complete ? '' : ' (interrupted; resume with --resume)'}`],
+    [
+      'trials',
+      `${summary.trials} of ${summary.budget}${summary.complete ? '' : ' (interrupted; resume with --resume)'}`,
+    ],
     ['evaluations', String(summary.evaluations)],
     ['cache hits', String(summary.cacheHits)],
     ['failed / pruned / skipped', `${summary.failed} / ${summary.pruned} / ${summary.skipped}`],
@@ -55,11 +64,22 @@ export function searchReportHtml(
       xLabel: ox.name,
       yLabel: oy.name,
       groups: [
-        { name: 'all trials', points: pts(rows.filter((r) => r.status === 'complete')), color: '#bbb', radius: 2 },
-        ...(opts.trueFront ? [{ name: 'true front', points: opts.trueFront, color: '#2ca02c', radius: 2.5, connect: true }] : []),
+        {
+          name: 'all trials',
+          points: pts(rows.filter((r) => r.status === 'complete')),
+          color: '#bbb',
+          radius: 2,
+        },
+        ...(opts.trueFront
+          ? [{ name: 'true front', points: opts.trueFront, color: '#2ca02c', radius: 2.5, connect: true }]
+          : []),
         {
           name: 'found front',
-          points: summary.front.map((f) => ({ x: f.metrics[ox.name]!, y: f.metrics[oy.name]!, label: f.arch })),
+          points: summary.front.map((f) => ({
+            x: f.metrics[ox.name]!,
+            y: f.metrics[oy.name]!,
+            label: f.arch,
+          })),
           color: '#d62728',
           radius: 3.5,
           connect: true,
