@@ -1,0 +1,286 @@
+import { NasError, Rng, constraintViolation } from '@nasjs/core'
+import type { Constraint, Metrics, Objective, RngState, TrialOutcome } from '@nasjs/core'
+import type { SearchSpace } from '@nasjs/search-space'
+import type { Proposal, Strategy, StrategyContext, StrategyState, TrialId } from './types.js'
+
+/**
+ * A single-objective fitness: total constraint violation first (0 = feasible), then the objective
+ * value oriented so that larger is better.
+ * @since 0.1.0
+ */
+export interface Fitness {
+  readonly violation: number
+  readonly value: number
+}
+
+/**
+ * `> 0` when `a` is better than `b`, `< 0` when worse, 0 when equal (smaller violation wins, then
+ * larger value).
+ * @since 0.1.0
+ */
+export function compareFitness(a: Fitness, b: Fitness): number {
+  if (a.violation !== b.violation) return b.violation - a.violation
+  return a.value - b.value
+}
+
+/**
+ * Total violation of `constraints` by `metrics` (a missing metric counts as satisfied: it is checked elsewhere).
+ * @since 0.1.0
+ */
+export function totalViolation(constraints: readonly Constraint[], metrics: Readonly<Metrics>): number {
+  let v = 0
+  for (const c of constraints) {
+    const x = metrics[c.metric]
+    if (x !== undefined) v += constraintViolation(c, x)
+  }
+  return v
+}
+
+/**
+ * The fitness of a complete outcome for the first objective, or `undefined` for failed and pruned
+ * outcomes and for metrics that lack the objective or are not finite.
+ * @since 0.1.0
+ */
+export function fitnessOf(
+  objectives: readonly Objective[],
+  constraints: readonly Constraint[],
+  outcome: TrialOutcome,
+): Fitness | undefined {
+  if (outcome.status !== 'complete') return undefined
+  const o = objectives[0]
+  if (o === undefined) return undefined
+  const x = outcome.metrics[o.name]
+  if (x === undefined || !Number.isFinite(x)) return undefined
+  return { violation: totalViolation(constraints, outcome.metrics), value: o.direction === 'max' ? x : -x }
+}
+
+/**
+ * A JSON-safe number (snapshots must survive `JSON.stringify`): infinities become strings.
+ * @since 0.1.0
+ */
+export const jsonNumber = (x: number): number | string => (Number.isFinite(x) ? x : String(x))
+/**
+ * The inverse of {@link jsonNumber}.
+ * @since 0.1.0
+ */
+export const fromJsonNumber = (x: unknown): number => (typeof x === 'number' ? x : Number(x))
+
+interface Pending<A> {
+  readonly arch: A
+  readonly fidelity?: number
+}
+
+/**
+ * What {@link StrategyBase.propose} returns.
+ * @since 0.1.0
+ */
+export interface Proposed<A> {
+  readonly arch: A
+  readonly fidelity?: number
+}
+
+/**
+ * The mechanics every builtin strategy shares: trial ids, the outstanding proposals, best-so-far
+ * tracking, the seeded generator and the snapshot envelope. A subclass implements `propose` (one
+ * proposal or `undefined` to wait; it must not touch the generator or its state when it returns
+ * `undefined`), `observe` (learn from an outcome) and `saveState`/`loadState`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export abstract class StrategyBase<A> implements Strategy<A> {
+  abstract readonly name: string
+  abstract readonly config: unknown
+  protected rng: Rng
+  protected readonly space: SearchSpace<A>
+  protected readonly objectives: readonly Objective[]
+  protected readonly constraints: readonly Constraint[]
+  protected nextId = 0
+  protected readonly pending = new Map<TrialId, Pending<A>>()
+  protected best: { arch: A; fitness: Fitness } | undefined
+
+  constructor(ctx: StrategyContext<A>) {
+    this.rng = ctx.rng
+    this.space = ctx.space
+    this.objectives = ctx.objectives
+    this.constraints = ctx.constraints
+  }
+
+  /** One proposal, or `undefined` to wait for tells (or when exhausted). */
+  protected abstract propose(): Proposed<A> | undefined
+  /** Learns from an outcome; `id` is undefined for unasked tells. */
+  protected abstract observe(arch: A, outcome: TrialOutcome, id: TrialId | undefined, fidelity?: number): void
+  /** The subclass state as JSON. */
+  protected abstract saveState(): StrategyState
+  /** Restores {@link saveState}. */
+  protected abstract loadState(state: StrategyState): void
+
+  /** True when nothing more will be proposed. */
+  exhausted(): boolean {
+    return false
+  }
+
+  ask(n = 1): readonly Proposal<A>[] {
+    if (!Number.isInteger(n) || n < 0) {
+      throw new NasError({
+        code: 'INPUT_INVALID',
+        message: `ask(n) needs a non-negative integer n, got ${String(n)}`,
+        value: n,
+      })
+    }
+    const out: Proposal<A>[] = []
+    for (let i = 0; i < n; i++) {
+      const p = this.propose()
+      if (p === undefined) break
+      const id = this.nextId++
+      this.pending.set(id, p)
+      out.push(p.fidelity === undefined ? { id, arch: p.arch } : { id, arch: p.arch, fidelity: p.fidelity })
+    }
+    return out
+  }
+
+  tell(id: TrialId, outcome: TrialOutcome): void {
+    const p = this.pending.get(id)
+    if (p === undefined) {
+      throw new NasError({
+        code: 'INPUT_INVALID',
+        message: `tell(${String(id)}): no outstanding trial has this id (outstanding: ${[...this.pending.keys()].join(', ') || 'none'})`,
+        value: id,
+        allowed: [...this.pending.keys()],
+      })
+    }
+    checkOutcome(outcome)
+    this.pending.delete(id)
+    this.track(p.arch, outcome, p.fidelity)
+    this.observe(p.arch, outcome, id, p.fidelity)
+  }
+
+  tellUnasked(arch: A, outcome: TrialOutcome): void {
+    const a = this.space.validate(arch)
+    checkOutcome(outcome)
+    this.track(a, outcome, undefined)
+    this.observe(a, outcome, undefined)
+  }
+
+  recommend(): A | undefined {
+    return this.best?.arch
+  }
+
+  /** Whether a told fidelity counts for the best-so-far (full fidelity only by default). */
+  protected countsForBest(fidelity: number | undefined): boolean {
+    return fidelity === undefined
+  }
+
+  private track(arch: A, outcome: TrialOutcome, fidelity: number | undefined): void {
+    if (!this.countsForBest(fidelity)) return
+    const f = fitnessOf(this.objectives, this.constraints, outcome)
+    if (f !== undefined && (this.best === undefined || compareFitness(f, this.best.fitness) > 0)) {
+      this.best = { arch, fitness: f }
+    }
+  }
+
+  snapshot(): StrategyState {
+    return {
+      v: 1,
+      strategy: this.name,
+      nextId: this.nextId,
+      rng: this.rng.getState(),
+      pending: [...this.pending].map(([id, p]) => ({
+        id,
+        arch: this.space.toJSON(p.arch),
+        ...(p.fidelity === undefined ? {} : { fidelity: p.fidelity }),
+      })),
+      best:
+        this.best === undefined
+          ? null
+          : { arch: this.space.toJSON(this.best.arch), ...fitnessJson(this.best.fitness) },
+      state: this.saveState(),
+    }
+  }
+
+  restore(state: StrategyState): void {
+    if (state.v !== 1 || state.strategy !== this.name) {
+      throw new NasError({
+        code: 'JOURNAL',
+        message: `cannot restore a snapshot of strategy '${String(state.strategy)}' (v${String(state.v)}) into '${this.name}' (v1)`,
+        value: state.strategy,
+        allowed: [this.name],
+      })
+    }
+    this.nextId = state.nextId as number
+    this.rng = Rng.fromState(state.rng as RngState)
+    this.pending.clear()
+    for (const p of state.pending as { id: number; arch: unknown; fidelity?: number }[]) {
+      const arch = this.space.fromJSON(p.arch)
+      this.pending.set(p.id, p.fidelity === undefined ? { arch } : { arch, fidelity: p.fidelity })
+    }
+    const b = state.best as { arch: unknown; violation: unknown; value: unknown } | null
+    this.best =
+      b === null
+        ? undefined
+        : {
+            arch: this.space.fromJSON(b.arch),
+            fitness: { violation: fromJsonNumber(b.violation), value: fromJsonNumber(b.value) },
+          }
+    this.loadState(state.state as StrategyState)
+  }
+
+  /** Architecture to JSON, for subclass snapshots. */
+  protected archJson(a: A): unknown {
+    return this.space.toJSON(a)
+  }
+
+  /** JSON to architecture, for subclass restores. */
+  protected archFromJson(j: unknown): A {
+    return this.space.fromJSON(j)
+  }
+}
+
+/**
+ * A fitness as JSON.
+ * @since 0.1.0
+ */
+export const fitnessJson = (f: Fitness): { violation: number | string; value: number | string } => ({
+  violation: jsonNumber(f.violation),
+  value: jsonNumber(f.value),
+})
+
+/**
+ * The inverse of {@link fitnessJson}.
+ * @since 0.1.0
+ */
+export const fitnessFromJson = (j: unknown): Fitness => {
+  const o = j as { violation: unknown; value: unknown }
+  return { violation: fromJsonNumber(o.violation), value: fromJsonNumber(o.value) }
+}
+
+/**
+ * Throws INPUT_INVALID for something that is not a TrialOutcome.
+ * @since 0.1.0
+ */
+export function checkOutcome(outcome: TrialOutcome): void {
+  const s = (outcome as { status?: unknown } | null)?.status
+  if (s !== 'complete' && s !== 'failed' && s !== 'pruned') {
+    throw new NasError({
+      code: 'INPUT_INVALID',
+      message: `a trial outcome has status 'complete', 'failed' or 'pruned', got ${JSON.stringify(s)}`,
+      value: s,
+      allowed: ['complete', 'failed', 'pruned'],
+    })
+  }
+  const metrics = (outcome as { metrics?: unknown }).metrics
+  if (s === 'complete' && (typeof metrics !== 'object' || metrics === null)) {
+    throw new NasError({ code: 'INPUT_INVALID', message: 'a complete outcome needs metrics', value: outcome })
+  }
+}
+
+/**
+ * Completes a decision-list prefix with uniformly random choices from `rng` (through `space.decisions`).
+ * @since 0.1.0
+ */
+export function completeRandomly<A>(space: SearchSpace<A>, prefix: readonly number[], rng: Rng): number[] {
+  const ds = prefix.slice()
+  for (let d = space.decisions.next(ds); d !== undefined; d = space.decisions.next(ds))
+    ds.push(rng.int(d.size))
+  return ds
+}

@@ -1,0 +1,29 @@
+import { diverseBeam } from './strategies/beam.js'
+import { gridSearch } from './strategies/grid.js'
+import { localSearch } from './strategies/local-search.js'
+import { mcts } from './strategies/mcts.js'
+import { nsga2 } from './strategies/nsga2.js'
+import { randomSearch } from './strategies/random.js'
+import { regularizedEvolution } from './strategies/rea.js'
+import { reinforce } from './strategies/reinforce.js'
+import { hyperband, successiveHalving } from './strategies/successive-halving.js'
+import type { StrategyDefinition } from './types.js'
+
+/**
+ * The builtin strategy definitions, in the order `nas strategies` lists them: `random`, `grid`,
+ * `rea`, `ls`, `nsga2`, `mcts`, `reinforce`, `beam`, `sh`, `hyperband`.
+ * @since 0.1.0
+ * @category strategies
+ */
+export const builtinStrategies: readonly StrategyDefinition[] = [
+  randomSearch,
+  gridSearch,
+  regularizedEvolution,
+  localSearch,
+  nsga2,
+  mcts,
+  reinforce,
+  diverseBeam,
+  successiveHalving,
+  hyperband,
+] as readonly StrategyDefinition[]

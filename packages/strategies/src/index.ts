@@ -1,0 +1,24 @@
+/**
+ * `@nasjs/strategies`: ask/tell NAS strategies (random, grid, regularized evolution, local search,
+ * NSGA-II, MCTS, REINFORCE, diverse beam search, successive halving, Hyperband), their registry, and
+ * the search driver (`runSearch`, `Study`) with the functional-hash cache, journal and resume.
+ * @since 0.1.0
+ */
+export type * from './types.js'
+export * from './base.js'
+export * from './registry.js'
+export * from './builtins.js'
+export * from './strategies/random.js'
+export * from './strategies/grid.js'
+export * from './strategies/rea.js'
+export * from './strategies/local-search.js'
+export * from './strategies/nsga2.js'
+export * from './strategies/mcts.js'
+export * from './strategies/reinforce.js'
+export * from './strategies/beam.js'
+export * from './strategies/successive-halving.js'
+export * from './driver/journal.js'
+export * from './driver/study.js'
+export * from './driver/run-search.js'
+export * from './driver/worker-pool.js'
+export * from './runner.js'
