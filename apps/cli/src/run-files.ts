@@ -38,6 +38,7 @@ export const RunConfig = z
     budget: z.number().int().min(1),
     seed: z.number().int(),
     concurrency: z.number().int().min(1),
+    cache: z.enum(['functional', 'exact', 'off']),
     created: z.string(),
   })
   .strict()

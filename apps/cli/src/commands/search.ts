@@ -47,6 +47,7 @@ const SearchFlags = z.object({
   out: z.string().optional(),
   resume: z.boolean().optional(),
   concurrency: z.string(),
+  cache: z.enum(['auto', 'functional', 'exact', 'off']),
   data: z.string().optional(),
   json: z.boolean().optional(),
   quiet: z.boolean().optional(),
@@ -195,6 +196,14 @@ export function searchCommand(io: Io) {
     .option('--out <dir>', 'run directory (default: runs/<strategy>-<space>-<dataset>-<time>)')
     .option('--resume', 'continue the run in --out from its journal')
     .addOption(new Option('--concurrency <n>', 'evaluations in flight').default('1'))
+    .addOption(
+      new Option(
+        '--cache <mode>',
+        'result cache: functional (equal functional hashes evaluated once), exact (equal architectures), off; auto = exact when a hardware metric (latency, energy) is an objective or constraint, since dead ops still cost time, else functional',
+      )
+        .choices(['auto', 'functional', 'exact', 'off'] as const)
+        .default('auto' as const),
+    )
     .option('--data <dir>', 'benchmark data directory (default: NASJS_DATA_DIR, then ../shared/data)')
     .option('--json', 'NDJSON progress on stderr; the summary as the last line of stdout')
     .option('-q, --quiet', 'no progress output')
@@ -265,6 +274,11 @@ Examples:
             value: dir,
           })
         }
+        const hardware = [
+          ...objectives.map((o) => parseObjective(o).name),
+          ...constraints.map((c) => parseConstraint(c).metric),
+        ].some((m) => /^(latency|energy|arithmetic_intensity)\./.test(m))
+        const cache = flags.cache === 'auto' ? (hardware ? 'exact' : 'functional') : flags.cache
         config = {
           v: 1,
           command: 'search',
@@ -277,6 +291,7 @@ Examples:
           budget,
           seed,
           concurrency,
+          cache,
           created: new Date().toISOString(),
         }
       }
@@ -337,6 +352,7 @@ Examples:
           constraints,
           budget: { trials: config.budget },
           concurrency: config.concurrency,
+          cache: config.cache,
           journal: join(dir, RUN_FILES.journal),
           resume: flags.resume === true,
           signal: controller.signal,

@@ -11,7 +11,16 @@ describe('charts', () => {
       title: 'best',
       xLabel: 'trial',
       yLabel: 'valid_acc',
-      series: [{ name: 'rea <1>', points: [[1, 80], [2, 85], [3, 91]] }],
+      series: [
+        {
+          name: 'rea <1>',
+          points: [
+            [1, 80],
+            [2, 85],
+            [3, 91],
+          ],
+        },
+      ],
       step: true,
     })
     expect(svg.startsWith('<svg')).toBe(true)
@@ -26,8 +35,22 @@ describe('charts', () => {
       xLabel: 'x',
       yLabel: 'y',
       groups: [
-        { name: 'all', points: [{ x: 1, y: 2 }, { x: Number.NaN, y: 1 }, { x: 3, y: 4 }] },
-        { name: 'front', points: [{ x: 1, y: 2, label: 'arch' }, { x: 2, y: 3 }], connect: true },
+        {
+          name: 'all',
+          points: [
+            { x: 1, y: 2 },
+            { x: Number.NaN, y: 1 },
+            { x: 3, y: 4 },
+          ],
+        },
+        {
+          name: 'front',
+          points: [
+            { x: 1, y: 2, label: 'arch' },
+            { x: 2, y: 3 },
+          ],
+          connect: true,
+        },
       ],
     })
     expect(svg.match(/<circle/g)).toHaveLength(4)

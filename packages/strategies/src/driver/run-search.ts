@@ -457,9 +457,16 @@ async function drive<A>(
 
   let reason: SearchResult<A>['reason'] = 'budget'
   let consecutiveHits = 0
+  // Evaluators that answer from memory resolve in microtasks only; yield to the event loop now and
+  // then so that signal handlers (Ctrl-C), timers and I/O callbacks still run during a fast search.
+  let lastYield = performance.now()
   try {
     outer: for (;;) {
       while (inFlight < concurrency) {
+        if (performance.now() - lastYield > 25) {
+          await new Promise<void>((resolve) => setImmediate(resolve))
+          lastYield = performance.now()
+        }
         if (signal.aborted) break outer
         if (!budgetLeft()) break
         const r = study.ask()
