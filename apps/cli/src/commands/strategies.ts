@@ -39,7 +39,8 @@ export function strategiesCommand(io: Io) {
         ].filter(Boolean)
         io.out(`${d.name}${tags.length ? ` (${tags.join(', ')})` : ''}: ${d.description}`)
         for (const f of d.fields) {
-          io.out(`    ${f.name.padEnd(22)} ${f.type.padEnd(18)} default ${JSON.stringify(f.default) ?? '-'}`)
+          const type = f.type.length > 40 ? `${f.type.slice(0, 37)}...` : f.type
+          io.out(`    ${f.name.padEnd(22)} ${type.padEnd(18)} default ${JSON.stringify(f.default) ?? '-'}`)
         }
       }
       io.out('\nnas strategies <name> for one strategy and its config JSON Schema')

@@ -17,6 +17,8 @@ export interface ScatterGroup {
 }
 
 interface Frame {
+  /** Where the legend sits inside the plot (default top right). */
+  readonly legendAt?: 'top-right' | 'bottom-right'
   readonly title: string
   readonly xLabel: string
   readonly yLabel: string
@@ -105,7 +107,11 @@ function frame(
   )
   parts.push(body(sx, sy))
   legend.forEach((l, i) => {
-    const y = m.top + 10 + i * 15
+    const y =
+      f.legendAt === 'bottom-right' ? m.top + ph - 10 - (legend.length - 1 - i) * 15 : m.top + 10 + i * 15
+    parts.push(
+      `<rect x="${m.left + pw - 154}" y="${y - 10}" width="150" height="14" fill="#fff" fill-opacity="0.8"/>`,
+    )
     parts.push(`<rect x="${m.left + pw - 150}" y="${y - 8}" width="10" height="10" fill="${l.color}"/>`)
     parts.push(`<text x="${m.left + pw - 135}" y="${y + 1}">${escapeXml(l.name)}</text>`)
   })

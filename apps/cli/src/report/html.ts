@@ -51,6 +51,7 @@ export function searchReportHtml(
     yLabel: multi ? 'relative hypervolume' : objectives[0]!.name,
     series: [{ name: summary.strategy, points: summary.anytime }],
     step: true,
+    legendAt: 'bottom-right',
   })
   let pareto = ''
   if (multi) {
@@ -63,6 +64,7 @@ export function searchReportHtml(
       title: `${oy.name} (${oy.direction}) vs ${ox.name} (${ox.direction})`,
       xLabel: ox.name,
       yLabel: oy.name,
+      legendAt: oy.direction === 'max' ? 'bottom-right' : 'top-right',
       groups: [
         {
           name: 'all trials',
@@ -102,7 +104,7 @@ export function searchReportHtml(
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1000px;color:#222;padding:0 1rem}
 table{border-collapse:collapse;margin:1rem 0;font-size:13px}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}
-th{background:#f6f6f6}code{font-size:12px}.charts{display:flex;flex-wrap:wrap;gap:1rem}
+th{background:#f6f6f6}code{font-size:11px;word-break:break-all}.charts{display:flex;flex-wrap:wrap;gap:1rem}
 </style></head><body>
 <h1>nas search report</h1>
 <table>${facts.map(([k, v]) => `<tr><th>${escapeXml(k)}</th><td>${escapeXml(v)}</td></tr>`).join('')}</table>

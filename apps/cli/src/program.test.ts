@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest'
+import type { Io } from './context.js'
+import { buildProgram } from './program.js'
+
+function capture(): { io: Io; text: () => string } {
+  const chunks: string[] = []
+  const err = { write: (s: string) => (chunks.push(s), true) } as unknown as NodeJS.WriteStream
+  return { io: { out: (s) => chunks.push(s + '\n'), err }, text: () => chunks.join('') }
+}
+
+async function help(args: string[]): Promise<string> {
+  const c = capture()
+  await expect(buildProgram(c.io).parseAsync(['node', 'nas', ...args])).rejects.toMatchObject({
+    code: 'commander.helpDisplayed',
+  })
+  return c.text()
+}
+
+describe('nas --help', () => {
+  it('lists every command', async () => {
+    expect(await help(['--help'])).toMatchInlineSnapshot(`
+      "Usage: nas [options] [command]
+
+      nasjs: neural architecture search from the terminal
+
+      Options:
+        -v, --version                  output the version number
+        -h, --help                     display help for command
+
+      Commands:
+        search [options]               run a search on a benchmark and write
+                                       trials.jsonl, summary.json, pareto.csv and
+                                       report.html
+        compare [options]              compare strategies on a benchmark over seeds
+                                       (incumbent by valid_acc, reported by test_acc)
+        spaces [options]               list the built-in search spaces, or show one
+        strategies [options] [name]    list the strategies with their config fields
+                                       and defaults (for nas search --config)
+        arch [options] <space> <arch>  parse an architecture: canonical form, hash,
+                                       encodings and all benchmark metrics
+        report [options] <dir>         rebuild summary.json, pareto.csv and
+                                       report.html of a run from its journal
+        help [command]                 display help for command
+      "
+    `)
+  })
+
+  it('documents search options, defaults and examples', async () => {
+    const text = await help(['search', '--help'])
+    for (const flag of [
+      '--space',
+      '--dataset',
+      '--strategy',
+      '--budget',
+      '--seed',
+      '--objective',
+      '--constraint',
+      '--config',
+      '--out',
+      '--resume',
+      '--json',
+      '--cache',
+    ]) {
+      expect(text).toContain(flag)
+    }
+    expect(text).toContain('(default: "nsga2")')
+    expect(text).toContain('bananas')
+    expect(text).toContain('Examples:')
+  })
+})
