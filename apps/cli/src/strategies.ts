@@ -1,3 +1,4 @@
+import { initBackend, formatBackendInfo } from '@nasjs/backend'
 import { predictorStrategies } from '@nasjs/predictors'
 import { builtinStrategies, createStrategyRegistry, type StrategyRegistry } from '@nasjs/strategies'
 
@@ -7,4 +8,19 @@ let registry: StrategyRegistry | undefined
 export function cliStrategyRegistry(): StrategyRegistry {
   registry ??= createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
   return registry
+}
+
+const PREDICTOR_NAMES: ReadonlySet<string> = new Set(predictorStrategies.map((d) => d.name))
+
+/**
+ * Predictor-guided strategies may fit TF.js models (BANANAS' MLP ensemble): pick the TF.js backend
+ * before the search starts and say which one (written to `log`, e.g. stderr; nothing with --json).
+ */
+export async function prepareStrategies(
+  names: readonly string[],
+  log: ((line: string) => void) | undefined,
+): Promise<void> {
+  if (!names.some((n) => PREDICTOR_NAMES.has(n))) return
+  const info = await initBackend({ quiet: true })
+  log?.(`TF.js ${formatBackendInfo(info).split('; ')[0] ?? ''}`)
 }

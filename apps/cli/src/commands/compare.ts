@@ -17,7 +17,7 @@ import { loadBenchmark, type Io } from '../context.js'
 import { EXIT } from '../errors.js'
 import { escapeXml } from '../report/charts.js'
 import { ensureDir, writeJsonAtomic } from '../run-files.js'
-import { cliStrategyRegistry } from '../strategies.js'
+import { cliStrategyRegistry, prepareStrategies } from '../strategies.js'
 import { checkMetrics } from './search.js'
 
 function positiveInt(name: string, text: string): number {
@@ -110,6 +110,7 @@ export function compareCommand(io: Io) {
       checkMetrics(opts.dataset, objectives, [])
       const searchObjectives = objectives.length > 0 ? objectives : ['valid_acc:max']
       const bench = loadBenchmark(opts.data)
+      await prepareStrategies(names, opts.json || opts.quiet ? undefined : (l) => io.err.write(l + '\n'))
       const runners: Record<string, Runner<Nb201Arch>> = Object.fromEntries(
         names.map((n) => [
           n,

@@ -30,7 +30,7 @@ import {
   type RunConfig,
   type RunSummary,
 } from '../run-files.js'
-import { cliStrategyRegistry } from '../strategies.js'
+import { cliStrategyRegistry, prepareStrategies } from '../strategies.js'
 
 export const DEFAULT_OBJECTIVES = ['valid_acc:max', 'latency.pixel3:min'] as const
 
@@ -312,6 +312,10 @@ Examples:
       ]
       const evaluator = createNb201Evaluator(bench, { dataset: config.dataset, metrics: metricNames })
       const cheap = metricNames.filter(isCheapNb201Metric)
+      await prepareStrategies(
+        [config.strategy],
+        flags.json || flags.quiet ? undefined : (l) => io.err.write(l + '\n'),
+      )
       const strategy = strategies.create(config.strategy, config.strategyConfig, {
         space: nb201,
         rng: new Rng(config.seed),
