@@ -110,8 +110,11 @@ export function anytimeSvg(result: CompareResult, opts: AnytimeSvgOptions = {}):
   let lo = Infinity
   let hi = -Infinity
   const band = opts.band ?? true
+  // The first queries spread widely (one random architecture); scale the axis to the rest so the
+  // differences between strategies stay visible, and clip the early part to the plot.
+  const from = n >= 20 ? Math.ceil(n * 0.1) : 0
   for (const s of series) {
-    for (let k = 0; k < n; k++) {
+    for (let k = from; k < n; k++) {
       const m = s.mean[k]!
       if (!Number.isFinite(m)) continue
       const d = band && Number.isFinite(s.std[k]!) ? s.std[k]! : 0
@@ -139,7 +142,7 @@ export function anytimeSvg(result: CompareResult, opts: AnytimeSvgOptions = {}):
   const plotW = W - left - right
   const plotH = H - top - bottom
   const x = (k: number) => left + (n <= 1 ? plotW / 2 : ((k - 1) / (n - 1)) * plotW)
-  const y = (v: number) => top + (1 - (v - lo) / (hi - lo)) * plotH
+  const y = (v: number) => top + (1 - (Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * plotH
   const p = (v: number) => v.toFixed(2)
 
   const parts: string[] = []
