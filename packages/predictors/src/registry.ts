@@ -1,0 +1,91 @@
+import { NasError } from '@nasjs/core'
+import { z } from 'zod'
+import { gaussianProcess, GpConfig } from './gp.js'
+import { GradientBoostingConfig, RandomForestConfig, gradientBoosting, randomForest } from './forest.js'
+import { BayesianLinearConfig, RidgeConfig, bayesianLinear, ridge } from './linear.js'
+import { MlpConfig, MlpEnsembleConfig, mlp, mlpEnsemble } from './mlp.js'
+import type { Predictor } from './types.js'
+
+/**
+ * The config of any built-in predictor, discriminated by `kind`.
+ * @since 0.1.0
+ * @category models
+ */
+export const PredictorConfig = z.discriminatedUnion('kind', [
+  RidgeConfig,
+  BayesianLinearConfig,
+  GpConfig,
+  RandomForestConfig,
+  GradientBoostingConfig,
+  MlpConfig,
+  MlpEnsembleConfig,
+])
+/** The parsed {@link PredictorConfig} (defaults filled in). @since 0.1.0 */
+export type PredictorConfig = z.infer<typeof PredictorConfig>
+
+/**
+ * The `kind`s of the built-in predictors.
+ * @since 0.1.0
+ */
+export const PREDICTOR_KINDS = [
+  'ridge',
+  'bayesian-linear',
+  'gp',
+  'random-forest',
+  'gradient-boosting',
+  'mlp',
+  'mlp-ensemble',
+] as const satisfies readonly PredictorConfig['kind'][]
+
+/**
+ * Builds a predictor from a config (validated by {@link PredictorConfig}; a bad config is a
+ * `NasError` with code `CONFIG_INVALID`).
+ *
+ * @example
+ * ```ts
+ * const p = createPredictor({ kind: 'random-forest', nTrees: 100 })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export function createPredictor(config: z.input<typeof PredictorConfig>): Predictor {
+  const cfg = parseConfig(config)
+  switch (cfg.kind) {
+    case 'ridge':
+      return ridge(strip(cfg))
+    case 'bayesian-linear':
+      return bayesianLinear(strip(cfg))
+    case 'gp':
+      return gaussianProcess(strip(cfg))
+    case 'random-forest':
+      return randomForest(strip(cfg))
+    case 'gradient-boosting':
+      return gradientBoosting(strip(cfg))
+    case 'mlp':
+      return mlp(strip(cfg))
+    case 'mlp-ensemble':
+      return mlpEnsemble(strip(cfg))
+  }
+}
+
+function strip<T extends { kind: string }>(cfg: T): Omit<T, 'kind'> {
+  const { kind: _kind, ...rest } = cfg
+  return rest
+}
+
+function parseConfig(config: unknown): PredictorConfig {
+  const r = PredictorConfig.safeParse(config)
+  if (r.success) return r.data
+  const issue = r.error.issues[0]!
+  const kind = (config as { kind?: unknown } | null)?.kind
+  const unknownKind = !PREDICTOR_KINDS.includes(kind as PredictorConfig['kind'])
+  throw new NasError({
+    code: unknownKind ? 'NOT_REGISTERED' : 'CONFIG_INVALID',
+    message: unknownKind
+      ? `unknown predictor kind '${String(kind)}'; expected one of ${PREDICTOR_KINDS.join(', ')}`
+      : `invalid ${String(kind)} predictor config at '${issue.path.join('.') || '(root)'}': ${issue.message}`,
+    value: unknownKind ? kind : config,
+    ...(unknownKind ? { allowed: PREDICTOR_KINDS } : {}),
+    path: issue.path.filter((p): p is string | number => typeof p !== 'symbol'),
+  })
+}

@@ -1,0 +1,230 @@
+import { NasError, crowdingDistance, nonDominatedSort } from '@nasjs/core'
+import type { EncodingKind } from '@nasjs/search-space'
+import type { StrategyContext, StrategyDefinition } from '@nasjs/strategies'
+import { z } from 'zod'
+import { PredictorConfig, createPredictor } from '../registry.js'
+import type { FittedPredictor, Predictor } from '../types.js'
+import { StrategyEncoding, SurrogateStrategy, resolveEncoding } from './surrogate-base.js'
+
+/**
+ * Config of {@link linas}.
+ * @since 0.1.0
+ */
+export const LinasConfig = z
+  .object({
+    predictor: PredictorConfig.prefault({ kind: 'random-forest' }).describe(
+      'the surrogate fitted per objective',
+    ),
+    objectivePredictors: z
+      .array(PredictorConfig)
+      .optional()
+      .describe(
+        'one surrogate per objective, in objective order (overrides predictor), e.g. a forest for accuracy and ridge for latency',
+      ),
+    encoding: StrategyEncoding.default('auto').describe(
+      "encoding for the models; 'auto' = one-hot plus path where the space has both",
+    ),
+    initialSamples: z.number().int().min(2).default(20).describe('random architectures before the first fit'),
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .default(20)
+      .describe('architectures of the predicted front evaluated per iteration'),
+    populationSize: z
+      .number()
+      .int()
+      .min(4)
+      .default(50)
+      .describe('population of the inner NSGA-II on predicted objectives'),
+    generations: z
+      .number()
+      .int()
+      .min(1)
+      .default(60)
+      .describe('generations of the inner NSGA-II per iteration'),
+    crossoverProb: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.9)
+      .describe('probability that an inner child is a crossover'),
+    identity: z
+      .enum(['exact', 'functional'])
+      .default('exact')
+      .describe(
+        "'exact' proposes functionally equal variants too (their latency differs); 'functional' skips them",
+      ),
+    exploration: z
+      .union([z.number().min(0), z.array(z.number().min(0))])
+      .default(0)
+      .describe(
+        'optimism: an objective is predicted as mean - exploration * std (minimised) where the model has a std; one number for all objectives or one per objective',
+      ),
+  })
+  .strict()
+/** The parsed {@link LinasConfig} (defaults filled in). @since 0.1.0 */
+export type LinasConfig = z.infer<typeof LinasConfig>
+
+interface Scored<A> {
+  readonly arch: A
+  readonly hash: string
+  readonly f: readonly number[]
+}
+
+class Linas<A> extends SurrogateStrategy<A> {
+  readonly name = 'linas'
+  private readonly predictors: Predictor[]
+
+  constructor(
+    readonly config: LinasConfig,
+    ctx: StrategyContext<A>,
+    encoding: readonly EncodingKind[],
+  ) {
+    super(ctx, encoding, config.initialSamples, config.identity)
+    const M = ctx.objectives.length
+    const per = config.objectivePredictors
+    if (per !== undefined && per.length !== M) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: `linas objectivePredictors has ${per.length} entries but there are ${M} objectives; give one per objective`,
+        value: per.length,
+        allowed: [M],
+        path: ['objectivePredictors'],
+      })
+    }
+    this.predictors = Array.from({ length: M }, (_, k) => createPredictor(per?.[k] ?? config.predictor))
+  }
+
+  protected plan(): A[] {
+    const cfg = this.config
+    const M = this.objectives.length
+    const X = this.featureRows(this.history.map((h) => h.arch))
+    const models: FittedPredictor[] = []
+    try {
+      for (let k = 0; k < M; k++) {
+        models.push(
+          this.predictors[k]!.fitSync(
+            X,
+            this.history.map((h) => h.f[k]!),
+            { rng: this.rng.fork() },
+          ),
+        )
+      }
+      const cache = new Map<string, Scored<A>>()
+      const score = (archs: readonly A[]): Scored<A>[] => {
+        const fresh = archs.filter((a) => !cache.has(this.key(a)))
+        if (fresh.length > 0) {
+          const rows = this.featureRows(fresh)
+          const preds = models.map((m, k) => {
+            const kappa = typeof cfg.exploration === 'number' ? cfg.exploration : (cfg.exploration[k] ?? 0)
+            const p = m.predict(rows)
+            return kappa > 0 && p.std ? p.mean.map((v, i) => v - kappa * p.std![i]!) : p.mean
+          })
+          fresh.forEach((a, i) => {
+            const h = this.key(a)
+            if (!cache.has(h)) cache.set(h, { arch: a, hash: h, f: preds.map((p) => p[i]!) })
+          })
+        }
+        return archs.map((a) => cache.get(this.key(a))!)
+      }
+      // Start from the evaluated non-dominated architectures, filled up with random ones.
+      const evaluatedFront = (nonDominatedSort(this.history.map((h) => h.f))[0] ?? []).map(
+        (i) => this.history[i]!.arch,
+      )
+      const start = evaluatedFront.slice(0, cfg.populationSize)
+      while (start.length < cfg.populationSize) start.push(this.space.sample(this.rng))
+      let pop = dedupe(score(start))
+      for (let g = 0; g < cfg.generations; g++) {
+        const { rank, crowd } = rankAndCrowd(pop.map((p) => p.f))
+        const pick = (): Scored<A> => {
+          const a = this.rng.int(pop.length)
+          const b = this.rng.int(pop.length)
+          if (rank[a] !== rank[b]) return pop[rank[a]! < rank[b]! ? a : b]!
+          return pop[crowd[a]! >= crowd[b]! ? a : b]!
+        }
+        const children: A[] = []
+        for (let c = 0; c < cfg.populationSize; c++) {
+          const p1 = pick().arch
+          const child = this.rng.bernoulli(cfg.crossoverProb)
+            ? this.space.crossover(p1, pick().arch, this.rng)
+            : p1
+          children.push(this.space.mutate(child, this.rng))
+        }
+        pop = environmentalSelection(dedupe([...pop, ...score(children)]), cfg.populationSize)
+      }
+      // The predicted front of everything the inner search scored, minus what was already proposed.
+      const unseen = [...cache.values()].filter((s) => !this.seen.has(s.hash))
+      return environmentalSelection(unseen, cfg.batchSize).map((s) => s.arch)
+    } finally {
+      for (const m of models) m.dispose()
+    }
+  }
+}
+
+function dedupe<A>(xs: readonly Scored<A>[]): Scored<A>[] {
+  const seen = new Set<string>()
+  return xs.filter((x) => (seen.has(x.hash) ? false : (seen.add(x.hash), true)))
+}
+
+/** Non-domination rank and crowding distance of every point. */
+function rankAndCrowd(points: readonly (readonly number[])[]): { rank: Int32Array; crowd: Float64Array } {
+  const rank = new Int32Array(points.length)
+  const crowd = new Float64Array(points.length)
+  nonDominatedSort(points).forEach((front, r) => {
+    const cd = crowdingDistance(points, front)
+    front.forEach((i, k) => {
+      rank[i] = r
+      crowd[i] = cd[k]!
+    })
+  })
+  return { rank, crowd }
+}
+
+/** NSGA-II survivor selection: whole fronts while they fit, then the least crowded of the next. */
+function environmentalSelection<A>(xs: readonly Scored<A>[], size: number): Scored<A>[] {
+  const points = xs.map((x) => x.f)
+  const out: Scored<A>[] = []
+  for (const front of nonDominatedSort(points)) {
+    if (out.length + front.length <= size) {
+      for (const i of front) out.push(xs[i]!)
+      if (out.length === size) break
+      continue
+    }
+    const cd = crowdingDistance(points, front)
+    const order = front.map((i, k) => [i, cd[k]!] as const).sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    for (const [i] of order.slice(0, size - out.length)) out.push(xs[i]!)
+    break
+  }
+  return out
+}
+
+/**
+ * LINAS, lightweight iterative NAS (Cummings et al. 2022, "Accelerating neural architecture
+ * exploration across modalities using genetic algorithms", the DyNAS-T method): every iteration fits
+ * one predictor per objective on all evaluated architectures, runs NSGA-II on the predicted
+ * objectives, and evaluates `batchSize` architectures of the predicted Pareto front. Several
+ * objectives (also works with one).
+ * @since 0.1.0
+ * @category strategies
+ */
+export const linas: StrategyDefinition<typeof LinasConfig> = {
+  name: 'linas',
+  description:
+    'LINAS (DyNAS-T): NSGA-II on predicted objectives, evaluate the predicted front, refit every iteration',
+  configSchema: LinasConfig,
+  multiObjective: true,
+  references: [
+    'Cummings, Sarah, Sridhar, Szankin, Munoz and Sundaresan 2022, Accelerating Neural Architecture Exploration Across Modalities Using Genetic Algorithms',
+    'Deb, Pratap, Agarwal and Meyarivan 2002, A fast and elitist multiobjective genetic algorithm: NSGA-II',
+  ],
+  create: (config, ctx) => {
+    const enc: EncodingKind[] =
+      config.encoding === 'auto' &&
+      ctx.space.encodings.includes('onehot') &&
+      ctx.space.encodings.includes('path')
+        ? ['onehot', 'path']
+        : resolveEncoding(ctx.space, config.encoding, ['onehot', 'ordinal'])
+    return new Linas(config, ctx, enc)
+  },
+}

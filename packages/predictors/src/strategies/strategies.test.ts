@@ -1,0 +1,136 @@
+import { Rng, paretoFront } from '@nasjs/core'
+import { nb201 } from '@nasjs/search-space'
+import { builtinStrategies, createStrategyRegistry, runSearch } from '@nasjs/strategies'
+import { conditionalSpace, describeStrategyConformance, gridSpace } from '@nasjs/strategies/testing'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { prepareTf } from '../tf-backend.js'
+import { bananas, expectedImprovement, gpbo, linas, predictorStrategies } from './index.js'
+
+beforeAll(async () => {
+  await prepareTf() // the MLP ensemble fits synchronously inside ask()
+})
+
+const spaces = [{ space: gridSpace() }, { space: conditionalSpace() }]
+const two = [
+  { name: 'acc', direction: 'max' as const },
+  { name: 'lat', direction: 'min' as const },
+]
+
+describeStrategyConformance(bananas, {
+  spaces,
+  config: {
+    initialSamples: 6,
+    batchSize: 4,
+    candidates: 20,
+    predictor: { kind: 'mlp-ensemble', members: 3, mlp: { epochs: 15, hiddenLayers: [8] } },
+  },
+})
+describeStrategyConformance(gpbo, {
+  spaces,
+  config: { initialSamples: 6, predictor: { kind: 'gp', restarts: 1, maxIterations: 15 } },
+})
+describeStrategyConformance(linas, {
+  spaces,
+  objectives: two,
+  config: { initialSamples: 8, batchSize: 5, generations: 5, populationSize: 10 },
+})
+
+describe('predictor strategies', () => {
+  it('register next to the builtins', () => {
+    const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
+    expect(reg.names()).toEqual(expect.arrayContaining(['bananas', 'gpbo', 'linas', 'rea']))
+    expect(reg.describe().find((d) => d.name === 'linas')?.multiObjective).toBe(true)
+  })
+
+  it('expected improvement matches its closed form', () => {
+    expect(expectedImprovement(1, 0, 0.5)).toBe(0.5)
+    expect(expectedImprovement(0, 0, 0.5)).toBe(0)
+    // z = 0: EI = std * phi(0)
+    expect(expectedImprovement(2, 1, 2)).toBeCloseTo(1 / Math.sqrt(2 * Math.PI), 6)
+    // far below the incumbent: almost nothing
+    expect(expectedImprovement(0, 1, 10)).toBeLessThan(1e-15)
+  })
+
+  // A smooth NB201 objective (number of 3x3 convolutions on paths, plus op-wise terms) that the
+  // surrogates can learn: guided search must beat random search at equal budget.
+  const score = (a: readonly string[]) =>
+    a.reduce(
+      (s, op, i) =>
+        s +
+        (op === 'nor_conv_3x3' ? 3 + i * 0.2 : op === 'nor_conv_1x1' ? 1.5 : op === 'skip_connect' ? 0.5 : 0),
+      0,
+    )
+  const evaluator = (a: readonly string[]) =>
+    Promise.resolve({ acc: score(a), lat: a.filter((o) => o.startsWith('nor')).length })
+
+  it.each([
+    ['bananas', { predictor: { kind: 'mlp-ensemble', members: 3, mlp: { epochs: 60 } } }],
+    ['gpbo', { predictor: { kind: 'gp', restarts: 1 } }],
+  ] as const)('%s beats random search on a learnable NB201 objective', async (name, config) => {
+    const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
+    const best = async (strategy: string, cfg: unknown, seed: number) => {
+      const s = reg.create(strategy, cfg, {
+        space: nb201,
+        rng: new Rng(seed),
+        objectives: [{ name: 'acc', direction: 'max' }],
+      })
+      const r = await runSearch({
+        space: nb201,
+        strategy: s,
+        evaluator,
+        objectives: [{ name: 'acc', direction: 'max' }],
+        budget: { trials: 40 },
+        seed,
+      })
+      return Math.max(
+        ...r.trials
+          .filter((t) => t.outcome?.status === 'complete')
+          .map((t) => (t.outcome as unknown as { metrics: { acc: number } }).metrics.acc),
+      )
+    }
+    let guided = 0
+    let random = 0
+    for (const seed of [1, 2, 3]) {
+      guided += await best(name, config, seed)
+      random += await best('random', {}, seed)
+    }
+    expect(guided).toBeGreaterThan(random)
+    expect(guided / 3).toBeGreaterThan(0.9 * (6 * 3 + 0.2 * 15)) // near the optimum, 21 (all 3x3 convs)
+  })
+
+  it('linas covers more of a two-objective NB201 front than random search', async () => {
+    const all = [...nb201.enumerate!()]
+    const pts = all.map((a) => [-score(a), a.filter((o) => o.startsWith('nor')).length])
+    const truth = new Set(paretoFront(pts).map((i) => `${pts[i]![0]},${pts[i]![1]}`))
+    const coverage = async (strategy: string, cfg: unknown) => {
+      const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
+      const s = reg.create(strategy, cfg, { space: nb201, rng: new Rng(4), objectives: two })
+      const r = await runSearch({
+        space: nb201,
+        strategy: s,
+        evaluator,
+        objectives: two,
+        budget: { trials: 100 },
+        seed: 4,
+      })
+      const found = new Set(
+        r.trials
+          .filter((t) => t.outcome?.status === 'complete')
+          .map((t) => {
+            const m = (t.outcome as unknown as { metrics: { acc: number; lat: number } }).metrics
+            return `${-m.acc},${m.lat}`
+          })
+          .filter((k) => truth.has(k)),
+      )
+      return found.size / truth.size
+    }
+    const guided = await coverage('linas', {
+      batchSize: 10,
+      generations: 20,
+      predictor: { kind: 'ridge' },
+      identity: 'functional',
+    })
+    expect(guided).toBeGreaterThan(0.6)
+    expect(guided).toBeGreaterThan(await coverage('random', {}))
+  })
+})

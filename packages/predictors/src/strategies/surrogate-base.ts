@@ -1,0 +1,201 @@
+import { NasError, formatAllowed } from '@nasjs/core'
+import type { TrialOutcome } from '@nasjs/core'
+import type { EncodingKind, SearchSpace } from '@nasjs/search-space'
+import { StrategyBase, fromJsonNumber, jsonNumber, totalViolation } from '@nasjs/strategies'
+import type { Proposed, StrategyContext, StrategyState, TrialId } from '@nasjs/strategies'
+import { z } from 'zod'
+import { createFeaturizer } from '../features.js'
+import type { FittedPredictor } from '../types.js'
+
+const ENCODINGS = ['onehot', 'ordinal', 'adjacency', 'path'] as const
+
+/**
+ * The encoding a predictor-guided strategy feeds its model: one kind, several (concatenated), or
+ * `'auto'` (the strategy's preferred kind that the space offers).
+ * @since 0.1.0
+ */
+export const StrategyEncoding = z.union([
+  z.literal('auto'),
+  z.enum(ENCODINGS),
+  z.array(z.enum(ENCODINGS)).min(1),
+])
+/** The parsed {@link StrategyEncoding} (defaults filled in). @since 0.1.0 */
+export type StrategyEncoding = z.infer<typeof StrategyEncoding>
+
+/** Resolves an encoding setting against a space. @internal */
+export function resolveEncoding<A>(
+  space: SearchSpace<A>,
+  setting: StrategyEncoding,
+  preference: readonly EncodingKind[],
+): EncodingKind[] {
+  if (setting === 'auto') {
+    const k = preference.find((p) => space.encodings.includes(p)) ?? space.encodings[0]
+    if (k === undefined) {
+      throw new NasError({ code: 'SPACE_MISMATCH', message: `space ${space.id} offers no encoding` })
+    }
+    return [k]
+  }
+  const kinds = typeof setting === 'string' ? [setting] : setting
+  for (const k of kinds) {
+    if (!space.encodings.includes(k)) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: `space ${space.id} has no '${k}' encoding; expected ${formatAllowed([...space.encodings, 'auto'])}`,
+        value: k,
+        allowed: [...space.encodings, 'auto'],
+        path: ['encoding'],
+      })
+    }
+  }
+  return [...kinds]
+}
+
+/** One evaluated architecture: its objective values as a minimisation vector, and its violation. */
+export interface Observation<A> {
+  readonly arch: A
+  readonly f: readonly number[]
+  readonly violation: number
+}
+
+/**
+ * The mechanics the predictor-guided strategies share: the evaluated history, the set of
+ * architectures already proposed (by functional hash), a queue of chosen proposals that is refilled
+ * by `plan()` once every earlier proposal is told, and the initial random phase. @internal
+ */
+export abstract class SurrogateStrategy<A> extends StrategyBase<A> {
+  protected history: Observation<A>[] = []
+  protected queue: A[] = []
+  protected seen = new Set<string>()
+  protected iterations = 0
+  protected readonly featurize: (a: A) => Float32Array
+
+  /**
+   * `identity: 'functional'` treats functionally equal architectures (same `space.hash`) as one;
+   * `'exact'` tells them apart, for objectives such as measured latency that differ between them.
+   */
+  constructor(
+    ctx: StrategyContext<A>,
+    encoding: readonly EncodingKind[],
+    private readonly initialSamples: number,
+    private readonly identity: 'functional' | 'exact' = 'functional',
+  ) {
+    super(ctx)
+    this.featurize = createFeaturizer(ctx.space, { encoding })
+  }
+
+  /** The key under which an architecture counts as already proposed. */
+  protected key(a: A): string {
+    return this.identity === 'functional' ? this.space.hash(a) : JSON.stringify(this.space.toJSON(a))
+  }
+
+  /** Chooses the next batch (at least one architecture not in `seen`), or `[]` to fall back to random. */
+  protected abstract plan(): A[]
+
+  protected propose(): Proposed<A> | undefined {
+    if (this.queue.length > 0) {
+      const arch = this.queue.shift()!
+      return { arch }
+    }
+    const usable = this.history.filter((h) => h.violation === 0).length
+    const random = this.history.length + this.pending.size < this.initialSamples || usable < 2
+    if (!random && this.pending.size > 0) return undefined // wait for the batch before refitting
+    if (!random) {
+      const batch = this.plan()
+      this.iterations++
+      if (batch.length > 0) {
+        for (const a of batch) this.seen.add(this.key(a))
+        this.queue = batch.slice(1)
+        return { arch: batch[0]! }
+      }
+    }
+    return { arch: this.randomUnseen() }
+  }
+
+  /** A random architecture not proposed before (after a few tries, any random one). */
+  protected randomUnseen(): A {
+    let a = this.space.sample(this.rng)
+    for (let t = 0; t < 50 && this.seen.has(this.key(a)); t++) a = this.space.sample(this.rng)
+    this.seen.add(this.key(a))
+    return a
+  }
+
+  protected observe(arch: A, outcome: TrialOutcome, _id: TrialId | undefined): void {
+    this.seen.add(this.key(arch))
+    if (outcome.status !== 'complete') return
+    const f: number[] = []
+    for (const o of this.objectives) {
+      const x = outcome.metrics[o.name]
+      if (x === undefined || !Number.isFinite(x)) return
+      f.push(o.direction === 'max' ? -x : x)
+    }
+    this.history.push({ arch, f, violation: totalViolation(this.constraints, outcome.metrics) })
+  }
+
+  /** Feature rows of architectures (the strategy's encoding). */
+  protected featureRows(archs: readonly A[]): Float32Array[] {
+    return archs.map((a) => this.featurize(a))
+  }
+
+  /** Predictions of a fitted model, released afterwards. */
+  protected predictWith(
+    model: FittedPredictor,
+    archs: readonly A[],
+  ): { mean: Float64Array; std: Float64Array } {
+    try {
+      const p = model.predict(this.featureRows(archs))
+      return { mean: p.mean, std: p.std ?? new Float64Array(p.mean.length) }
+    } finally {
+      model.dispose()
+    }
+  }
+
+  /**
+   * Candidates around the best architectures: `count` distinct, unseen mutants (1..maxMutations
+   * mutations each) of architectures drawn from the `top` best, plus `random` unseen samples.
+   */
+  protected mutationCandidates(best: readonly A[], count: number, maxMutations: number, random: number): A[] {
+    const out: A[] = []
+    const local = new Set<string>()
+    const push = (a: A) => {
+      const h = this.key(a)
+      if (this.seen.has(h) || local.has(h)) return false
+      local.add(h)
+      out.push(a)
+      return true
+    }
+    for (let t = 0; out.length < count && t < count * 20 && best.length > 0; t++) {
+      let a = this.rng.choice(best)
+      const m = 1 + this.rng.int(maxMutations)
+      for (let k = 0; k < m; k++) a = this.space.mutate(a, this.rng)
+      push(a)
+    }
+    const target = out.length + random
+    for (let t = 0; out.length < target && t < random * 20; t++) push(this.space.sample(this.rng))
+    return out
+  }
+
+  protected saveState(): StrategyState {
+    return {
+      history: this.history.map((h) => ({
+        arch: this.archJson(h.arch),
+        f: h.f.map(jsonNumber),
+        violation: jsonNumber(h.violation),
+      })),
+      queue: this.queue.map((a) => this.archJson(a)),
+      seen: [...this.seen],
+      iterations: this.iterations,
+    }
+  }
+
+  protected loadState(state: StrategyState): void {
+    const hs = state.history as { arch: unknown; f: unknown[]; violation: unknown }[]
+    this.history = hs.map((h) => ({
+      arch: this.archFromJson(h.arch),
+      f: h.f.map(fromJsonNumber),
+      violation: fromJsonNumber(h.violation),
+    }))
+    this.queue = (state.queue as unknown[]).map((j) => this.archFromJson(j))
+    this.seen = new Set(state.seen as string[])
+    this.iterations = state.iterations as number
+  }
+}
