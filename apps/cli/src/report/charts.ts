@@ -1,5 +1,7 @@
 /** Small, dependency-free SVG charts for the self-contained HTML reports the CLI writes. */
-import { niceTicks } from '@nasjs/benchmarks'
+import { CHART_PALETTE, escapeXml, niceTicks } from '@nasjs/benchmarks'
+
+export { escapeXml }
 
 export interface LineSeries {
   readonly name: string
@@ -26,21 +28,7 @@ interface Frame {
   readonly height?: number
 }
 
-const PALETTE = [
-  '#1f77b4',
-  '#d62728',
-  '#2ca02c',
-  '#ff7f0e',
-  '#9467bd',
-  '#8c564b',
-  '#e377c2',
-  '#17becf',
-  '#7f7f7f',
-]
-
-/** XML-escapes text for SVG and HTML. */
-export const escapeXml = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+const PALETTE = CHART_PALETTE
 
 const fmt = (v: number): string => {
   const a = Math.abs(v)

@@ -19,7 +19,11 @@ export interface AnytimeSvgOptions {
   readonly band?: boolean
 }
 
-const PALETTE = [
+/**
+ * The colours of the series in nasjs plots (category10-like), in order.
+ * @since 0.1.0
+ */
+export const CHART_PALETTE: readonly string[] = [
   '#1f77b4',
   '#d62728',
   '#2ca02c',
@@ -32,8 +36,14 @@ const PALETTE = [
   '#bcbd22',
 ]
 
-const esc = (s: string) =>
+/**
+ * Escapes text for SVG and HTML.
+ * @since 0.1.0
+ */
+export const escapeXml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+const esc = escapeXml
+const PALETTE = CHART_PALETTE
 
 /**
  * "Nice" tick values covering [lo, hi] (steps of 1, 2 or 5 times a power of ten).
