@@ -1,4 +1,5 @@
 import { initBackend, formatBackendInfo } from '@nasjs/backend'
+import { NasError } from '@nasjs/core'
 import { predictorStrategies } from '@nasjs/predictors'
 import { builtinStrategies, createStrategyRegistry, type StrategyRegistry } from '@nasjs/strategies'
 
@@ -23,4 +24,25 @@ export async function prepareStrategies(
   if (!names.some((n) => PREDICTOR_NAMES.has(n))) return
   const info = await initBackend({ quiet: true })
   log?.(`TF.js ${formatBackendInfo(info).split('; ')[0] ?? ''}`)
+}
+
+/**
+ * Successive halving and Hyperband need an evaluator that trains at a chosen fidelity (epochs); the
+ * tabular benchmarks only have final results, so they are refused with the strategies that can run.
+ */
+export function assertRunsOnTable(names: readonly string[]): void {
+  const reg = cliStrategyRegistry()
+  for (const n of names) {
+    if (reg.get(n).requiresFidelity === true) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: `strategy '${n}' needs an evaluator with fidelities (training epochs), and the NB201 table has only final results; use one of ${reg
+          .names()
+          .filter((m) => reg.get(m).requiresFidelity !== true)
+          .join(', ')}`,
+        value: n,
+        allowed: reg.names().filter((m) => reg.get(m).requiresFidelity !== true),
+      })
+    }
+  }
 }

@@ -252,6 +252,11 @@ describe('bad input: one clear message, non-zero exit, no stack trace', () => {
       /not found; tried \/nonexistent\/nasjs-data.*NASJS_DATA_DIR/,
     ],
     ['budget -1', ['search', '--budget', '-1'], /--budget must be an integer >= 1, got '-1'/],
+    [
+      'multi-fidelity strategy on the table',
+      ['search', '--strategy', 'hyperband', '--objective', 'valid_acc:max'],
+      /strategy 'hyperband' needs an evaluator with fidelities/,
+    ],
     ['compare with a bad seeds count', ['compare', '--seeds', '0'], /--seeds must be a positive integer/],
   ]
   for (const [name, args, pattern] of cases) {

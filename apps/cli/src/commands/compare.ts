@@ -17,7 +17,7 @@ import { loadBenchmark, type Io } from '../context.js'
 import { EXIT } from '../errors.js'
 import { escapeXml } from '../report/charts.js'
 import { ensureDir, writeJsonAtomic } from '../run-files.js'
-import { cliStrategyRegistry, prepareStrategies } from '../strategies.js'
+import { assertRunsOnTable, cliStrategyRegistry, prepareStrategies } from '../strategies.js'
 import { checkMetrics } from './search.js'
 
 function positiveInt(name: string, text: string): number {
@@ -103,6 +103,7 @@ export function compareCommand(io: Io) {
         })
       }
       for (const n of names) registry.get(n)
+      assertRunsOnTable(names)
       const seeds = positiveInt('seeds', opts.seeds)
       const budget = positiveInt('budget', opts.budget)
       const objectives = opts.objective ?? []

@@ -30,7 +30,7 @@ import {
   type RunConfig,
   type RunSummary,
 } from '../run-files.js'
-import { cliStrategyRegistry, prepareStrategies } from '../strategies.js'
+import { assertRunsOnTable, cliStrategyRegistry, prepareStrategies } from '../strategies.js'
 
 export const DEFAULT_OBJECTIVES = ['valid_acc:max', 'latency.pixel3:min'] as const
 
@@ -297,6 +297,7 @@ Examples:
       }
       checkSearchable(config.space)
       checkMetrics(config.dataset, config.objectives, config.constraints)
+      assertRunsOnTable([config.strategy])
       const bench = loadBenchmark(flags.data)
       const objectives = config.objectives.map(parseObjective)
       const constraints = config.constraints.map(parseConstraint)
