@@ -74,8 +74,8 @@ async function trainThroughput(backend: string, net: Net, steps: number, warmup:
  */
 async function wasmPeakConvGflops(): Promise<number> {
   await tf.setBackend('wasm')
-  const x = tf.randomNormal([64, 14, 14, 64]) as tf.Tensor4D
-  const f = tf.randomNormal([3, 3, 64, 64]) as tf.Tensor4D
+  const x = tf.randomNormal<tf.Rank.R4>([64, 14, 14, 64])
+  const f = tf.randomNormal<tf.Rank.R4>([3, 3, 64, 64])
   const flops = 2 * 64 * 14 * 14 * 9 * 64 * 64
   let best = Number.POSITIVE_INFINITY
   for (let i = 0; i < 22; i++) {

@@ -88,6 +88,12 @@ function filterGradIm2col(
   const [n, h, w, c] = xc.shape as [number, number, number, number]
   const outC = dy.shape[3]!
   const positions = n * g.outHeight * g.outWidth
+  const grad = s.reshape(dy, [1, positions, outC])
+  const direct = patchesOnHeap(s, xc, g, rows.padBefore, cols.padBefore)
+  if (direct !== undefined) {
+    const dw = s.run('BatchMatMul', { a: direct, b: grad }, { transposeA: false, transposeB: false })
+    return s.reshape(dw, [g.filterHeight, g.filterWidth, c, outC])
+  }
   // Channel-first, as [C*N, H, W, 1] so each tap is a spatial (strided) window; stride - 1 extra rows
   // and columns of zeros let every window take whole stride blocks.
   const channelsFirst = s.reshape(s.transpose(xc, [3, 0, 1, 2]), [c * n, h, w, 1])
@@ -113,9 +119,74 @@ function filterGradIm2col(
     }
   }
   const patches = s.reshape(s.concat(taps, 0), [1, g.filterHeight * g.filterWidth * c, positions])
-  const grad = s.reshape(dy, [1, positions, outC])
   const dw = s.run('BatchMatMul', { a: patches, b: grad }, { transposeA: false, transposeB: false })
   return s.reshape(dw, [g.filterHeight, g.filterWidth, c, outC])
+}
+
+/** The wasm backend's heap access (not part of TF.js's public `KernelBackend`). */
+interface WasmHeap {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo
+  typedArrayFromHeap(t: TensorInfo): Float32Array
+}
+
+const onHeap = (s: KernelScope): boolean => {
+  const heap = s.backend as unknown as Partial<WasmHeap>
+  return typeof heap.makeOutput === 'function' && typeof heap.typedArrayFromHeap === 'function'
+}
+
+/**
+ * The im2col patches `[1, kh*kw*inC, N*Ho*Wo]` of {@link filterGradIm2col} written in one pass straight
+ * from the wasm heap (row `(a, b, c)`, column `(n, i, j)` holds `x[n, i*sh + a*dh - top, j*sw + b*dw -
+ * left, c]`, zero outside), instead of a transpose, a pad, strided slices per tap and a concat.
+ * `undefined` on backends without heap access.
+ */
+function patchesOnHeap(
+  s: KernelScope,
+  xc: TensorInfo,
+  g: ConvGeometry,
+  top: number,
+  left: number,
+): TensorInfo | undefined {
+  if (!onHeap(s)) return undefined
+  const heap = s.backend as unknown as WasmHeap
+  const [n, h, w, c] = xc.shape as [number, number, number, number]
+  const oh = g.outHeight
+  const ow = g.outWidth
+  const out = s.adopt(heap.makeOutput([1, g.filterHeight * g.filterWidth * c, n * oh * ow], 'float32'))
+  // Views after the allocation (it may grow the heap and detach older views).
+  const src = heap.typedArrayFromHeap(xc)
+  const dst = heap.typedArrayFromHeap(out)
+  const positions = n * oh * ow
+  const sw = g.strideWidth
+  for (let a = 0; a < g.filterHeight; a++) {
+    for (let b = 0; b < g.filterWidth; b++) {
+      const tapRow = (a * g.filterWidth + b) * c
+      const colBase = b * g.dilationWidth - left
+      // Output columns j whose input column is inside the image: jLo <= j < jHi.
+      const jLo = Math.min(ow, Math.max(0, Math.ceil(-colBase / sw)))
+      const jHi = Math.max(jLo, Math.min(ow, Math.ceil((w - colBase) / sw)))
+      for (let bn = 0; bn < n; bn++) {
+        for (let i = 0; i < oh; i++) {
+          const r = i * g.strideHeight + a * g.dilationHeight - top
+          const p0 = (bn * oh + i) * ow
+          // One input row (w * c values) serves all c patch rows of this tap: it stays in cache.
+          for (let ci = 0; ci < c; ci++) {
+            const o = (tapRow + ci) * positions + p0
+            if (r < 0 || r >= h) {
+              dst.fill(0, o, o + ow)
+              continue
+            }
+            if (jLo > 0) dst.fill(0, o, o + jLo)
+            if (jHi < ow) dst.fill(0, o + jHi, o + ow)
+            let at = (bn * h + r) * w * c + (jLo * sw + colBase) * c + ci
+            const step = sw * c
+            for (let j = jLo; j < jHi; j++, at += step) dst[o + j] = src[at]!
+          }
+        }
+      }
+    }
+  }
+  return out
 }
 
 /**

@@ -53,6 +53,12 @@ export class KernelScope {
     return info
   }
 
+  /** Takes ownership of `t`, a tensor made outside {@link KernelScope.run}, and returns it. */
+  adopt(t: TensorInfo): TensorInfo {
+    this.owned.add(t)
+    return t
+  }
+
   /** Whether `t` is an intermediate created by this scope. */
   owns(t: TensorInfo): boolean {
     return this.owned.has(t)

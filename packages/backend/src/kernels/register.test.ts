@@ -43,6 +43,8 @@ describe('registerWasmTrainingKernels', () => {
       'MaxPoolGrad',
       'ResizeNearestNeighborGrad',
       'Tile',
+      'Sum',
+      'BatchMatMul',
     ])
     expect(hasWasmTrainingKernels()).toBe(true)
   })

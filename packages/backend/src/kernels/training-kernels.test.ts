@@ -296,3 +296,56 @@ describe('Tile on wasm agrees with cpu', () => {
     },
   )
 })
+
+describe('Sum on wasm agrees with cpu', () => {
+  test.prop(
+    [
+      fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 5 }),
+      fc.nat(),
+      fc.nat(),
+      fc.boolean(),
+      fc.boolean(),
+      fc.nat(),
+    ],
+    { numRuns: 80 },
+  )(
+    'any contiguous or scattered axes, negative axes, keepDims (bias gradients take the heap path)',
+    async (shape, from, count, keepDims, negative, seed) => {
+      const rank = shape.length
+      const first = from % rank
+      const last = first + (count % (rank - first))
+      let axes = Array.from({ length: last - first + 1 }, (_, i) => first + i)
+      if (count % 3 === 2 && rank > 2) axes = [0, rank - 1]
+      if (negative) axes = axes.map((a) => a - rank)
+      await expectParity('Sum', { x: randomTensor(new Rng(seed), shape) }, { axis: axes, keepDims })
+    },
+  )
+
+  test.prop([fc.integer({ min: 1, max: 70 }), fc.integer({ min: 8, max: 40 }), fc.nat()], { numRuns: 20 })(
+    'a bias gradient: [N, H, W, C] over N, H, W',
+    async (rows, channels, seed) => {
+      const x = randomTensor(new Rng(seed), [2, rows, 3, channels])
+      await expectParity('Sum', { x }, { axis: [0, 1, 2], keepDims: false })
+    },
+  )
+})
+
+describe('BatchMatMul on wasm agrees with cpu', () => {
+  test.prop(
+    [
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 9 }),
+      fc.integer({ min: 1, max: 9 }),
+      fc.integer({ min: 1, max: 9 }),
+      fc.boolean(),
+      fc.boolean(),
+      fc.nat(),
+    ],
+    { numRuns: 60 },
+  )('any transposeA / transposeB', async (batch, m, k, n, transposeA, transposeB, seed) => {
+    const rng = new Rng(seed)
+    const a = randomTensor(rng, transposeA ? [batch, k, m] : [batch, m, k])
+    const b = randomTensor(rng, transposeB ? [batch, n, k] : [batch, k, n])
+    await expectParity('BatchMatMul', { a, b }, { transposeA, transposeB })
+  })
+})

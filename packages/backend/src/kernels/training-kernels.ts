@@ -1,5 +1,6 @@
-import { backend_util } from '@tensorflow/tfjs-core'
+import { backend_util, util } from '@tensorflow/tfjs-core'
 import type {
+  BatchMatMulAttrs,
   Conv2DBackpropFilterAttrs,
   Conv2DBackpropInputAttrs,
   DepthwiseConv2dNativeBackpropFilterAttrs,
@@ -8,6 +9,7 @@ import type {
   KernelConfig,
   MaxPoolGradAttrs,
   ResizeNearestNeighborGradAttrs,
+  SumAttrs,
   TileAttrs,
   NamedAttrMap,
   NamedTensorInfoMap,
@@ -18,6 +20,7 @@ import { NasError } from '@nasjs/core'
 import { conv2dFilterGrad, convInputGrad, depthwiseFilterGrad, type ConvGeometry } from './conv-gradients.js'
 import { KernelScope, withScope } from './kernel-scope.js'
 import { maxPoolGrad, resizeNearestGrad } from './pool-gradients.js'
+import { sumOverMiddleAxes, untransposedOperands } from './reductions.js'
 import { tileByBroadcast } from './tile.js'
 
 /**
@@ -35,6 +38,8 @@ export const TRAINING_KERNEL_NAMES = [
   'MaxPoolGrad',
   'ResizeNearestNeighborGrad',
   'Tile',
+  'Sum',
+  'BatchMatMul',
 ] as const
 
 /**
@@ -262,6 +267,58 @@ export function trainingKernelConfigs(
     return shipped.kernelFunc(args) as TensorInfo
   }
 
+  /** The backend's shipped kernel `name`, set up; a `BACKEND` error when there is none. */
+  const shippedKernel = (name: string, backend: KernelBackend): KernelConfig => {
+    const shipped = fallback(name)
+    if (shipped === undefined) {
+      throw new NasError({
+        code: 'BACKEND',
+        message: `the shipped '${name}' kernel of backend '${backendName}' is missing`,
+        value: name,
+      })
+    }
+    setUpOnce(shipped, backend)
+    return shipped
+  }
+
+  const sum = (args: Args) => {
+    const x = input(args.inputs, 'x', 'Sum')
+    const { axis, keepDims } = args.attrs as unknown as SumAttrs
+    // `axis` may be missing (all axes) or negative.
+    const given = axis as number | number[] | null | undefined
+    const axes = given == null ? x.shape.map((_, i) => i) : util.parseAxisParam(given, x.shape)
+    const s0 = new KernelScope(args.backend, backendName)
+    let fast: TensorInfo | undefined
+    try {
+      fast = sumOverMiddleAxes(s0, x, axes, keepDims)
+      if (fast !== undefined) s0.keep(fast)
+    } finally {
+      s0.dispose()
+    }
+    return fast ?? (shippedKernel('Sum', args.backend).kernelFunc(args) as TensorInfo)
+  }
+
+  const batchMatMul = (args: Args) => {
+    const a = input(args.inputs, 'a', 'BatchMatMul')
+    const b = input(args.inputs, 'b', 'BatchMatMul')
+    const { transposeA, transposeB } = args.attrs as unknown as BatchMatMulAttrs
+    const shipped = shippedKernel('BatchMatMul', args.backend)
+    if ((!transposeA && !transposeB) || a.dtype !== 'float32' || b.dtype !== 'float32') {
+      return shipped.kernelFunc(args) as TensorInfo
+    }
+    const s0 = new KernelScope(args.backend, backendName)
+    try {
+      const inputs = untransposedOperands(s0, a, b, transposeA, transposeB)
+      return shipped.kernelFunc({
+        ...args,
+        inputs,
+        attrs: { ...args.attrs, transposeA: false, transposeB: false },
+      }) as TensorInfo
+    } finally {
+      s0.dispose()
+    }
+  }
+
   const config = (kernelName: TrainingKernelName, kernelFunc: (args: Args) => TensorInfo): KernelConfig => ({
     kernelName,
     backendName,
@@ -276,6 +333,8 @@ export function trainingKernelConfigs(
     config('MaxPoolGrad', maxPoolGradient),
     config('ResizeNearestNeighborGrad', resizeNearestNeighborGrad),
     config('Tile', tile),
+    config('Sum', sum),
+    config('BatchMatMul', batchMatMul),
   ]
 }
 
