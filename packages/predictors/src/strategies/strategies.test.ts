@@ -35,6 +35,18 @@ describeStrategyConformance(linas, {
   config: { initialSamples: 8, batchSize: 5, generations: 5, populationSize: 10 },
 })
 
+describeStrategyConformance(linas, {
+  spaces,
+  objectives: two,
+  config: {
+    initialSamples: 8,
+    batchSize: 5,
+    innerSearch: 'auto',
+    variantShare: 0.5,
+    logScale: 'auto',
+  },
+})
+
 describe('predictor strategies', () => {
   it('register next to the builtins', () => {
     const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
@@ -96,6 +108,44 @@ describe('predictor strategies', () => {
     }
     expect(guided).toBeGreaterThan(random)
     expect(guided / 3).toBeGreaterThan(0.9 * (6 * 3 + 0.2 * 15)) // near the optimum, 21 (all 3x3 convs)
+  })
+
+  it('linas rejects an exhaustive inner search on a space too large to enumerate', () => {
+    const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
+    const big = gridSpace(8, 4) // 65,536 architectures
+    expect(() =>
+      reg.create('linas', { innerSearch: 'exhaustive' }, { space: big, rng: new Rng(1), objectives: two }),
+    ).toThrow(/innerSearch 'exhaustive'.*65536/)
+    expect(() => reg.create('linas', {}, { space: big, rng: new Rng(1), objectives: two })).not.toThrow()
+  })
+
+  it('linas proposes functionally equal variants of its evaluated front on NB201', async () => {
+    const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
+    const s = reg.create(
+      'linas',
+      {
+        initialSamples: 10,
+        batchSize: 10,
+        variantShare: 1,
+        innerSearch: 'exhaustive',
+        predictor: { kind: 'ridge' },
+      },
+      { space: nb201, rng: new Rng(2), objectives: two },
+    )
+    const r = await runSearch({
+      space: nb201,
+      strategy: s,
+      evaluator,
+      objectives: two,
+      budget: { trials: 20 },
+      seed: 2,
+    })
+    const archs = r.trials.map((t) => t.arch)
+    const early = new Set(archs.slice(0, 10).map((a) => nb201.hash(a)))
+    const exact = new Set(archs.map((a) => JSON.stringify(a)))
+    expect(exact.size).toBe(20) // exact identity: no architecture twice
+    // every proposal of the first planned batch is a variant of an evaluated cell
+    expect(archs.slice(10).every((a) => early.has(nb201.hash(a)))).toBe(true)
   })
 
   it('linas covers more of a two-objective NB201 front than random search', async () => {
