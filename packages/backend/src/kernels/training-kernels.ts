@@ -126,47 +126,52 @@ export function trainingKernelConfigs(
 ): KernelConfig[] {
   const scoped = (args: Args, body: (s: KernelScope) => TensorInfo) =>
     withScope(args.backend, backendName, body)
-
-  const conv2dBackpropFilter = (args: Args) => {
-    const x = input(args.inputs, 'x', 'Conv2DBackpropFilter')
-    const dy = input(args.inputs, 'dy', 'Conv2DBackpropFilter')
-    requireFloat(x, 'Conv2DBackpropFilter')
-    requireFloat(dy, 'Conv2DBackpropFilter')
-    const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
-      args.attrs as unknown as Conv2DBackpropFilterAttrs
-    const format = backend_util.convertConv2DDataFormat(dataFormat)
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filterShape,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-      false,
+  /** Two named float inputs of a kernel. */
+  const floatPair = (args: Args, kernel: string, a: string, b: string): [TensorInfo, TensorInfo] => {
+    const ta = input(args.inputs, a, kernel)
+    const tb = input(args.inputs, b, kernel)
+    requireFloat(ta, kernel)
+    requireFloat(tb, kernel)
+    return [ta, tb]
+  }
+  /** The convolution geometry of a backprop kernel from its input and filter shapes and attributes. */
+  const convInfo = (
+    inShape: readonly number[],
+    filterShape: readonly number[],
+    attrs: {
+      strides: number | [number, number]
+      pad: Conv2DBackpropFilterAttrs['pad']
+      dimRoundingMode?: Conv2DBackpropFilterAttrs['dimRoundingMode']
+      dilations?: number | [number, number]
+    },
+    depthwise: boolean,
+    format: 'channelsFirst' | 'channelsLast' = 'channelsLast',
+  ) =>
+    backend_util.computeConv2DInfo(
+      inShape as [number, number, number, number],
+      filterShape as [number, number, number, number],
+      attrs.strides,
+      attrs.dilations ?? 1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      depthwise,
       format,
     )
+
+  const conv2dBackpropFilter = (args: Args) => {
+    const [x, dy] = floatPair(args, 'Conv2DBackpropFilter', 'x', 'dy')
+    const attrs = args.attrs as unknown as Conv2DBackpropFilterAttrs
+    const format = backend_util.convertConv2DDataFormat(attrs.dataFormat)
+    const info = convInfo(x.shape, attrs.filterShape, { ...attrs, dilations: 1 }, false, format)
     const first = format === 'channelsFirst'
     return scoped(args, (s) => conv2dFilterGrad(s, toNhwc(s, x, first), toNhwc(s, dy, first), geometry(info)))
   }
 
   const conv2dBackpropInput = (args: Args) => {
-    const dy = input(args.inputs, 'dy', 'Conv2DBackpropInput')
-    const filter = input(args.inputs, 'filter', 'Conv2DBackpropInput')
-    requireFloat(dy, 'Conv2DBackpropInput')
-    requireFloat(filter, 'Conv2DBackpropInput')
-    const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
-      args.attrs as unknown as Conv2DBackpropInputAttrs
-    const format = backend_util.convertConv2DDataFormat(dataFormat)
-    const info = backend_util.computeConv2DInfo(
-      inputShape,
-      filter.shape as [number, number, number, number],
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-      false,
-      format,
-    )
+    const [dy, filter] = floatPair(args, 'Conv2DBackpropInput', 'dy', 'filter')
+    const attrs = args.attrs as unknown as Conv2DBackpropInputAttrs
+    const format = backend_util.convertConv2DDataFormat(attrs.dataFormat)
+    const info = convInfo(attrs.inputShape, filter.shape, { ...attrs, dilations: 1 }, false, format)
     const first = format === 'channelsFirst'
     return scoped(args, (s) => {
       const dx = convInputGrad(s, toNhwc(s, dy, first), filter, geometry(info), false)
@@ -175,40 +180,16 @@ export function trainingKernelConfigs(
   }
 
   const depthwiseBackpropFilter = (args: Args) => {
-    const x = input(args.inputs, 'x', 'DepthwiseConv2dNativeBackpropFilter')
-    const dy = input(args.inputs, 'dy', 'DepthwiseConv2dNativeBackpropFilter')
-    requireFloat(x, 'DepthwiseConv2dNativeBackpropFilter')
-    requireFloat(dy, 'DepthwiseConv2dNativeBackpropFilter')
-    const { strides, dilations, pad, dimRoundingMode, filterShape } =
-      args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filterShape,
-      strides,
-      dilations,
-      pad,
-      dimRoundingMode,
-      true,
-    )
+    const [x, dy] = floatPair(args, 'DepthwiseConv2dNativeBackpropFilter', 'x', 'dy')
+    const attrs = args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs
+    const info = convInfo(x.shape, attrs.filterShape, attrs, true)
     return scoped(args, (s) => depthwiseFilterGrad(s, x, dy, geometry(info)))
   }
 
   const depthwiseBackpropInput = (args: Args) => {
-    const dy = input(args.inputs, 'dy', 'DepthwiseConv2dNativeBackpropInput')
-    const filter = input(args.inputs, 'filter', 'DepthwiseConv2dNativeBackpropInput')
-    requireFloat(dy, 'DepthwiseConv2dNativeBackpropInput')
-    requireFloat(filter, 'DepthwiseConv2dNativeBackpropInput')
-    const { strides, dilations, pad, dimRoundingMode, inputShape } =
-      args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs
-    const info = backend_util.computeConv2DInfo(
-      inputShape,
-      filter.shape as [number, number, number, number],
-      strides,
-      dilations,
-      pad,
-      dimRoundingMode,
-      true,
-    )
+    const [dy, filter] = floatPair(args, 'DepthwiseConv2dNativeBackpropInput', 'dy', 'filter')
+    const attrs = args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs
+    const info = convInfo(attrs.inputShape, filter.shape, attrs, true)
     return scoped(args, (s) => convInputGrad(s, dy, filter, geometry(info), true))
   }
 
