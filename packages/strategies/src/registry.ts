@@ -40,6 +40,8 @@ export interface CreateStrategyOptions<A> {
   readonly rng: Rng
   readonly objectives: readonly Objective[]
   readonly constraints?: readonly Constraint[]
+  /** Free per-architecture statistics for predictor-guided strategies (see {@link StrategyContext}). */
+  readonly features?: (arch: A) => readonly number[]
 }
 
 /**
@@ -202,6 +204,7 @@ export function createStrategyRegistry(
         rng: opts.rng,
         objectives,
         constraints: opts.constraints ?? [],
+        ...(opts.features !== undefined ? { features: opts.features } : {}),
       })
     },
   }

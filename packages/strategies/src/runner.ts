@@ -40,6 +40,8 @@ export interface StrategyRunnerOptions<A> {
   readonly cache?: CacheMode
   /** Stop after this many cache hits in a row (see `runSearch`). */
   readonly maxConsecutiveCacheHits?: number
+  /** Free per-architecture statistics for predictor-guided strategies (see `StrategyContext.features`). */
+  readonly features?: (arch: A) => readonly number[]
 }
 
 /**
@@ -75,6 +77,7 @@ export function strategyRunner<A>(
       rng: new Rng(seed),
       objectives,
       constraints,
+      ...(opts.features !== undefined ? { features: opts.features } : {}),
     })
     const r = await runSearch({
       space: opts.space,

@@ -74,6 +74,12 @@ export interface StrategyContext<A> {
   /** At least one; several only for definitions with `multiObjective: true` or a scalarising reward. */
   readonly objectives: readonly Objective[]
   readonly constraints: readonly Constraint[]
+  /**
+   * Free per-architecture statistics (cost figures such as log params and FLOPs, zero-cost proxy
+   * scores): the same number of finite values for every architecture, costing no evaluation.
+   * Predictor-guided strategies may feed them to their models. Absent unless the caller has them.
+   */
+  readonly features?: (arch: A) => readonly number[]
 }
 
 /**
