@@ -8,6 +8,7 @@ import {
   assertNb201Metric,
   createNb201Evaluator,
   isCheapNb201Metric,
+  nb201FreeFeatures,
   trueParetoFront,
   type Nb201Benchmark,
 } from '@nasjs/benchmarks'
@@ -322,6 +323,9 @@ Examples:
         rng: new Rng(config.seed),
         objectives,
         constraints,
+        // Free statistics (log params, log FLOPs, zero-cost scores) for strategies configured with
+        // `extraFeatures` (bananas, gpbo, linas); the others ignore them.
+        features: nb201FreeFeatures(bench, config.dataset).of,
       })
       ensureDir(dir)
       if (!flags.resume) writeJsonAtomic(join(dir, RUN_FILES.config), config)

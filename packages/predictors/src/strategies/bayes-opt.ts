@@ -3,7 +3,13 @@ import type { StrategyContext, StrategyDefinition } from '@nasjs/strategies'
 import { z } from 'zod'
 import { PredictorConfig, createPredictor } from '../registry.js'
 import type { Predictor } from '../types.js'
-import { StrategyEncoding, SurrogateStrategy, resolveEncoding } from './surrogate-base.js'
+import {
+  ExtraFeatures,
+  StrategyEncoding,
+  SurrogateStrategy,
+  resolveEncoding,
+  resolveExtraFeatures,
+} from './surrogate-base.js'
 
 /** Standard normal density and distribution function (Abramowitz and Stegun 7.1.26 for erf). */
 const SQRT2 = Math.SQRT2
@@ -37,6 +43,7 @@ const baseShape = {
   encoding: StrategyEncoding.default('auto').describe(
     "architecture encoding for the model; 'auto' picks the strategy's preferred one the space has",
   ),
+  extraFeatures: ExtraFeatures,
   acquisition: z
     .enum(['its', 'ucb', 'ei'])
     .describe('its = independent Thompson sampling, ucb = mean + ucbBeta * std, ei = expected improvement'),
@@ -102,6 +109,7 @@ type BoConfig = BananasConfig | GpboConfig
 
 class SurrogateBo<A> extends SurrogateStrategy<A> {
   private readonly predictor: Predictor
+  private readonly extra: boolean
 
   constructor(
     readonly name: string,
@@ -111,6 +119,7 @@ class SurrogateBo<A> extends SurrogateStrategy<A> {
   ) {
     super(ctx, resolveEncoding(ctx.space, config.encoding, preference), config.initialSamples)
     this.predictor = createPredictor(config.predictor)
+    this.extra = resolveExtraFeatures(name, config.extraFeatures, ctx)[0]!
   }
 
   protected plan(): A[] {
@@ -122,10 +131,17 @@ class SurrogateBo<A> extends SurrogateStrategy<A> {
     if (cands.length === 0) return []
     // The model learns the objective oriented to maximise.
     const y = train.map((h) => -h.f[0]!)
-    const model = this.predictor.fitSync(this.featureRows(train.map((h) => h.arch)), y, {
-      rng: this.rng.fork(),
-    })
-    const { mean, std } = this.predictWith(model, cands)
+    const model = this.predictor.fitSync(
+      this.featureRows(
+        train.map((h) => h.arch),
+        this.extra,
+      ),
+      y,
+      {
+        rng: this.rng.fork(),
+      },
+    )
+    const { mean, std } = this.predictWith(model, cands, this.extra)
     const best = Math.max(...y)
     const score = new Float64Array(cands.length)
     for (let i = 0; i < cands.length; i++) {

@@ -4,7 +4,13 @@ import type { StrategyContext, StrategyDefinition } from '@nasjs/strategies'
 import { z } from 'zod'
 import { PredictorConfig, createPredictor } from '../registry.js'
 import type { FittedPredictor, Predictor } from '../types.js'
-import { StrategyEncoding, SurrogateStrategy, resolveEncoding } from './surrogate-base.js'
+import {
+  ExtraFeatures,
+  StrategyEncoding,
+  SurrogateStrategy,
+  resolveEncoding,
+  resolveExtraFeatures,
+} from './surrogate-base.js'
 
 /**
  * Config of {@link linas}.
@@ -24,6 +30,7 @@ export const LinasConfig = z
     encoding: StrategyEncoding.default('auto').describe(
       "encoding for the models; 'auto' = one-hot plus path where the space has both",
     ),
+    extraFeatures: ExtraFeatures,
     initialSamples: z.number().int().min(2).default(20).describe('random architectures before the first fit'),
     batchSize: z
       .number()
@@ -49,6 +56,12 @@ export const LinasConfig = z
       .max(1)
       .default(0.9)
       .describe('probability that an inner child is a crossover'),
+    selection: z
+      .enum(['joint', 'candidates'])
+      .default('joint')
+      .describe(
+        "which predicted front is evaluated: 'joint' = the candidates left non-dominated when sorted together with the evaluated architectures (measured values), front by front; 'candidates' = the front of the candidates alone",
+      ),
     identity: z
       .enum(['exact', 'functional'])
       .default('exact')
@@ -92,11 +105,22 @@ interface Scored<A> {
   readonly f: readonly number[]
 }
 
+/** Every architecture of an enumerable space with its key and feature rows (with the free features: lazy). */
+interface Everything<A> {
+  archs: A[]
+  keys: string[]
+  rows: Float32Array[]
+  rowsExtra?: Float32Array[]
+  functional?: string[]
+}
+
 class Linas<A> extends SurrogateStrategy<A> {
   readonly name = 'linas'
   private readonly predictors: Predictor[]
+  /** Per objective: does its model get the caller's free features. */
+  private readonly extra: readonly boolean[]
   /** Every architecture with its key and features, when the inner search is exhaustive (lazy). */
-  private everything: { archs: A[]; keys: string[]; rows: Float32Array[]; functional?: string[] } | undefined
+  private everything: Everything<A> | undefined
 
   constructor(
     readonly config: LinasConfig,
@@ -116,26 +140,37 @@ class Linas<A> extends SurrogateStrategy<A> {
       })
     }
     this.predictors = Array.from({ length: M }, (_, k) => createPredictor(per?.[k] ?? config.predictor))
+    this.extra = resolveExtraFeatures('linas', config.extraFeatures, ctx)
+  }
+
+  /** Feature rows for objective `k`'s model. */
+  private rowsFor(archs: readonly A[], k: number): Float32Array[] {
+    return this.featureRows(archs, this.extra[k])
   }
 
   protected plan(): A[] {
     const cfg = this.config
     const M = this.objectives.length
-    const X = this.featureRows(this.history.map((h) => h.arch))
+    const evaluated = this.history.map((h) => h.arch)
     const models: FittedPredictor[] = []
+    const logged: boolean[] = []
     try {
       for (let k = 0; k < M; k++) {
         const y = this.history.map((h) => h.f[k]!)
         // Dominance is unchanged by a monotone transform, so the models and the selection share it.
         const log = cfg.logScale === 'auto' && Math.min(...y) > 0 && Math.max(...y) >= 10 * Math.min(...y)
-        models.push(this.predictors[k]!.fitSync(X, log ? y.map(Math.log) : y, { rng: this.rng.fork() }))
+        logged.push(log)
+        models.push(
+          this.predictors[k]!.fitSync(this.rowsFor(evaluated, k), log ? y.map(Math.log) : y, {
+            rng: this.rng.fork(),
+          }),
+        )
       }
       const cache = new Map<string, Scored<A>>()
       const score = (archs: readonly A[]): Scored<A>[] => {
         const fresh = archs.filter((a) => !cache.has(this.key(a)))
         if (fresh.length > 0) {
-          const rows = this.featureRows(fresh)
-          const preds = models.map((m, k) => predictOptimistic(m, rows, cfg.exploration, k))
+          const preds = models.map((m, k) => predictOptimistic(m, this.rowsFor(fresh, k), cfg.exploration, k))
           fresh.forEach((a, i) => {
             const h = this.key(a)
             if (!cache.has(h)) cache.set(h, { arch: a, hash: h, f: preds.map((p) => p[i]!) })
@@ -145,18 +180,20 @@ class Linas<A> extends SurrogateStrategy<A> {
       }
       let pool: Scored<A>[]
       if (useExhaustive(this.space, cfg.innerSearch)) {
-        this.everything ??= this.enumerateAll()
-        const { archs, keys, rows } = this.everything
+        const all = (this.everything ??= this.enumerateAll())
+        const { archs, keys } = all
+        if (this.extra.some(Boolean)) all.rowsExtra ??= this.featureRows(archs, true)
         const idx: number[] = []
         for (let i = 0; i < archs.length; i++) if (!this.seen.has(keys[i]!)) idx.push(i)
-        const preds = models.map((m, k) =>
-          predictOptimistic(
+        const preds = models.map((m, k) => {
+          const rows = this.extra[k] ? all.rowsExtra! : all.rows
+          return predictOptimistic(
             m,
             idx.map((i) => rows[i]!),
             cfg.exploration,
             k,
-          ),
-        )
+          )
+        })
         pool = idx.map((i, j) => ({ arch: archs[i]!, hash: keys[i]!, f: preds.map((p) => p[j]!) }))
       } else {
         this.innerNsga2(score)
@@ -166,10 +203,18 @@ class Linas<A> extends SurrogateStrategy<A> {
       const slots = Math.min(cfg.batchSize, Math.round(cfg.variantShare * cfg.batchSize))
       const variants = slots > 0 ? environmentalSelection(this.frontVariants(pool, score), slots) : []
       const taken = new Set(variants.map((v) => v.hash))
-      const rest = environmentalSelection(
-        pool.filter((s) => !taken.has(s.hash)),
-        cfg.batchSize - variants.length,
-      )
+      const candidates = pool.filter((s) => !taken.has(s.hash))
+      const size = cfg.batchSize - variants.length
+      const rest =
+        cfg.selection === 'joint'
+          ? jointSelection(
+              this.history
+                .filter((h) => h.violation === 0)
+                .map((h) => h.f.map((v, k) => (logged[k] ? Math.log(v) : v))),
+              candidates,
+              size,
+            )
+          : environmentalSelection(candidates, size)
       return [...variants, ...rest].map((s) => s.arch)
     } finally {
       for (const m of models) m.dispose()
@@ -240,7 +285,7 @@ class Linas<A> extends SurrogateStrategy<A> {
   }
 
   /** All architectures of an enumerable space, with keys and feature rows. */
-  private enumerateAll(): { archs: A[]; keys: string[]; rows: Float32Array[] } {
+  private enumerateAll(): Everything<A> {
     const archs = [...this.space.enumerate!()]
     return { archs, keys: archs.map((a) => this.key(a)), rows: this.featureRows(archs) }
   }
@@ -308,6 +353,37 @@ function environmentalSelection<A>(xs: readonly Scored<A>[], size: number): Scor
     const order = front.map((i, k) => [i, cd[k]!] as const).sort((a, b) => b[1] - a[1] || a[0] - b[0])
     for (const [i] of order.slice(0, size - out.length)) out.push(xs[i]!)
     break
+  }
+  return out
+}
+
+/**
+ * The candidates to evaluate next when the evaluated architectures (measured objective values) and
+ * the candidates (predicted values) are sorted together: candidates of the first front that has any,
+ * then the next, the last one cut by crowding distance. Candidates predicted to be dominated by
+ * something already measured come last, so no evaluation goes to a point the known front beats.
+ * @internal
+ */
+export function jointSelection<A>(
+  evaluated: readonly (readonly number[])[],
+  candidates: readonly Scored<A>[],
+  size: number,
+): Scored<A>[] {
+  const E = evaluated.length
+  const points = [...evaluated, ...candidates.map((c) => c.f)]
+  const out: Scored<A>[] = []
+  for (const front of nonDominatedSort(points)) {
+    if (out.length >= size) break
+    const fresh = front.filter((i) => i >= E)
+    if (fresh.length === 0) continue
+    if (out.length + fresh.length <= size) {
+      for (const i of fresh) out.push(candidates[i - E]!)
+      continue
+    }
+    const cd = crowdingDistance(points, front)
+    const crowd = new Map(front.map((i, k) => [i, cd[k]!]))
+    fresh.sort((a, b) => crowd.get(b)! - crowd.get(a)! || a - b)
+    for (const i of fresh.slice(0, size - out.length)) out.push(candidates[i - E]!)
   }
   return out
 }

@@ -4,7 +4,9 @@ import { builtinStrategies, createStrategyRegistry, runSearch } from '@nasjs/str
 import { conditionalSpace, describeStrategyConformance, gridSpace } from '@nasjs/strategies/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { prepareTf } from '../tf-backend.js'
+import { isNasError } from '@nasjs/core'
 import { bananas, expectedImprovement, gpbo, linas, predictorStrategies } from './index.js'
+import { jointSelection } from './linas.js'
 
 beforeAll(async () => {
   await prepareTf() // the MLP ensemble fits synchronously inside ask()
@@ -41,6 +43,7 @@ describeStrategyConformance(linas, {
   config: {
     initialSamples: 8,
     batchSize: 5,
+    selection: 'candidates',
     innerSearch: 'auto',
     variantShare: 0.5,
     logScale: 'auto',
@@ -182,5 +185,80 @@ describe('predictor strategies', () => {
     })
     expect(guided).toBeGreaterThan(0.6)
     expect(guided).toBeGreaterThan(await coverage('random', {}))
+  })
+
+  it('linas joint selection skips candidates that a measured architecture beats', () => {
+    const cand = (id: string, f: number[]) => ({ arch: id, hash: id, f })
+    const measured = [
+      [0, 5],
+      [5, 0],
+    ]
+    const candidates = [
+      cand('beaten', [1, 6]), // dominated by [0, 5]
+      cand('between', [2, 2]), // on the joint front
+      cand('worse', [3, 3]), // behind 'between' only
+      cand('edge', [-1, 9]), // on the joint front
+    ]
+    expect(jointSelection(measured, candidates, 2).map((c) => c.hash)).toEqual(['between', 'edge'])
+    // then the second front ('beaten', 'worse'), cut by crowding
+    expect(
+      jointSelection(measured, candidates, 3)
+        .map((c) => c.hash)
+        .slice(0, 2),
+    ).toEqual(['between', 'edge'])
+    expect(jointSelection(measured, candidates, 10).map((c) => c.hash)).toHaveLength(4)
+    expect(jointSelection([], candidates, 1)).toHaveLength(1)
+  })
+
+  it('linas feeds the free features to the models of the objectives that ask for them', async () => {
+    // An accuracy the encoding cannot explain (a hash of the cell) but one free feature reveals.
+    const noise = (a: readonly string[]) => {
+      let h = 2166136261
+      for (const c of a.join('|')) h = Math.imul(h ^ c.charCodeAt(0), 16777619)
+      return ((h >>> 0) % 10007) / 10007
+    }
+    const lat = (a: readonly string[]) => a.filter((o) => o.startsWith('nor')).length
+    // Mean accuracy of the planned proposals (after the 20 random ones).
+    const plannedAccuracy = async (extraFeatures: boolean[]) => {
+      const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
+      const s = reg.create(
+        'linas',
+        { extraFeatures, batchSize: 10, innerSearch: 'exhaustive', predictor: { kind: 'ridge' } },
+        { space: nb201, rng: new Rng(5), objectives: two, features: (a) => [noise(a)] },
+      )
+      const r = await runSearch({
+        space: nb201,
+        strategy: s,
+        evaluator: (a: readonly string[]) => Promise.resolve({ acc: noise(a), lat: lat(a) }),
+        objectives: two,
+        budget: { trials: 60 },
+        seed: 5,
+      })
+      const planned = r.trials.slice(20).map((t) => noise(t.arch))
+      return planned.reduce((x, y) => x + y, 0) / planned.length
+    }
+    const withFeature = await plannedAccuracy([true, false])
+    const without = await plannedAccuracy([false, false])
+    expect(withFeature).toBeGreaterThan(0.8)
+    expect(withFeature - without).toBeGreaterThan(0.2)
+  })
+
+  it('linas refuses extraFeatures without features from the caller, or with the wrong flag count', () => {
+    const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
+    const ctx = { space: nb201, rng: new Rng(1), objectives: two }
+    let e: unknown
+    try {
+      reg.create('linas', { extraFeatures: true }, ctx)
+    } catch (err) {
+      e = err
+    }
+    expect(isNasError(e) && e.code).toBe('CONFIG_INVALID')
+    expect(String(e)).toMatch(/StrategyContext.features/)
+    expect(() => reg.create('linas', { extraFeatures: [true] }, { ...ctx, features: () => [1] })).toThrow(
+      /1 flags but there are 2 objectives/,
+    )
+    expect(() =>
+      reg.create('linas', { extraFeatures: [true, false] }, { ...ctx, features: () => [1] }),
+    ).not.toThrow()
   })
 })

@@ -50,6 +50,50 @@ export function resolveEncoding<A>(
   return [...kinds]
 }
 
+/**
+ * Which objectives' models get the caller's free features (`StrategyContext.features`): `false`
+ * (none), `true` (all) or one flag per objective.
+ * @since 0.1.0
+ */
+export const ExtraFeatures = z
+  .union([z.boolean(), z.array(z.boolean()).min(1)])
+  .default(false)
+  .describe(
+    "feed the caller's free features (params, FLOPs, zero-cost scores; StrategyContext.features) to the models: true, false, or one flag per objective",
+  )
+
+/**
+ * The per-objective flags of an {@link ExtraFeatures} setting, or a `CONFIG_INVALID` error when it
+ * asks for features the caller did not give or has the wrong length. @internal
+ */
+export function resolveExtraFeatures<A>(
+  strategy: string,
+  setting: boolean | readonly boolean[],
+  ctx: StrategyContext<A>,
+): boolean[] {
+  const M = ctx.objectives.length
+  if (Array.isArray(setting) && setting.length !== M) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `${strategy} extraFeatures has ${setting.length} flags but there are ${M} objectives; give one per objective or one boolean`,
+      value: setting,
+      allowed: [M],
+      path: ['extraFeatures'],
+    })
+  }
+  const flags = typeof setting === 'boolean' ? Array.from({ length: M }, () => setting) : [...setting]
+  if (flags.some(Boolean) && ctx.features === undefined) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `${strategy} extraFeatures needs free features from the caller (StrategyContext.features, e.g. nb201FreeFeatures(bench).of from @nasjs/benchmarks), and none were given; set extraFeatures: false or pass features`,
+      value: setting,
+      allowed: [false],
+      path: ['extraFeatures'],
+    })
+  }
+  return flags
+}
+
 /** One evaluated architecture: its objective values as a minimisation vector, and its violation. */
 export interface Observation<A> {
   readonly arch: A
@@ -68,6 +112,8 @@ export abstract class SurrogateStrategy<A> extends StrategyBase<A> {
   protected seen = new Set<string>()
   protected iterations = 0
   protected readonly featurize: (a: A) => Float32Array
+  /** The encoding followed by the caller's free features (`StrategyContext.features`), when given. */
+  protected readonly featurizeWithExtra: ((a: A) => Float32Array) | undefined
 
   /**
    * `identity: 'functional'` treats functionally equal architectures (same `space.hash`) as one;
@@ -81,6 +127,8 @@ export abstract class SurrogateStrategy<A> extends StrategyBase<A> {
   ) {
     super(ctx)
     this.featurize = createFeaturizer(ctx.space, { encoding })
+    this.featurizeWithExtra =
+      ctx.features === undefined ? undefined : createFeaturizer(ctx.space, { encoding, extra: ctx.features })
   }
 
   /** The key under which an architecture counts as already proposed. */
@@ -131,18 +179,20 @@ export abstract class SurrogateStrategy<A> extends StrategyBase<A> {
     this.history.push({ arch, f, violation: totalViolation(this.constraints, outcome.metrics) })
   }
 
-  /** Feature rows of architectures (the strategy's encoding). */
-  protected featureRows(archs: readonly A[]): Float32Array[] {
-    return archs.map((a) => this.featurize(a))
+  /** Feature rows of architectures (the strategy's encoding, plus the free features when `extra`). */
+  protected featureRows(archs: readonly A[], extra = false): Float32Array[] {
+    const f = extra && this.featurizeWithExtra !== undefined ? this.featurizeWithExtra : this.featurize
+    return archs.map((a) => f(a))
   }
 
   /** Predictions of a fitted model, released afterwards. */
   protected predictWith(
     model: FittedPredictor,
     archs: readonly A[],
+    extra = false,
   ): { mean: Float64Array; std: Float64Array } {
     try {
-      const p = model.predict(this.featureRows(archs))
+      const p = model.predict(this.featureRows(archs, extra))
       return { mean: p.mean, std: p.std ?? new Float64Array(p.mean.length) }
     } finally {
       model.dispose()
