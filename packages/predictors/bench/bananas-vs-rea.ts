@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { compareOnNb201, loadNb201 } from '@nasjs/benchmarks'
+import { compareOnNb201, loadNb201, nb201FreeFeatures } from '@nasjs/benchmarks'
 import { nb201 } from '@nasjs/search-space'
 import { builtinStrategies, createStrategyRegistry, strategyRunner } from '@nasjs/strategies'
 import { predictorStrategies } from '../src/index.js'
@@ -20,6 +20,8 @@ interface Part {
   readonly budget: number
   readonly minutes: number
   readonly optimum: number
+  /** The BANANAS config of the run (`--bananas`). */
+  readonly bananas?: string
   readonly runs: readonly { strategy: string; seed: number; test: number; valid: number }[]
 }
 
@@ -39,19 +41,23 @@ const { values } = parseArgs({
 async function runPart(): Promise<Part> {
   await prepareTf()
   const registry = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
+  const bench = loadNb201()
+  // Free statistics (log params, log FLOPs, NASWOT, Zen-NAS) for `--bananas '{"extraFeatures":true}'`.
+  const free = nb201FreeFeatures(bench, 'cifar10')
   const runners = Object.fromEntries(
     values.strategies.split(',').map((n) => [
       n,
       strategyRunner(registry, n, n === 'bananas' ? (JSON.parse(values.bananas) as unknown) : {}, {
         space: nb201,
         objectives: ['valid_acc:max'],
+        features: free.of,
       }),
     ]),
   )
   const first = Number(values.first)
   const t0 = performance.now()
   const result = await compareOnNb201({
-    bench: loadNb201(),
+    bench,
     dataset: 'cifar10',
     budget: Number(values.budget),
     seeds: Array.from({ length: Number(values.seeds) }, (_, i) => first + i),
@@ -63,6 +69,7 @@ async function runPart(): Promise<Part> {
     budget: result.budget,
     minutes: (performance.now() - t0) / 60000,
     optimum: result.optimum ?? NaN,
+    bananas: values.bananas,
     runs: result.runs.map((r) => ({
       strategy: r.strategy,
       seed: r.seed,
@@ -111,10 +118,12 @@ if (values.out) {
     const file = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url))
     const text = existsSync(file) ? readFileSync(file, 'utf8') : '# @nasjs/predictors benchmarks\n'
     const minutes = parts.reduce((s, p) => s + p.minutes, 0)
+    const config = parts[0]!.bananas ?? '{}'
+    const custom = config !== '{}'
     const body = [
-      `Command: \`cd packages/predictors && nice -n 10 npx tsx --conditions=@nasjs/source bench/bananas-vs-rea.ts --seeds ${runs.length / strategies.length}\` (or split: \`--first 0 --seeds 50 --out a.json\`, \`--first 50 --seeds 50 --out b.json\`, then \`--merge a.json,b.json\`; ${minutes.toFixed(0)} process-minutes on this shared 2-core machine).`,
+      `Command: \`cd packages/predictors && nice -n 10 npx tsx --conditions=@nasjs/source bench/bananas-vs-rea.ts --seeds ${runs.length / strategies.length}${custom ? ` --bananas '${config}'` : ''}\` (or split: \`--first 0 --seeds 50 --out a.json\`, \`--first 50 --seeds 50 --out b.json\`, then \`--merge a.json,b.json\`; ${minutes.toFixed(0)} process-minutes on this shared 2-core machine).`,
       '',
-      `NAS-Bench-201 CIFAR-10, ${parts[0]!.budget} queries per run (evaluator calls; the driver's functional-hash cache answers repeats for free). The incumbent is the best architecture by validation accuracy (\`valid_acc\`, cifar10-valid split); the table reports its test accuracy (\`test_acc\`, 200 epochs; best in the space ${optimum.toFixed(2)}). Default configs: BANANAS = 5-MLP ensemble on the path encoding, independent Thompson sampling, 10 random architectures, then per fit 100 mutants (1-2 mutations) of the 10 best architectures scored and the top 10 evaluated; REA = population 30, tournament 10; random = random search.`,
+      `NAS-Bench-201 CIFAR-10, ${parts[0]!.budget} queries per run (evaluator calls; the driver's functional-hash cache answers repeats for free). The incumbent is the best architecture by validation accuracy (\`valid_acc\`, cifar10-valid split); the table reports its test accuracy (\`test_acc\`, 200 epochs; best in the space ${optimum.toFixed(2)}). Default configs: BANANAS = 5-MLP ensemble on the path encoding, independent Thompson sampling, 10 random architectures, then per fit 100 mutants (1-2 mutations) of the 10 best architectures scored and the top 10 evaluated${custom ? `, with the config \`${config}\` on top (\`extraFeatures\`: the models also get log params, log FLOPs, NASWOT and Zen-NAS scores, free statistics that cost no query)` : ''}; REA = population 30, tournament 10; random = random search.`,
       '',
       ...rows,
       '',
@@ -122,7 +131,13 @@ if (values.out) {
     ].join('\n')
     writeFileSync(
       file,
-      replaceSection(text, 'BANANAS vs regularized evolution (NAS-Bench-201 CIFAR-10)', body),
+      replaceSection(
+        text,
+        custom
+          ? 'BANANAS with free features vs regularized evolution (NAS-Bench-201 CIFAR-10)'
+          : 'BANANAS vs regularized evolution (NAS-Bench-201 CIFAR-10)',
+        body,
+      ),
     )
     console.error(`wrote ${file}`)
   }

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { compareOnNb201, loadNb201 } from '@nasjs/benchmarks'
+import { compareOnNb201, loadNb201, nb201FreeFeatures } from '@nasjs/benchmarks'
 import { nb201 } from '@nasjs/search-space'
 import { builtinStrategies, createStrategyRegistry, strategyRunner } from '@nasjs/strategies'
 import { predictorStrategies } from '../src/index.js'
@@ -26,9 +26,11 @@ const { values } = parseArgs({
 const seeds = Number(values.seeds)
 const objectives = ['valid_acc:max', 'latency.pixel3:min']
 const registry = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
-const runnerOf = (name: string, config: unknown) =>
-  strategyRunner(registry, name, config, { space: nb201, objectives, cache: 'exact' })
 const bench = loadNb201()
+// Free statistics (log params, log FLOPs, NASWOT, Zen-NAS) that LINAS may feed its models; no queries.
+const free = nb201FreeFeatures(bench, 'cifar10')
+const runnerOf = (name: string, config: unknown) =>
+  strategyRunner(registry, name, config, { space: nb201, objectives, cache: 'exact', features: free.of })
 const linasConfig = JSON.parse(values.linas) as unknown
 const t0 = performance.now()
 const run = (name: string, config: unknown, budget: number) =>
