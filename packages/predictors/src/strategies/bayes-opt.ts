@@ -16,7 +16,8 @@ const SQRT2 = Math.SQRT2
 function normPdf(z: number): number {
   return Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI)
 }
-function normCdf(z: number): number {
+/** @internal */
+export function normCdf(z: number): number {
   const x = Math.abs(z) / SQRT2
   const t = 1 / (1 + 0.3275911 * x)
   const erf =

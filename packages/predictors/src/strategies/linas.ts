@@ -4,6 +4,7 @@ import type { StrategyContext, StrategyDefinition } from '@nasjs/strategies'
 import { z } from 'zod'
 import { PredictorConfig, createPredictor } from '../registry.js'
 import type { FittedPredictor, Predictor } from '../types.js'
+import { normCdf } from './bayes-opt.js'
 import {
   ExtraFeatures,
   StrategyEncoding,
@@ -57,10 +58,10 @@ export const LinasConfig = z
       .default(0.9)
       .describe('probability that an inner child is a crossover'),
     selection: z
-      .enum(['joint', 'candidates'])
+      .enum(['joint', 'candidates', 'pond'])
       .default('joint')
       .describe(
-        "which predicted front is evaluated: 'joint' = the candidates left non-dominated when sorted together with the evaluated architectures (measured values), front by front; 'candidates' = the front of the candidates alone",
+        "which predicted front is evaluated: 'joint' = the candidates left non-dominated when sorted together with the evaluated architectures (measured values), front by front; 'candidates' = the front of the candidates alone; 'pond' (two objectives) = by the probability of not being dominated by the measured front, from the models' mean and std",
       ),
     identity: z
       .enum(['exact', 'functional'])
@@ -103,6 +104,8 @@ interface Scored<A> {
   readonly arch: A
   readonly hash: string
   readonly f: readonly number[]
+  /** The models' std per objective (0 where a model has none). */
+  readonly s: readonly number[]
 }
 
 /** Every architecture of an enumerable space with its key and feature rows (with the free features: lazy). */
@@ -173,7 +176,14 @@ class Linas<A> extends SurrogateStrategy<A> {
           const preds = models.map((m, k) => predictOptimistic(m, this.rowsFor(fresh, k), cfg.exploration, k))
           fresh.forEach((a, i) => {
             const h = this.key(a)
-            if (!cache.has(h)) cache.set(h, { arch: a, hash: h, f: preds.map((p) => p[i]!) })
+            if (!cache.has(h)) {
+              cache.set(h, {
+                arch: a,
+                hash: h,
+                f: preds.map((p) => p.mean[i]!),
+                s: preds.map((p) => p.std[i]!),
+              })
+            }
           })
         }
         return archs.map((a) => cache.get(this.key(a))!)
@@ -194,7 +204,12 @@ class Linas<A> extends SurrogateStrategy<A> {
             k,
           )
         })
-        pool = idx.map((i, j) => ({ arch: archs[i]!, hash: keys[i]!, f: preds.map((p) => p[j]!) }))
+        pool = idx.map((i, j) => ({
+          arch: archs[i]!,
+          hash: keys[i]!,
+          f: preds.map((p) => p.mean[j]!),
+          s: preds.map((p) => p.std[j]!),
+        }))
       } else {
         this.innerNsga2(score)
         // The predicted front of everything the inner search scored, minus what was already proposed.
@@ -205,16 +220,16 @@ class Linas<A> extends SurrogateStrategy<A> {
       const taken = new Set(variants.map((v) => v.hash))
       const candidates = pool.filter((s) => !taken.has(s.hash))
       const size = cfg.batchSize - variants.length
+      const measured = () =>
+        this.history
+          .filter((h) => h.violation === 0)
+          .map((h) => h.f.map((v, k) => (logged[k] ? Math.log(v) : v)))
       const rest =
         cfg.selection === 'joint'
-          ? jointSelection(
-              this.history
-                .filter((h) => h.violation === 0)
-                .map((h) => h.f.map((v, k) => (logged[k] ? Math.log(v) : v))),
-              candidates,
-              size,
-            )
-          : environmentalSelection(candidates, size)
+          ? jointSelection(measured(), candidates, size)
+          : cfg.selection === 'pond'
+            ? pondSelection(measured(), candidates, size)
+            : environmentalSelection(candidates, size)
       return [...variants, ...rest].map((s) => s.arch)
     } finally {
       for (const m of models) m.dispose()
@@ -308,16 +323,83 @@ function useExhaustive<A>(space: SearchSpace<A>, setting: LinasConfig['innerSear
   return setting !== 'nsga2' && possible
 }
 
-/** Predicted means, made optimistic (mean - exploration * std) where the model has a std. */
+/** Predicted means, made optimistic (mean - exploration * std) where the model has a std, and the stds. */
 function predictOptimistic(
   m: FittedPredictor,
   rows: readonly Float32Array[],
   exploration: LinasConfig['exploration'],
   k: number,
-): Float64Array {
+): { mean: Float64Array; std: Float64Array } {
   const kappa = typeof exploration === 'number' ? exploration : (exploration[k] ?? 0)
   const p = m.predict(rows)
-  return kappa > 0 && p.std ? p.mean.map((v, i) => v - kappa * p.std![i]!) : p.mean
+  const std = p.std ?? new Float64Array(p.mean.length)
+  return { mean: kappa > 0 && p.std ? p.mean.map((v, i) => v - kappa * std[i]!) : p.mean, std }
+}
+
+/**
+ * The probability that a point with independent Gaussian objectives (means `m`, stds `s`, two
+ * objectives, minimised) is not dominated by any point of `front` (non-dominated, sorted by the first
+ * objective ascending, so the second descends): the staircase the front leaves free, integrated.
+ * @internal
+ */
+export function probNonDominated2(
+  m: readonly number[],
+  s: readonly number[],
+  front: readonly (readonly number[])[],
+): number {
+  const cdf = (x: number, k: number) => {
+    const sd = s[k]!
+    if (!(sd > 1e-12)) return m[k]! < x ? 1 : 0
+    return normCdf((x - m[k]!) / sd)
+  }
+  if (front.length === 0) return 1
+  let p = cdf(front[0]![0]!, 0)
+  for (let j = 0; j < front.length; j++) {
+    const lo = cdf(front[j]![0]!, 0)
+    const hi = j + 1 < front.length ? cdf(front[j + 1]![0]!, 0) : 1
+    p += (hi - lo) * cdf(front[j]![1]!, 1)
+  }
+  return p
+}
+
+/** The non-dominated points of `points` (two objectives, minimised), sorted by the first objective. */
+function staircase(points: readonly (readonly number[])[]): number[][] {
+  const sorted = points.map((p) => [p[0]!, p[1]!]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!)
+  const out: number[][] = []
+  for (const p of sorted) if (out.length === 0 || p[1]! < out[out.length - 1]![1]!) out.push(p)
+  return out
+}
+
+/**
+ * Two objectives: candidates chosen one at a time by the probability that they are not dominated by
+ * the measured front (their predicted mean and std as independent Gaussians), each chosen one then
+ * joining the front with its predicted mean (kriging believer), so a batch spreads along the front.
+ * @internal
+ */
+export function pondSelection<A>(
+  measured: readonly (readonly number[])[],
+  candidates: readonly Scored<A>[],
+  size: number,
+): Scored<A>[] {
+  let front = staircase(measured)
+  const left = new Set(candidates.keys())
+  const out: Scored<A>[] = []
+  while (out.length < size && left.size > 0) {
+    let best = -1
+    let bestP = -1
+    for (const i of left) {
+      const c = candidates[i]!
+      const p = probNonDominated2(c.f, c.s, front)
+      if (p > bestP) {
+        bestP = p
+        best = i
+      }
+    }
+    left.delete(best)
+    out.push(candidates[best]!)
+    front = staircase([...front, candidates[best]!.f])
+  }
+  return out
 }
 
 function dedupe<A>(xs: readonly Scored<A>[]): Scored<A>[] {
@@ -423,6 +505,15 @@ export const linas: StrategyDefinition<typeof LinasConfig> = {
         ? ['onehot', 'path']
         : resolveEncoding(ctx.space, config.encoding, ['onehot', 'ordinal'])
     useExhaustive(ctx.space, config.innerSearch) // a clear error now, not at the first fit
+    if (config.selection === 'pond' && ctx.objectives.length !== 2) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: `linas selection 'pond' needs exactly two objectives; got ${ctx.objectives.length}; use 'joint'`,
+        value: config.selection,
+        allowed: ['joint', 'candidates'],
+        path: ['selection'],
+      })
+    }
     return new Linas(config, ctx, enc)
   },
 }

@@ -40,6 +40,12 @@ describeStrategyConformance(linas, {
 describeStrategyConformance(linas, {
   spaces,
   objectives: two,
+  config: { initialSamples: 8, batchSize: 5, generations: 5, populationSize: 10, selection: 'pond' },
+})
+
+describeStrategyConformance(linas, {
+  spaces,
+  objectives: two,
   config: {
     initialSamples: 8,
     batchSize: 5,
@@ -188,7 +194,7 @@ describe('predictor strategies', () => {
   })
 
   it('linas joint selection skips candidates that a measured architecture beats', () => {
-    const cand = (id: string, f: number[]) => ({ arch: id, hash: id, f })
+    const cand = (id: string, f: number[]) => ({ arch: id, hash: id, f, s: [0, 0] })
     const measured = [
       [0, 5],
       [5, 0],
