@@ -12,7 +12,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
@@ -25,10 +28,16 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
-      'vitest/expect-expect': ['error', { assertFunctionNames: ['expect*', 'assert*', 'fc.assert', 'check*'] }],
+      'vitest/expect-expect': [
+        'error',
+        { assertFunctionNames: ['expect*', 'assert*', 'fc.assert', 'check*'] },
+      ],
       'vitest/valid-expect': ['error', { maxArgs: 2 }],
       'vitest/valid-title': ['error', { allowArguments: true }],
-      'vitest/no-standalone-expect': ['error', { additionalTestBlockFunctions: ['test.prop', 'it.prop', 'propTest.prop'] }],
+      'vitest/no-standalone-expect': [
+        'error',
+        { additionalTestBlockFunctions: ['test.prop', 'it.prop', 'propTest.prop'] },
+      ],
     },
   },
 )

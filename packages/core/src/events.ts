@@ -36,7 +36,12 @@ export type SearchEvent =
       readonly durationMs: number
       readonly fidelity?: number
     }
-  | { readonly type: 'trial-report'; readonly trial: number; readonly step: number; readonly metrics: Metrics }
+  | {
+      readonly type: 'trial-report'
+      readonly trial: number
+      readonly step: number
+      readonly metrics: Metrics
+    }
   | {
       readonly type: 'constraint-skip'
       readonly trial: number
