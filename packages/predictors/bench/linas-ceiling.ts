@@ -12,10 +12,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { Rng, crowdingDistance, nonDominatedSort } from '@nasjs/core'
+import { Rng } from '@nasjs/core'
 import { loadNb201, nb201FreeFeatures, trueParetoFront } from '@nasjs/benchmarks'
 import { nb201 } from '@nasjs/search-space'
 import { createFeaturizer, createPredictor } from '../src/index.js'
+import { jointSelection } from '../src/strategies/linas.js'
 
 const { values } = parseArgs({
   options: {
@@ -70,24 +71,14 @@ const oof = values.acc === 'oracle' || values.lat === 'oracle' ? oracle() : unde
 
 /** Batch from candidates `pool` (predicted `pred`), sorted alone or together with the evaluated cells. */
 function select(evaluated: number[], pool: number[], pred: number[][], size: number): number[] {
-  const joint = values.selection === 'joint'
-  const ids = joint ? [...evaluated, ...pool] : pool
-  const E = joint ? evaluated.length : 0
-  const pts = ids.map((i, j) => (j < E ? [ys[0]![i]!, ys[1]![i]!] : [pred[0]![i]!, pred[1]![i]!]))
-  const out: number[] = []
-  for (const front of nonDominatedSort(pts)) {
-    if (out.length >= size) break
-    const fresh = front.filter((j) => j >= E)
-    if (out.length + fresh.length <= size) {
-      for (const j of fresh) out.push(ids[j]!)
-      continue
-    }
-    const cd = crowdingDistance(pts, front)
-    const crowd = new Map(front.map((j, q) => [j, cd[q]!]))
-    fresh.sort((a, b) => crowd.get(b)! - crowd.get(a)! || a - b)
-    for (const j of fresh.slice(0, size - out.length)) out.push(ids[j]!)
-  }
-  return out
+  const measured = values.selection === 'joint' ? evaluated.map((i) => [ys[0]![i]!, ys[1]![i]!]) : []
+  const candidates = pool.map((i) => ({
+    arch: i,
+    hash: String(i),
+    f: [pred[0]![i]!, pred[1]![i]!],
+    s: [0, 0],
+  }))
+  return jointSelection(measured, candidates, size).map((c) => c.arch)
 }
 
 const seeds = Number(values.seeds)

@@ -1,5 +1,5 @@
 /** Shared NB201 data for the bench scripts: architectures, targets and feature matrices. */
-import { loadNb201 } from '@nasjs/benchmarks'
+import { loadNb201, nb201FreeFeatures } from '@nasjs/benchmarks'
 import type { EncodingKind } from '@nasjs/search-space'
 import { nb201 } from '@nasjs/search-space'
 
@@ -19,14 +19,10 @@ export function loadNb201Features(dataset: 'cifar10' | 'cifar100' | 'imagenet16-
       return out
     })
   /** Zero-cost and cost features: log params, log FLOPs, NASWOT, Zen (missing scores -> column minimum). */
-  const zcNames = dataset === 'cifar10' ? ['params', 'flops', 'naswot', 'zen'] : ['params', 'flops', 'zen']
-  const zcCols = zcNames.map((m) => {
-    const c = Float64Array.from(bench.column(dataset, m))
-    const log = m === 'params' || m === 'flops'
-    let min = Number.POSITIVE_INFINITY
-    for (const v of c) if (Number.isFinite(v) && v < min) min = v
-    return c.map((v) => (Number.isFinite(v) ? (log ? Math.log(v) : v) : log ? Math.log(min) : min))
-  })
+  const free = nb201FreeFeatures(bench, dataset)
+  const zcNames = free.names.map((n) => n.replace(/^log /, ''))
+  const freeRows = archs.map((_a, i) => free.of(i))
+  const zcCols = free.names.map((_, j) => Float64Array.from(freeRows, (r) => r[j]!))
   const withZc = (X: Float32Array[]) =>
     X.map((row, i) => {
       const out = new Float32Array(row.length + zcCols.length)

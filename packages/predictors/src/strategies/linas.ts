@@ -423,20 +423,7 @@ function rankAndCrowd(points: readonly (readonly number[])[]): { rank: Int32Arra
 
 /** NSGA-II survivor selection: whole fronts while they fit, then the least crowded of the next. */
 function environmentalSelection<A>(xs: readonly Scored<A>[], size: number): Scored<A>[] {
-  const points = xs.map((x) => x.f)
-  const out: Scored<A>[] = []
-  for (const front of nonDominatedSort(points)) {
-    if (out.length + front.length <= size) {
-      for (const i of front) out.push(xs[i]!)
-      if (out.length === size) break
-      continue
-    }
-    const cd = crowdingDistance(points, front)
-    const order = front.map((i, k) => [i, cd[k]!] as const).sort((a, b) => b[1] - a[1] || a[0] - b[0])
-    for (const [i] of order.slice(0, size - out.length)) out.push(xs[i]!)
-    break
-  }
-  return out
+  return jointSelection([], xs, size)
 }
 
 /**
