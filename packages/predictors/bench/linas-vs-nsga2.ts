@@ -20,6 +20,7 @@ const { values } = parseArgs({
     'linas-budget': { type: 'string', default: '500' },
     'nsga2-budget': { type: 'string', default: '1000' },
     linas: { type: 'string', default: '{}' },
+    'free-metrics': { type: 'string' },
     dry: { type: 'boolean', default: false },
   },
 })
@@ -28,7 +29,9 @@ const objectives = ['valid_acc:max', 'latency.pixel3:min']
 const registry = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
 const bench = loadNb201()
 // Free statistics (log params, log FLOPs, NASWOT, Zen-NAS) that LINAS may feed its models; no queries.
-const free = nb201FreeFeatures(bench, 'cifar10')
+// `--free-metrics` picks them, e.g. params,flops,naswot,zen,live_ops,executed_ops.
+const freeMetrics = values['free-metrics']?.split(',')
+const free = nb201FreeFeatures(bench, 'cifar10', freeMetrics ? { metrics: freeMetrics } : {})
 const runnerOf = (name: string, config: unknown) =>
   strategyRunner(registry, name, config, { space: nb201, objectives, cache: 'exact', features: free.of })
 const linasConfig = JSON.parse(values.linas) as unknown
@@ -72,7 +75,7 @@ if (!values.dry) {
   const file = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url))
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '# @nasjs/predictors benchmarks\n'
   const body = [
-    `Command: \`cd packages/predictors && nice -n 10 npx tsx --conditions=@nasjs/source bench/linas-vs-nsga2.ts --seeds ${seeds}${values.linas !== '{}' ? ` --linas '${values.linas}'` : ''}\` (${minutes.toFixed(0)} min on this machine).`,
+    `Command: \`cd packages/predictors && nice -n 10 npx tsx --conditions=@nasjs/source bench/linas-vs-nsga2.ts --seeds ${seeds}${values.linas !== '{}' ? ` --linas '${values.linas}'` : ''}${freeMetrics ? ` --free-metrics ${freeMetrics.join(',')}` : ''}\` (${minutes.toFixed(0)} min on this machine).`,
     '',
     `NAS-Bench-201 CIFAR-10, objectives \`valid_acc:max\` and \`latency.pixel3:min\` (HW-NAS-Bench Pixel 3 latency), true front of ${rn.trueFrontSize} architectures computed from the whole table. Coverage = fraction of the true front found; relative hypervolume = found / true. Mean over ${seeds} seeds; the driver caches exact repeats only (latency is per architecture). LINAS config: ${JSON.stringify(registry.parseConfig('linas', linasConfig))}; NSGA-II: \`@nasjs/strategies\` defaults.`,
     '',

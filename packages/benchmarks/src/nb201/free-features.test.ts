@@ -1,7 +1,7 @@
 import { isNasError } from '@nasjs/core'
 import { describe, expect, it } from 'vitest'
 
-import { nb201FreeFeatures } from './free-features.js'
+import { nb201FreeFeatures, nb201OpCounts } from './free-features.js'
 import { loadNb201 } from './nb201.js'
 
 const bench = loadNb201()
@@ -33,10 +33,58 @@ describe('nb201FreeFeatures', () => {
     for (let i = 0; i < bench.size; i += 97) expect(free.of(i).every(Number.isFinite)).toBe(true)
   })
 
+  it('counts live and executed ops of a cell', () => {
+    // skip on 3<-0 only: nodes 1 and 2 never reach the output, so nothing else runs.
+    const identity = ['avg_pool_3x3', 'nor_conv_3x3', 'nor_conv_3x3', 'skip_connect', 'none', 'none']
+    expect(nb201OpCounts(identity, 'live')).toEqual([0, 0, 0, 1])
+    expect(nb201OpCounts(identity, 'executed')).toEqual([0, 0, 0, 1])
+    // 3x3 conv on 3<-1 with node 1 fed by `none`: it runs (on zeros) but lies on no input-output path.
+    const zeroFed = ['none', 'none', 'none', 'skip_connect', 'nor_conv_3x3', 'none']
+    expect(nb201OpCounts(zeroFed, 'live')).toEqual([0, 0, 0, 1])
+    expect(nb201OpCounts(zeroFed, 'executed')).toEqual([1, 0, 0, 1])
+    // 1->2->3 chain reaches the output through node 2.
+    const chain = ['nor_conv_1x1', 'none', 'avg_pool_3x3', 'none', 'none', 'nor_conv_3x3']
+    expect(nb201OpCounts(chain, 'live')).toEqual([1, 1, 1, 0])
+    const allNone = ['none', 'none', 'none', 'none', 'none', 'none']
+    expect(nb201OpCounts(allNone, 'executed')).toEqual([0, 0, 0, 0])
+  })
+
+  it('gives the structure metrics as four columns each, only when asked', () => {
+    const free = nb201FreeFeatures(bench, 'cifar100', { metrics: ['params', 'live_ops', 'executed_ops'] })
+    expect(free.names).toEqual([
+      'log params',
+      'live conv3x3',
+      'live conv1x1',
+      'live avg_pool',
+      'live skip',
+      'executed conv3x3',
+      'executed conv1x1',
+      'executed avg_pool',
+      'executed skip',
+    ])
+    const ops = [
+      'nor_conv_3x3',
+      'nor_conv_3x3',
+      'nor_conv_3x3',
+      'skip_connect',
+      'nor_conv_3x3',
+      'nor_conv_1x1',
+    ]
+    expect(free.of(ops).slice(1)).toEqual([4, 1, 0, 1, 4, 1, 0, 1])
+    expect(nb201FreeFeatures(bench, 'cifar10').names).not.toContain('live skip')
+  })
+
   it('refuses metrics that need training, naming the free ones', () => {
     const e = thrown(() => nb201FreeFeatures(bench, 'cifar10', { metrics: ['valid_acc'] }))
     expect(isNasError(e) && e.code).toBe('INPUT_INVALID')
-    expect(isNasError(e) && e.allowed).toEqual(['params', 'flops', 'naswot', 'zen'])
+    expect(isNasError(e) && e.allowed).toEqual([
+      'params',
+      'flops',
+      'naswot',
+      'zen',
+      'live_ops',
+      'executed_ops',
+    ])
     expect(() => nb201FreeFeatures(bench, 'cifar100', { metrics: ['naswot'] })).toThrow(/CIFAR-10 only/)
   })
 })

@@ -11,6 +11,55 @@ import type { Nb201Benchmark } from './nb201.js'
 export const NB201_FREE_METRICS = ['params', 'flops', 'naswot', 'zen'] as const
 
 /**
+ * Free statistics read off the cell itself, each four op counts (3x3 conv, 1x1 conv, 3x3 average
+ * pool, skip): `live_ops` counts the ops on an input-to-output path (they shape what the cell
+ * computes, so its accuracy); `executed_ops` counts the ops whose result reaches the cell's output,
+ * whatever feeds them (what a deployed network still runs once dead branches are removed, so its
+ * latency). Not in the default set of {@link nb201FreeFeatures}; ask for them with `metrics`.
+ * @since 0.1.0
+ */
+export const NB201_STRUCTURE_METRICS = ['live_ops', 'executed_ops'] as const
+
+/** Edges of the NB201 cell in arch_str order, as [to, from] node pairs (node 0 input, node 3 output). */
+const EDGES = [
+  [1, 0],
+  [2, 0],
+  [2, 1],
+  [3, 0],
+  [3, 1],
+  [3, 2],
+] as const
+/** The ops counted by the structure metrics, in column order. */
+const COUNTED_OPS = ['nor_conv_3x3', 'nor_conv_1x1', 'avg_pool_3x3', 'skip_connect'] as const
+const COUNTED_NAMES = ['conv3x3', 'conv1x1', 'avg_pool', 'skip'] as const
+
+/**
+ * Four op counts of one cell (`ops` in arch_str edge order): ops on an input-to-output path (`live`)
+ * or ops whose target node reaches the output (`executed`). `none` edges carry nothing.
+ * @internal
+ */
+export function nb201OpCounts(ops: readonly string[], which: 'live' | 'executed'): number[] {
+  const toOutput = [false, false, false, true]
+  const fromInput = [true, false, false, false]
+  for (let k = EDGES.length - 1; k >= 0; k--) {
+    const [to, from] = EDGES[k]!
+    if (ops[k] !== 'none' && toOutput[to]) toOutput[from] = true
+  }
+  for (let k = 0; k < EDGES.length; k++) {
+    const [to, from] = EDGES[k]!
+    if (ops[k] !== 'none' && fromInput[from]) fromInput[to] = true
+  }
+  const counts = [0, 0, 0, 0]
+  EDGES.forEach(([to, from], k) => {
+    const j = (COUNTED_OPS as readonly string[]).indexOf(ops[k]!)
+    if (j < 0 || !toOutput[to]) return
+    if (which === 'live' && !fromInput[from]) return
+    counts[j]!++
+  })
+  return counts
+}
+
+/**
  * Free per-architecture statistics of NB201, ready as model inputs for predictor-guided strategies
  * (`StrategyContext.features` in `@nasjs/strategies`).
  * @since 0.1.0
@@ -45,24 +94,30 @@ export function nb201FreeFeatures(
   if (metrics.length === 0) {
     throw new NasError({
       code: 'INPUT_INVALID',
-      message: `no metrics asked for; expected some of ${formatAllowed(NB201_FREE_METRICS)}`,
+      message: `no metrics asked for; expected some of ${formatAllowed([...NB201_FREE_METRICS, ...NB201_STRUCTURE_METRICS])}`,
       value: metrics,
-      allowed: NB201_FREE_METRICS,
+      allowed: [...NB201_FREE_METRICS, ...NB201_STRUCTURE_METRICS],
     })
   }
+  const allowed = [...NB201_FREE_METRICS, ...NB201_STRUCTURE_METRICS]
   for (const m of metrics) {
-    if (!(NB201_FREE_METRICS as readonly string[]).includes(m)) {
+    if (!(allowed as readonly string[]).includes(m)) {
       throw new NasError({
         code: 'INPUT_INVALID',
-        message: `'${m}' is not a free NB201 metric (it needs training or a device); expected ${formatAllowed(NB201_FREE_METRICS)}`,
+        message: `'${m}' is not a free NB201 metric (it needs training or a device); expected ${formatAllowed(allowed)}`,
         value: m,
-        allowed: NB201_FREE_METRICS,
+        allowed,
       })
     }
-    assertNb201Metric(ds, m)
+    if (!isStructure(m)) assertNb201Metric(ds, m)
   }
   const logOf = (m: string) => m === 'params' || m === 'flops'
-  const columns = metrics.map((m) => {
+  const columns = metrics.flatMap((m) => {
+    if (isStructure(m)) {
+      const which = m === 'live_ops' ? 'live' : 'executed'
+      const counts = Array.from({ length: bench.size }, (_, i) => nb201OpCounts(bench.archAt(i), which))
+      return COUNTED_OPS.map((_, j) => Float64Array.from(counts, (c) => c[j]!))
+    }
     const raw = bench.column(ds, m)
     let lowest = Number.POSITIVE_INFINITY
     for (const v of raw) if (Number.isFinite(v) && v < lowest) lowest = v
@@ -72,10 +127,16 @@ export function nb201FreeFeatures(
     })
   })
   return {
-    names: metrics.map((m) => (logOf(m) ? `log ${m}` : m)),
+    names: metrics.flatMap((m) =>
+      isStructure(m)
+        ? COUNTED_NAMES.map((o) => `${m === 'live_ops' ? 'live' : 'executed'} ${o}`)
+        : [logOf(m) ? `log ${m}` : m],
+    ),
     of: (arch) => {
       const i = bench.indexOf(arch)
       return columns.map((c) => c[i]!)
     },
   }
 }
+
+const isStructure = (m: string): boolean => (NB201_STRUCTURE_METRICS as readonly string[]).includes(m)
