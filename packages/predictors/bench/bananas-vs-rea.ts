@@ -22,6 +22,7 @@ interface Part {
   readonly optimum: number
   /** The BANANAS config of the run (`--bananas`). */
   readonly bananas?: string
+  readonly freeMetrics?: string
   readonly runs: readonly { strategy: string; seed: number; test: number; valid: number }[]
 }
 
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     budget: { type: 'string', default: '100' },
     strategies: { type: 'string', default: 'bananas,rea,random' },
     bananas: { type: 'string', default: '{}' },
+    'free-metrics': { type: 'string' },
     out: { type: 'string' },
     merge: { type: 'string' },
     dry: { type: 'boolean', default: false },
@@ -42,8 +44,10 @@ async function runPart(): Promise<Part> {
   await prepareTf()
   const registry = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
   const bench = loadNb201()
-  // Free statistics (log params, log FLOPs, NASWOT, Zen-NAS) for `--bananas '{"extraFeatures":true}'`.
-  const free = nb201FreeFeatures(bench, 'cifar10')
+  // Free statistics (log params, log FLOPs, NASWOT, Zen-NAS, or `--free-metrics`) for
+  // `--bananas '{"extraFeatures":true}'`.
+  const metrics = values['free-metrics']?.split(',')
+  const free = nb201FreeFeatures(bench, 'cifar10', metrics ? { metrics } : {})
   const runners = Object.fromEntries(
     values.strategies.split(',').map((n) => [
       n,
@@ -70,6 +74,7 @@ async function runPart(): Promise<Part> {
     minutes: (performance.now() - t0) / 60000,
     optimum: result.optimum ?? NaN,
     bananas: values.bananas,
+    freeMetrics: values['free-metrics'],
     runs: result.runs.map((r) => ({
       strategy: r.strategy,
       seed: r.seed,
@@ -120,10 +125,11 @@ if (values.out) {
     const minutes = parts.reduce((s, p) => s + p.minutes, 0)
     const config = parts[0]!.bananas ?? '{}'
     const custom = config !== '{}'
+    const fm = parts[0]!.freeMetrics
     const body = [
-      `Command: \`cd packages/predictors && nice -n 10 npx tsx --conditions=@nasjs/source bench/bananas-vs-rea.ts --seeds ${runs.length / strategies.length}${custom ? ` --bananas '${config}'` : ''}\` (or split: \`--first 0 --seeds 50 --out a.json\`, \`--first 50 --seeds 50 --out b.json\`, then \`--merge a.json,b.json\`; ${minutes.toFixed(0)} process-minutes on this shared 2-core machine).`,
+      `Command: \`cd packages/predictors && nice -n 10 npx tsx --conditions=@nasjs/source bench/bananas-vs-rea.ts --seeds ${runs.length / strategies.length}${custom ? ` --bananas '${config}'` : ''}${fm ? ` --free-metrics ${fm}` : ''}\` (or split: \`--first 0 --seeds 50 --out a.json\`, \`--first 50 --seeds 50 --out b.json\`, then \`--merge a.json,b.json\`; ${minutes.toFixed(0)} process-minutes on this shared 2-core machine).`,
       '',
-      `NAS-Bench-201 CIFAR-10, ${parts[0]!.budget} queries per run (evaluator calls; the driver's functional-hash cache answers repeats for free). The incumbent is the best architecture by validation accuracy (\`valid_acc\`, cifar10-valid split); the table reports its test accuracy (\`test_acc\`, 200 epochs; best in the space ${optimum.toFixed(2)}). Default configs: BANANAS = 5-MLP ensemble on the path encoding, independent Thompson sampling, 10 random architectures, then per fit 100 mutants (1-2 mutations) of the 10 best architectures scored and the top 10 evaluated${custom ? `, with the config \`${config}\` on top (\`extraFeatures\`: the models also get log params, log FLOPs, NASWOT and Zen-NAS scores, free statistics that cost no query)` : ''}; REA = population 30, tournament 10; random = random search.`,
+      `NAS-Bench-201 CIFAR-10, ${parts[0]!.budget} queries per run (evaluator calls; the driver's functional-hash cache answers repeats for free). The incumbent is the best architecture by validation accuracy (\`valid_acc\`, cifar10-valid split); the table reports its test accuracy (\`test_acc\`, 200 epochs; best in the space ${optimum.toFixed(2)}). Default configs: BANANAS = 5-MLP ensemble on the path encoding, independent Thompson sampling, 10 random architectures, then per fit 100 mutants (1-2 mutations) of the 10 best architectures scored and the top 10 evaluated${custom ? `, with the config \`${config}\` on top (\`extraFeatures\`: the models also get ${fm ? `the free statistics ${fm}` : 'log params, log FLOPs, NASWOT and Zen-NAS scores'}, which cost no query)` : ''}; REA = population 30, tournament 10; random = random search.`,
       '',
       ...rows,
       '',
@@ -133,9 +139,11 @@ if (values.out) {
       file,
       replaceSection(
         text,
-        custom
-          ? 'BANANAS with free features vs regularized evolution (NAS-Bench-201 CIFAR-10)'
-          : 'BANANAS vs regularized evolution (NAS-Bench-201 CIFAR-10)',
+        fm
+          ? 'BANANAS with free and structure features vs regularized evolution (NAS-Bench-201 CIFAR-10)'
+          : custom
+            ? 'BANANAS with free features vs regularized evolution (NAS-Bench-201 CIFAR-10)'
+            : 'BANANAS vs regularized evolution (NAS-Bench-201 CIFAR-10)',
         body,
       ),
     )

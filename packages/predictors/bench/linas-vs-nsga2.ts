@@ -3,7 +3,8 @@
  * latency from HW-NAS-Bench): the fraction of the true Pareto front found (coverage) per query, mean
  * over seeds. The target: LINAS reaches NSGA-II's 1,000-query coverage within 500 queries.
  *
- *   nice -n 10 npx tsx --conditions=@nasjs/source bench/linas-vs-nsga2.ts [--seeds 20]
+ *   nice -n 10 npx tsx --conditions=@nasjs/source bench/linas-vs-nsga2.ts [--seeds 20] [--first-seed 0]
+ *     [--linas '<config json>'] [--free-metrics params,flops,naswot,zen,live_ops,executed_ops] [--dry]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -17,6 +18,7 @@ import { replaceSection } from './markdown.js'
 const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '20' },
+    'first-seed': { type: 'string', default: '0' },
     'linas-budget': { type: 'string', default: '500' },
     'nsga2-budget': { type: 'string', default: '1000' },
     linas: { type: 'string', default: '{}' },
@@ -25,6 +27,9 @@ const { values } = parseArgs({
   },
 })
 const seeds = Number(values.seeds)
+// Seeds first..first+seeds-1 (a second, disjoint set checks that a result is not one seed set's luck).
+const firstSeed = Number(values['first-seed'])
+const seedList = Array.from({ length: seeds }, (_, i) => firstSeed + i)
 const objectives = ['valid_acc:max', 'latency.pixel3:min']
 const registry = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
 const bench = loadNb201()
@@ -42,7 +47,7 @@ const run = (name: string, config: unknown, budget: number) =>
     dataset: 'cifar10',
     objectives,
     budget,
-    seeds,
+    seeds: seedList,
     runners: { [name]: runnerOf(name, config) },
     onProgress: (p) => console.error(`${p.strategy} seed ${p.seed} done (${p.done}/${p.total})`),
   })
@@ -69,15 +74,19 @@ const verdict =
   reach >= 0
     ? `LINAS reaches NSGA-II's ${nsgaBudget}-query mean coverage (${target.toFixed(3)}) after ${reach + 1} queries (mean over ${seeds} seeds).`
     : `LINAS does not reach NSGA-II's ${nsgaBudget}-query mean coverage (${target.toFixed(3)}) within ${linasBudget} queries; it ends at ${cov(rl).mean[linasBudget - 1]!.toFixed(3)}.`
+const sdEnd = cov(rl).std[linasBudget - 1]!
 console.log(rows.join('\n'))
+console.log(
+  `LINAS coverage at ${linasBudget}: std over seeds ${sdEnd.toFixed(3)}, standard error ${(sdEnd / Math.sqrt(seeds)).toFixed(3)}`,
+)
 console.log(verdict, 'front size', rn.trueFrontSize)
 if (!values.dry) {
   const file = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url))
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '# @nasjs/predictors benchmarks\n'
   const body = [
-    `Command: \`cd packages/predictors && nice -n 10 npx tsx --conditions=@nasjs/source bench/linas-vs-nsga2.ts --seeds ${seeds}${values.linas !== '{}' ? ` --linas '${values.linas}'` : ''}${freeMetrics ? ` --free-metrics ${freeMetrics.join(',')}` : ''}\` (${minutes.toFixed(0)} min on this machine).`,
+    `Command: \`cd packages/predictors && nice -n 10 npx tsx --conditions=@nasjs/source bench/linas-vs-nsga2.ts --seeds ${seeds}${firstSeed !== 0 ? ` --first-seed ${firstSeed}` : ''}${values.linas !== '{}' ? ` --linas '${values.linas}'` : ''}${freeMetrics ? ` --free-metrics ${freeMetrics.join(',')}` : ''}\` (${minutes.toFixed(0)} min on this machine).`,
     '',
-    `NAS-Bench-201 CIFAR-10, objectives \`valid_acc:max\` and \`latency.pixel3:min\` (HW-NAS-Bench Pixel 3 latency), true front of ${rn.trueFrontSize} architectures computed from the whole table. Coverage = fraction of the true front found; relative hypervolume = found / true. Mean over ${seeds} seeds; the driver caches exact repeats only (latency is per architecture). LINAS config: ${JSON.stringify(registry.parseConfig('linas', linasConfig))}; NSGA-II: \`@nasjs/strategies\` defaults.`,
+    `NAS-Bench-201 CIFAR-10, objectives \`valid_acc:max\` and \`latency.pixel3:min\` (HW-NAS-Bench Pixel 3 latency), true front of ${rn.trueFrontSize} architectures computed from the whole table. Coverage = fraction of the true front found; relative hypervolume = found / true. Mean over ${seeds} seeds (${firstSeed}-${firstSeed + seeds - 1}); the driver caches exact repeats only (latency is per architecture). LINAS config: ${JSON.stringify(registry.parseConfig('linas', linasConfig))}; NSGA-II: \`@nasjs/strategies\` defaults.`,
     '',
     ...rows,
     '',
