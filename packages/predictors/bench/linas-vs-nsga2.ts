@@ -76,6 +76,10 @@ const verdict =
     : `LINAS does not reach NSGA-II's ${nsgaBudget}-query mean coverage (${target.toFixed(3)}) within ${linasBudget} queries; it ends at ${cov(rl).mean[linasBudget - 1]!.toFixed(3)}.`
 const sdEnd = cov(rl).std[linasBudget - 1]!
 console.log(rows.join('\n'))
+// Per seed, for paired comparisons between configs run on the same seeds.
+console.log(
+  `LINAS coverage at ${linasBudget} per seed (${seedList.join(',')}): ${rl.runs.map((r) => r.coverageCurve![linasBudget - 1]!.toFixed(2)).join(' ')}`,
+)
 console.log(
   `LINAS coverage at ${linasBudget}: std over seeds ${sdEnd.toFixed(3)}, standard error ${(sdEnd / Math.sqrt(seeds)).toFixed(3)}`,
 )

@@ -323,9 +323,9 @@ Examples:
         rng: new Rng(config.seed),
         objectives,
         constraints,
-        // Free statistics (log params, log FLOPs, zero-cost scores) for strategies configured with
-        // `extraFeatures` (bananas, gpbo, linas); the others ignore them.
-        features: nb201FreeFeatures(bench, config.dataset).of,
+        // Free statistics (log params, log FLOPs, zero-cost scores, live and executed op counts) for
+        // strategies configured with `extraFeatures` (bananas, gpbo, linas); the others ignore them.
+        features: nb201FreeFeatures(bench, config.dataset, { structure: true }).of,
       })
       ensureDir(dir)
       if (!flags.resume) writeJsonAtomic(join(dir, RUN_FILES.config), config)

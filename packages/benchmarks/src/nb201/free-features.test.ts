@@ -72,6 +72,9 @@ describe('nb201FreeFeatures', () => {
     ]
     expect(free.of(ops).slice(1)).toEqual([4, 1, 0, 1, 4, 1, 0, 1])
     expect(nb201FreeFeatures(bench, 'cifar10').names).not.toContain('live skip')
+    const withStructure = nb201FreeFeatures(bench, 'cifar100', { structure: true })
+    expect(withStructure.names.slice(0, 3)).toEqual(['log params', 'log flops', 'zen'])
+    expect(withStructure.names).toHaveLength(11)
   })
 
   it('refuses metrics that need training, naming the free ones', () => {

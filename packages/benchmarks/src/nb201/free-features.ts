@@ -73,7 +73,8 @@ export interface Nb201FreeFeatures {
 
 /**
  * The free statistics of every NB201 architecture on `dataset`: log params, log FLOPs and the
- * zero-cost scores (NASWOT on CIFAR-10 only, Zen-NAS), or the `metrics` asked for. The 341
+ * zero-cost scores (NASWOT on CIFAR-10 only, Zen-NAS), plus the op counts of
+ * {@link NB201_STRUCTURE_METRICS} with `structure: true`, or the `metrics` asked for. The 341
  * disconnected cells have no zero-cost score; they get the column's lowest (worst) score.
  *
  * @example
@@ -87,10 +88,18 @@ export interface Nb201FreeFeatures {
 export function nb201FreeFeatures(
   bench: Nb201Benchmark,
   dataset = 'cifar10',
-  opts: { readonly metrics?: readonly string[] } = {},
+  opts: {
+    /** The metrics, in column order (default: those of {@link NB201_FREE_METRICS} the dataset has). */
+    readonly metrics?: readonly string[]
+    /** Append the {@link NB201_STRUCTURE_METRICS} to the default metrics (ignored with `metrics`). */
+    readonly structure?: boolean
+  } = {},
 ): Nb201FreeFeatures {
   const ds = assertNb201Dataset(dataset)
-  const metrics = opts.metrics ?? NB201_FREE_METRICS.filter((m) => m !== 'naswot' || ds === 'cifar10')
+  const metrics = opts.metrics ?? [
+    ...NB201_FREE_METRICS.filter((m) => m !== 'naswot' || ds === 'cifar10'),
+    ...(opts.structure === true ? NB201_STRUCTURE_METRICS : []),
+  ]
   if (metrics.length === 0) {
     throw new NasError({
       code: 'INPUT_INVALID',
