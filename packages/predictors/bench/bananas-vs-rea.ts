@@ -22,7 +22,7 @@ interface Part {
   readonly optimum: number
   /** The BANANAS config of the run (`--bananas`). */
   readonly bananas?: string
-  readonly freeMetrics?: string
+  readonly freeMetrics?: string | undefined
   readonly runs: readonly { strategy: string; seed: number; test: number; valid: number }[]
 }
 

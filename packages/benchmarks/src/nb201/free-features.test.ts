@@ -69,7 +69,7 @@ describe('nb201FreeFeatures', () => {
       'skip_connect',
       'nor_conv_3x3',
       'nor_conv_1x1',
-    ]
+    ] as const
     expect(free.of(ops).slice(1)).toEqual([4, 1, 0, 1, 4, 1, 0, 1])
     expect(nb201FreeFeatures(bench, 'cifar10').names).not.toContain('live skip')
     const withStructure = nb201FreeFeatures(bench, 'cifar100', { structure: true })

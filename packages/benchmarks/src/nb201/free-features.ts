@@ -121,20 +121,23 @@ export function nb201FreeFeatures(
     if (!isStructure(m)) assertNb201Metric(ds, m)
   }
   const logOf = (m: string) => m === 'params' || m === 'flops'
-  const columns = metrics.flatMap((m) => {
-    if (isStructure(m)) {
-      const which = m === 'live_ops' ? 'live' : 'executed'
-      const counts = Array.from({ length: bench.size }, (_, i) => nb201OpCounts(bench.archAt(i), which))
-      return COUNTED_OPS.map((_, j) => Float64Array.from(counts, (c) => c[j]!))
-    }
-    const raw = bench.column(ds, m)
-    let lowest = Number.POSITIVE_INFINITY
-    for (const v of raw) if (Number.isFinite(v) && v < lowest) lowest = v
-    return Float64Array.from(raw, (v) => {
-      const x = Number.isFinite(v) ? v : lowest
-      return logOf(m) ? Math.log(Math.max(x, 1e-12)) : x
+  // Built on the first lookup, so a caller that never asks (e.g. `nas search` with NSGA-II) pays nothing.
+  let columns: Float64Array[] | undefined
+  const build = (): Float64Array[] =>
+    metrics.flatMap((m) => {
+      if (isStructure(m)) {
+        const which = m === 'live_ops' ? 'live' : 'executed'
+        const counts = Array.from({ length: bench.size }, (_, i) => nb201OpCounts(bench.archAt(i), which))
+        return COUNTED_OPS.map((_, j) => Float64Array.from(counts, (c) => c[j]!))
+      }
+      const raw = bench.column(ds, m)
+      let lowest = Number.POSITIVE_INFINITY
+      for (const v of raw) if (Number.isFinite(v) && v < lowest) lowest = v
+      return Float64Array.from(raw, (v) => {
+        const x = Number.isFinite(v) ? v : lowest
+        return logOf(m) ? Math.log(Math.max(x, 1e-12)) : x
+      })
     })
-  })
   return {
     names: metrics.flatMap((m) =>
       isStructure(m)
@@ -143,6 +146,7 @@ export function nb201FreeFeatures(
     ),
     of: (arch) => {
       const i = bench.indexOf(arch)
+      columns ??= build()
       return columns.map((c) => c[i]!)
     },
   }
