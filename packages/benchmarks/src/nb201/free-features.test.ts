@@ -35,17 +35,17 @@ describe('nb201FreeFeatures', () => {
 
   it('counts live and executed ops of a cell', () => {
     // skip on 3<-0 only: nodes 1 and 2 never reach the output, so nothing else runs.
-    const identity = ['avg_pool_3x3', 'nor_conv_3x3', 'nor_conv_3x3', 'skip_connect', 'none', 'none']
+    const identity = ['avg_pool_3x3', 'nor_conv_3x3', 'nor_conv_3x3', 'skip_connect', 'none', 'none'] as const
     expect(nb201OpCounts(identity, 'live')).toEqual([0, 0, 0, 1])
     expect(nb201OpCounts(identity, 'executed')).toEqual([0, 0, 0, 1])
     // 3x3 conv on 3<-1 with node 1 fed by `none`: it runs (on zeros) but lies on no input-output path.
-    const zeroFed = ['none', 'none', 'none', 'skip_connect', 'nor_conv_3x3', 'none']
+    const zeroFed = ['none', 'none', 'none', 'skip_connect', 'nor_conv_3x3', 'none'] as const
     expect(nb201OpCounts(zeroFed, 'live')).toEqual([0, 0, 0, 1])
     expect(nb201OpCounts(zeroFed, 'executed')).toEqual([1, 0, 0, 1])
     // 1->2->3 chain reaches the output through node 2.
-    const chain = ['nor_conv_1x1', 'none', 'avg_pool_3x3', 'none', 'none', 'nor_conv_3x3']
+    const chain = ['nor_conv_1x1', 'none', 'avg_pool_3x3', 'none', 'none', 'nor_conv_3x3'] as const
     expect(nb201OpCounts(chain, 'live')).toEqual([1, 1, 1, 0])
-    const allNone = ['none', 'none', 'none', 'none', 'none', 'none']
+    const allNone = ['none', 'none', 'none', 'none', 'none', 'none'] as const
     expect(nb201OpCounts(allNone, 'executed')).toEqual([0, 0, 0, 0])
   })
 

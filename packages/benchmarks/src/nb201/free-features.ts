@@ -1,4 +1,5 @@
 import { NasError, formatAllowed } from '@nasjs/core'
+import { NB201_EDGES, nb201Canonical, type Nb201Arch } from '@nasjs/search-space'
 
 import type { Nb201ArchLike } from './arch.js'
 import { assertNb201Dataset, assertNb201Metric } from './metrics.js'
@@ -15,48 +16,35 @@ export const NB201_FREE_METRICS = ['params', 'flops', 'naswot', 'zen'] as const
  * pool, skip): `live_ops` counts the ops on an input-to-output path (they shape what the cell
  * computes, so its accuracy); `executed_ops` counts the ops whose result reaches the cell's output,
  * whatever feeds them (what a deployed network still runs once dead branches are removed, so its
- * latency). Not in the default set of {@link nb201FreeFeatures}; ask for them with `metrics`.
+ * latency). Not in the default set of {@link nb201FreeFeatures}; ask for them with `metrics` or
+ * `structure: true`.
  * @since 0.1.0
  */
 export const NB201_STRUCTURE_METRICS = ['live_ops', 'executed_ops'] as const
 
-/** Edges of the NB201 cell in arch_str order, as [to, from] node pairs (node 0 input, node 3 output). */
-const EDGES = [
-  [1, 0],
-  [2, 0],
-  [2, 1],
-  [3, 0],
-  [3, 1],
-  [3, 2],
-] as const
-/** The ops counted by the structure metrics, in column order. */
+/** Every metric {@link nb201FreeFeatures} accepts. */
+const ALL_FREE_METRICS = [...NB201_FREE_METRICS, ...NB201_STRUCTURE_METRICS]
+/** The ops counted by the structure metrics, in column order, and their column names. */
 const COUNTED_OPS = ['nor_conv_3x3', 'nor_conv_1x1', 'avg_pool_3x3', 'skip_connect'] as const
 const COUNTED_NAMES = ['conv3x3', 'conv1x1', 'avg_pool', 'skip'] as const
 
 /**
- * Four op counts of one cell (`ops` in arch_str edge order): ops on an input-to-output path (`live`)
- * or ops whose target node reaches the output (`executed`). `none` edges carry nothing.
+ * Four op counts of one cell (`ops` in arch_str edge order): ops on an input-to-output path (`live`,
+ * the ops of `nb201Canonical`) or ops whose target node reaches the output (`executed`).
  * @internal
  */
-export function nb201OpCounts(ops: readonly string[], which: 'live' | 'executed'): number[] {
-  const toOutput = [false, false, false, true]
-  const fromInput = [true, false, false, false]
-  for (let k = EDGES.length - 1; k >= 0; k--) {
-    const [to, from] = EDGES[k]!
-    if (ops[k] !== 'none' && toOutput[to]) toOutput[from] = true
+export function nb201OpCounts(ops: Nb201Arch, which: 'live' | 'executed'): number[] {
+  let counted: readonly string[] = nb201Canonical(ops)
+  if (which === 'executed') {
+    // Backward reachability of the output over non-`none` edges; an op runs when its target reaches it.
+    const toOutput = [false, false, false, true]
+    for (let k = NB201_EDGES.length - 1; k >= 0; k--) {
+      const [from, to] = NB201_EDGES[k]!
+      if (ops[k] !== 'none' && toOutput[to]) toOutput[from] = true
+    }
+    counted = ops.map((op, k) => (toOutput[NB201_EDGES[k]![1]] ? op : 'none'))
   }
-  for (let k = 0; k < EDGES.length; k++) {
-    const [to, from] = EDGES[k]!
-    if (ops[k] !== 'none' && fromInput[from]) fromInput[to] = true
-  }
-  const counts = [0, 0, 0, 0]
-  EDGES.forEach(([to, from], k) => {
-    const j = (COUNTED_OPS as readonly string[]).indexOf(ops[k]!)
-    if (j < 0 || !toOutput[to]) return
-    if (which === 'live' && !fromInput[from]) return
-    counts[j]!++
-  })
-  return counts
+  return COUNTED_OPS.map((op) => counted.filter((o) => o === op).length)
 }
 
 /**
@@ -103,19 +91,18 @@ export function nb201FreeFeatures(
   if (metrics.length === 0) {
     throw new NasError({
       code: 'INPUT_INVALID',
-      message: `no metrics asked for; expected some of ${formatAllowed([...NB201_FREE_METRICS, ...NB201_STRUCTURE_METRICS])}`,
+      message: `no metrics asked for; expected some of ${formatAllowed(ALL_FREE_METRICS)}`,
       value: metrics,
-      allowed: [...NB201_FREE_METRICS, ...NB201_STRUCTURE_METRICS],
+      allowed: ALL_FREE_METRICS,
     })
   }
-  const allowed = [...NB201_FREE_METRICS, ...NB201_STRUCTURE_METRICS]
   for (const m of metrics) {
-    if (!(allowed as readonly string[]).includes(m)) {
+    if (!(ALL_FREE_METRICS as readonly string[]).includes(m)) {
       throw new NasError({
         code: 'INPUT_INVALID',
-        message: `'${m}' is not a free NB201 metric (it needs training or a device); expected ${formatAllowed(allowed)}`,
+        message: `'${m}' is not a free NB201 metric (it needs training or a device); expected ${formatAllowed(ALL_FREE_METRICS)}`,
         value: m,
-        allowed,
+        allowed: ALL_FREE_METRICS,
       })
     }
     if (!isStructure(m)) assertNb201Metric(ds, m)
@@ -126,8 +113,7 @@ export function nb201FreeFeatures(
   const build = (): Float64Array[] =>
     metrics.flatMap((m) => {
       if (isStructure(m)) {
-        const which = m === 'live_ops' ? 'live' : 'executed'
-        const counts = Array.from({ length: bench.size }, (_, i) => nb201OpCounts(bench.archAt(i), which))
+        const counts = Array.from({ length: bench.size }, (_, i) => nb201OpCounts(bench.archAt(i), kindOf(m)))
         return COUNTED_OPS.map((_, j) => Float64Array.from(counts, (c) => c[j]!))
       }
       const raw = bench.column(ds, m)
@@ -140,9 +126,7 @@ export function nb201FreeFeatures(
     })
   return {
     names: metrics.flatMap((m) =>
-      isStructure(m)
-        ? COUNTED_NAMES.map((o) => `${m === 'live_ops' ? 'live' : 'executed'} ${o}`)
-        : [logOf(m) ? `log ${m}` : m],
+      isStructure(m) ? COUNTED_NAMES.map((o) => `${kindOf(m)} ${o}`) : [logOf(m) ? `log ${m}` : m],
     ),
     of: (arch) => {
       const i = bench.indexOf(arch)
@@ -153,3 +137,4 @@ export function nb201FreeFeatures(
 }
 
 const isStructure = (m: string): boolean => (NB201_STRUCTURE_METRICS as readonly string[]).includes(m)
+const kindOf = (m: string): 'live' | 'executed' => (m === 'live_ops' ? 'live' : 'executed')
