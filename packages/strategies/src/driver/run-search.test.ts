@@ -206,8 +206,10 @@ describe('runSearch', () => {
       strategy: make('random', nb201),
       budget: { seconds: 0.2 },
     })
-    expect(Date.now() - t0).toBeLessThan(1000)
+    // Loose on time (a loaded CI machine is slow); the trial count shows the budget, not luck, stopped it.
+    expect(Date.now() - t0).toBeLessThan(5000)
     expect(r.trials.length).toBeGreaterThan(2)
+    expect(r.trials.length).toBeLessThanOrEqual(7) // 0.2 s of 30 ms evaluations, one at a time
     expect(r.trials.every((t) => t.outcome?.status === 'complete')).toBe(true)
   })
 
