@@ -79,12 +79,7 @@ export function syntheticBatch(n: number, seed: number): { x: tf.Tensor4D; y: tf
 export function seedWeights(model: tfl.LayersModel, seed: number): void {
   model.weights.forEach((w, k) => {
     if (!/kernel$/.test(w.originalName)) return
-    const shape = w.shape as number[]
-    const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1)
-    const fanIn = receptive * shape[shape.length - 2]!
-    const fanOut = receptive * shape[shape.length - 1]!
-    const limit = Math.sqrt(6 / (fanIn + fanOut))
-    const values = tf.randomUniform(shape, -limit, limit, 'float32', seed * 1000 + k)
+    const values = tfl.initializers.glorotUniform({ seed: seed * 1000 + k }).apply(w.shape)
     w.write(values)
     values.dispose()
   })
