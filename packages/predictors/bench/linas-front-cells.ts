@@ -7,6 +7,10 @@
  *
  *   nice -n 10 npx tsx --conditions=@nasjs/source bench/linas-front-cells.ts [--seeds 20] [--first-seed 0]
  *     [--linas '{"extraFeatures":[true,true],"batchSize":10}'] [--free-metrics params,flops,naswot,zen,live_ops,executed_ops]
+ *
+ * Also per size of the front cells' functional classes (a class of n exact variants that differ only by
+ * noise is a lottery: about H_n of them are on its own front): how many front cells each strategy
+ * finds per run and how many queries it spends on those classes.
  */
 import { parseArgs } from 'node:util'
 import { Rng } from '@nasjs/core'
@@ -85,6 +89,26 @@ for (const f of front) {
     bench.archAt(f).join(','),
   ]
   console.log(`| ${cells.join(' | ')} |`)
+}
+
+// Per size of the front cells' functional classes: front cells, how many each strategy finds per run,
+// and how many queries per run it spends on those classes (large classes are lotteries over twins).
+const hashOf = (i: number) => nb201.hash(bench.archAt(i))
+const sizes = [...new Set(front.map((f) => classSize.get(hashOf(f))!))].sort((a, b) => a - b)
+const perRun = (runs: Map<number, number[]>, f: (run: number[]) => number) =>
+  ([...runs.values()].reduce((s, r) => s + f(r), 0) / runs.size).toFixed(1)
+console.log(
+  '\n| functional class size | front cells | LINAS finds per run | NSGA-II finds per run | LINAS queries on these classes | NSGA-II queries on these classes |',
+)
+console.log('|---:|---:|---:|---:|---:|---:|')
+for (const n of sizes) {
+  const cells = front.filter((f) => classSize.get(hashOf(f)) === n)
+  const classes = new Set(cells.map(hashOf))
+  const found = (r: number[]) => cells.filter((c) => r.includes(c)).length
+  const spent = (r: number[]) => r.filter((i) => classes.has(hashOf(i))).length
+  console.log(
+    `| ${n} | ${cells.length} | ${perRun(linasRuns, found)} | ${perRun(nsgaRuns, found)} | ${perRun(linasRuns, spent)} | ${perRun(nsgaRuns, spent)} |`,
+  )
 }
 
 // Stuck runs: the best accuracy found, and how the run's own accuracy model ranks the best cells.

@@ -1,4 +1,5 @@
 import { Rng, paretoFront } from '@nasjs/core'
+import fc from 'fast-check'
 import { nb201 } from '@nasjs/search-space'
 import { builtinStrategies, createStrategyRegistry, runSearch } from '@nasjs/strategies'
 import { conditionalSpace, describeStrategyConformance, gridSpace } from '@nasjs/strategies/testing'
@@ -6,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { prepareTf } from '../tf-backend.js'
 import { isNasError } from '@nasjs/core'
 import { bananas, expectedImprovement, gpbo, linas, predictorStrategies } from './index.js'
-import { jointSelection } from './linas.js'
+import { classYields, jointSelection } from './linas.js'
 
 beforeAll(async () => {
   await prepareTf() // the MLP ensemble fits synchronously inside ask()
@@ -155,6 +156,104 @@ describe('predictor strategies', () => {
     expect(exact.size).toBe(20) // exact identity: no architecture twice
     // every proposal of the first planned batch is a variant of an evaluated cell
     expect(archs.slice(10).every((a) => early.has(nb201.hash(a)))).toBe(true)
+  })
+
+  it('class yields are H_n / n: 1 for a class of one, falling with the class size', () => {
+    const y = classYields(['a', 'b', 'b', 'c', 'c', 'c'])
+    expect(y.get('a')).toBe(1)
+    expect(y.get('b')).toBeCloseTo(1.5 / 2, 12)
+    expect(y.get('c')).toBeCloseTo((1 + 1 / 2 + 1 / 3) / 3, 12)
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 200 }), (cls) => {
+        const ys = classYields(cls.map(String))
+        const size = (c: number) => cls.filter((x) => x === c).length
+        for (const a of new Set(cls)) {
+          const ya = ys.get(String(a))!
+          expect(ya).toBeGreaterThan(0)
+          expect(ya).toBeLessThanOrEqual(1)
+          // a smaller class has the higher yield
+          const larger = [...new Set(cls)].filter((b) => size(a) < size(b))
+          expect(larger.filter((b) => ys.get(String(b))! >= ya)).toEqual([])
+        }
+      }),
+    )
+  })
+
+  it.each([0.05, 0.1])(
+    'linas with variantMinYield %s proposes only variants of front classes that yield enough, small classes first',
+    async (minYield) => {
+      const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
+      const config = { initialSamples: 10, batchSize: 10, variantShare: 1, variantMinYield: minYield }
+      const s = reg.create(
+        'linas',
+        { ...config, predictor: { kind: 'ridge' } },
+        { space: nb201, rng: new Rng(3), objectives: two },
+      )
+      const r = await runSearch({
+        space: nb201,
+        strategy: s,
+        evaluator,
+        objectives: two,
+        budget: { trials: 30 },
+        seed: 3,
+      })
+      const all = [...nb201.enumerate!()]
+      const yields = classYields(all.map((a) => nb201.hash(a)))
+      const members = new Map<string, string[]>()
+      for (const a of all)
+        members.set(nb201.hash(a), [...(members.get(nb201.hash(a)) ?? []), JSON.stringify(a)])
+      const hashes = r.trials.map((t) => nb201.hash(t.arch))
+      expect(new Set(r.trials.map((t) => JSON.stringify(t.arch))).size).toBe(30)
+      const f = r.trials.map((t) => {
+        const m = (t.outcome as unknown as { metrics: { acc: number; lat: number } }).metrics
+        return [-m.acc, m.lat]
+      })
+      let checked = 0
+      for (const start of [10, 20]) {
+        // The classes on the measured front when the batch was planned, their unseen variants, and the
+        // yields the batch must start with: whole classes in order of falling yield.
+        const seen = new Set(r.trials.slice(0, start).map((t) => JSON.stringify(t.arch)))
+        const front = new Set(paretoFront(f.slice(0, start)).map((i) => hashes[i]!))
+        const eligible = [...front]
+          .filter((h) => yields.get(h)! < 1 && yields.get(h)! >= minYield)
+          .sort((x, y) => yields.get(y)! - yields.get(x)!)
+        const expected = eligible
+          .flatMap((h) =>
+            members
+              .get(h)!
+              .filter((k) => !seen.has(k))
+              .map(() => yields.get(h)!),
+          )
+          .slice(0, 10)
+        const head = hashes.slice(start, start + expected.length)
+        for (const h of head) expect(eligible).toContain(h)
+        expect(head.map((h) => yields.get(h)!)).toEqual(expected)
+        checked += expected.length
+      }
+      expect(checked).toBeGreaterThan(0)
+    },
+  )
+
+  it('linas with a variantMinYield no front class reaches plans its batch as without variants', async () => {
+    const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
+    const proposals = async (config: object) => {
+      const s = reg.create(
+        'linas',
+        { initialSamples: 10, batchSize: 10, predictor: { kind: 'ridge' }, ...config },
+        { space: nb201, rng: new Rng(3), objectives: two },
+      )
+      const r = await runSearch({
+        space: nb201,
+        strategy: s,
+        evaluator,
+        objectives: two,
+        budget: { trials: 20 },
+        seed: 3,
+      })
+      return r.trials.map((t) => JSON.stringify(t.arch))
+    }
+    // the front's classes have yields 1, 0.75 and 0.073 (see the test above): none reaches 0.8
+    expect(await proposals({ variantShare: 1, variantMinYield: 0.8 })).toEqual(await proposals({}))
   })
 
   it('linas covers more of a two-objective NB201 front than random search', async () => {
