@@ -84,6 +84,24 @@ describe('predictor strategies', () => {
     )
   const evaluator = (a: readonly string[]) =>
     Promise.resolve({ acc: score(a), lat: a.filter((o) => o.startsWith('nor')).length })
+  /** The trials of a LINAS run (ridge models, 10 random then batches of 10) on NB201 with `evaluator`. */
+  const linasOnNb201 = async (config: object, seed: number, trials: number) => {
+    const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
+    const s = reg.create(
+      'linas',
+      { initialSamples: 10, batchSize: 10, predictor: { kind: 'ridge' }, ...config },
+      { space: nb201, rng: new Rng(seed), objectives: two },
+    )
+    const r = await runSearch({
+      space: nb201,
+      strategy: s,
+      evaluator,
+      objectives: two,
+      budget: { trials },
+      seed,
+    })
+    return r.trials
+  }
 
   it.each([
     ['bananas', { predictor: { kind: 'mlp-ensemble', members: 3, mlp: { epochs: 60 } } }],
@@ -130,27 +148,8 @@ describe('predictor strategies', () => {
   })
 
   it('linas proposes functionally equal variants of its evaluated front on NB201', async () => {
-    const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
-    const s = reg.create(
-      'linas',
-      {
-        initialSamples: 10,
-        batchSize: 10,
-        variantShare: 1,
-        innerSearch: 'exhaustive',
-        predictor: { kind: 'ridge' },
-      },
-      { space: nb201, rng: new Rng(2), objectives: two },
-    )
-    const r = await runSearch({
-      space: nb201,
-      strategy: s,
-      evaluator,
-      objectives: two,
-      budget: { trials: 20 },
-      seed: 2,
-    })
-    const archs = r.trials.map((t) => t.arch)
+    const trials = await linasOnNb201({ variantShare: 1, innerSearch: 'exhaustive' }, 2, 20)
+    const archs = trials.map((t) => t.arch)
     const early = new Set(archs.slice(0, 10).map((a) => nb201.hash(a)))
     const exact = new Set(archs.map((a) => JSON.stringify(a)))
     expect(exact.size).toBe(20) // exact identity: no architecture twice
@@ -182,29 +181,15 @@ describe('predictor strategies', () => {
   it.each([0.05, 0.1])(
     'linas with variantMinYield %s proposes only variants of front classes that yield enough, small classes first',
     async (minYield) => {
-      const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
-      const config = { initialSamples: 10, batchSize: 10, variantShare: 1, variantMinYield: minYield }
-      const s = reg.create(
-        'linas',
-        { ...config, predictor: { kind: 'ridge' } },
-        { space: nb201, rng: new Rng(3), objectives: two },
-      )
-      const r = await runSearch({
-        space: nb201,
-        strategy: s,
-        evaluator,
-        objectives: two,
-        budget: { trials: 30 },
-        seed: 3,
-      })
+      const trials = await linasOnNb201({ variantShare: 1, variantMinYield: minYield }, 3, 30)
       const all = [...nb201.enumerate!()]
       const yields = classYields(all.map((a) => nb201.hash(a)))
       const members = new Map<string, string[]>()
       for (const a of all)
         members.set(nb201.hash(a), [...(members.get(nb201.hash(a)) ?? []), JSON.stringify(a)])
-      const hashes = r.trials.map((t) => nb201.hash(t.arch))
-      expect(new Set(r.trials.map((t) => JSON.stringify(t.arch))).size).toBe(30)
-      const f = r.trials.map((t) => {
+      const hashes = trials.map((t) => nb201.hash(t.arch))
+      expect(new Set(trials.map((t) => JSON.stringify(t.arch))).size).toBe(30)
+      const f = trials.map((t) => {
         const m = (t.outcome as unknown as { metrics: { acc: number; lat: number } }).metrics
         return [-m.acc, m.lat]
       })
@@ -212,7 +197,7 @@ describe('predictor strategies', () => {
       for (const start of [10, 20]) {
         // The classes on the measured front when the batch was planned, their unseen variants, and the
         // yields the batch must start with: whole classes in order of falling yield.
-        const seen = new Set(r.trials.slice(0, start).map((t) => JSON.stringify(t.arch)))
+        const seen = new Set(trials.slice(0, start).map((t) => JSON.stringify(t.arch)))
         const front = new Set(paretoFront(f.slice(0, start)).map((i) => hashes[i]!))
         const eligible = [...front]
           .filter((h) => yields.get(h)! < 1 && yields.get(h)! >= minYield)
@@ -235,23 +220,8 @@ describe('predictor strategies', () => {
   )
 
   it('linas with a variantMinYield no front class reaches plans its batch as without variants', async () => {
-    const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
-    const proposals = async (config: object) => {
-      const s = reg.create(
-        'linas',
-        { initialSamples: 10, batchSize: 10, predictor: { kind: 'ridge' }, ...config },
-        { space: nb201, rng: new Rng(3), objectives: two },
-      )
-      const r = await runSearch({
-        space: nb201,
-        strategy: s,
-        evaluator,
-        objectives: two,
-        budget: { trials: 20 },
-        seed: 3,
-      })
-      return r.trials.map((t) => JSON.stringify(t.arch))
-    }
+    const proposals = async (config: object) =>
+      (await linasOnNb201(config, 3, 20)).map((t) => JSON.stringify(t.arch))
     // the front's classes have yields 1, 0.75 and 0.073 (see the test above): none reaches 0.8
     expect(await proposals({ variantShare: 1, variantMinYield: 0.8 })).toEqual(await proposals({}))
   })
