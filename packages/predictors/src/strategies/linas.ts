@@ -116,11 +116,12 @@ interface Scored<A> {
   readonly s: readonly number[]
 }
 
-/** Every architecture of an enumerable space with its key and, per objective, its feature rows (lazy). */
+/** Every architecture of an enumerable space with its key and feature rows (without and with the free features; lazy). */
 interface Everything<A> {
   archs: A[]
   keys: string[]
-  rows: (Float32Array[] | undefined)[]
+  rows?: Float32Array[]
+  rowsExtra?: Float32Array[]
   functional?: string[]
   /** Per functional class: H_n / n for its n exact variants (see {@link classYields}). */
   classYield?: Map<string, number>
@@ -204,7 +205,9 @@ class Linas<A> extends SurrogateStrategy<A> {
         const idx: number[] = []
         for (let i = 0; i < archs.length; i++) if (!this.seen.has(keys[i]!)) idx.push(i)
         const preds = models.map((m, k) => {
-          const rows = (all.rows[k] ??= this.rowsFor(archs, k))
+          const rows = this.extra[k]
+            ? (all.rowsExtra ??= this.featureRows(archs, true))
+            : (all.rows ??= this.featureRows(archs))
           return predictOptimistic(
             m,
             idx.map((i) => rows[i]!),
@@ -227,9 +230,7 @@ class Linas<A> extends SurrogateStrategy<A> {
       const variants =
         slots === 0
           ? []
-          : cfg.variantMinYield > 0 &&
-              this.space.enumerate !== undefined &&
-              this.space.size() <= EXHAUSTIVE_LIMIT
+          : cfg.variantMinYield > 0
             ? this.yieldVariants(score, slots)
             : environmentalSelection(this.frontVariants(pool, score), slots)
       const taken = new Set(variants.map((v) => v.hash))
@@ -346,7 +347,7 @@ class Linas<A> extends SurrogateStrategy<A> {
   /** All architectures of an enumerable space, with keys and feature rows. */
   private enumerateAll(): Everything<A> {
     const archs = [...this.space.enumerate!()]
-    return { archs, keys: archs.map((a) => this.key(a)), rows: [] }
+    return { archs, keys: archs.map((a) => this.key(a)) }
   }
 }
 
@@ -373,8 +374,12 @@ export function classYields(hashes: readonly string[]): Map<string, number> {
 /** Largest space the inner search scores exhaustively. */
 const EXHAUSTIVE_LIMIT = 20_000n
 
+/** Can every architecture of `space` be listed and scored (enumerable, at most {@link EXHAUSTIVE_LIMIT})? */
+const enumerable = <A>(space: SearchSpace<A>): boolean =>
+  space.enumerate !== undefined && space.size() <= EXHAUSTIVE_LIMIT
+
 function useExhaustive<A>(space: SearchSpace<A>, setting: LinasConfig['innerSearch']): boolean {
-  const possible = space.enumerate !== undefined && space.size() <= EXHAUSTIVE_LIMIT
+  const possible = enumerable(space)
   if (setting === 'exhaustive' && !possible) {
     throw new NasError({
       code: 'CONFIG_INVALID',
