@@ -562,6 +562,25 @@ export const linas: StrategyDefinition<typeof LinasConfig> = {
         ? ['onehot', 'path']
         : resolveEncoding(ctx.space, config.encoding, ['onehot', 'ordinal'])
     useExhaustive(ctx.space, config.innerSearch) // a clear error now, not at the first fit
+    if (config.variantMinYield > 0 && !enumerable(ctx.space)) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: `linas variantMinYield needs an enumerable space of at most ${EXHAUSTIVE_LIMIT} architectures (it counts each class's variants); space ${ctx.space.id} has ${ctx.space.size()}; set variantMinYield: 0`,
+        value: config.variantMinYield,
+        allowed: [0],
+        path: ['variantMinYield'],
+      })
+    }
+    if (config.variantMinYield > 0 && config.variantShare === 0) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message:
+          'linas variantMinYield only filters the variant share of each batch, and variantShare is 0; set variantShare above 0 (e.g. 0.3) or variantMinYield: 0',
+        value: config.variantMinYield,
+        allowed: [0],
+        path: ['variantMinYield'],
+      })
+    }
     if (config.selection === 'pond' && ctx.objectives.length !== 2) {
       throw new NasError({
         code: 'CONFIG_INVALID',

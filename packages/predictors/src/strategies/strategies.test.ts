@@ -1,6 +1,7 @@
 import { Rng, paretoFront } from '@nasjs/core'
 import fc from 'fast-check'
 import { nb201 } from '@nasjs/search-space'
+import type { SearchSpace } from '@nasjs/search-space'
 import { builtinStrategies, createStrategyRegistry, runSearch } from '@nasjs/strategies'
 import { conditionalSpace, describeStrategyConformance, gridSpace } from '@nasjs/strategies/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -218,6 +219,26 @@ describe('predictor strategies', () => {
       expect(checked).toBeGreaterThan(0)
     },
   )
+
+  it('linas refuses variantMinYield on a space it cannot enumerate, or without a variant share', () => {
+    const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
+    const error = <A>(config: object, space: SearchSpace<A>) => {
+      try {
+        reg.create('linas', config, { space, rng: new Rng(1), objectives: two })
+      } catch (e) {
+        return isNasError(e) ? `${e.code}: ${e.message}` : String(e)
+      }
+      return 'no error'
+    }
+    expect(error({ variantShare: 0.3, variantMinYield: 0.05 }, gridSpace(8, 4))).toMatch(
+      /^CONFIG_INVALID: .*variantMinYield needs an enumerable space.*65536/,
+    )
+    expect(error({ variantMinYield: 0.05 }, nb201)).toMatch(/^CONFIG_INVALID: .*variantShare is 0/)
+    expect(error({ variantShare: 0.3, variantMinYield: 1.5 }, nb201)).toMatch(
+      /CONFIG_INVALID.*variantMinYield/,
+    )
+    expect(error({ variantShare: 0.3, variantMinYield: 0.05 }, nb201)).toBe('no error')
+  })
 
   it('linas with a variantMinYield no front class reaches plans its batch as without variants', async () => {
     const proposals = async (config: object) =>
