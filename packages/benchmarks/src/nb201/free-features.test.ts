@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 
 import { nb201FreeFeatures, nb201OpCounts } from './free-features.js'
 import { loadNb201 } from './nb201.js'
+import { NB201_ZC_PROXIES } from './zero-cost.js'
 
 const bench = loadNb201()
 const thrown = (f: () => unknown): unknown => {
@@ -87,6 +88,7 @@ describe('nb201FreeFeatures', () => {
       'zen',
       'live_ops',
       'executed_ops',
+      ...NB201_ZC_PROXIES,
     ])
     expect(() => nb201FreeFeatures(bench, 'cifar100', { metrics: ['naswot'] })).toThrow(/CIFAR-10 only/)
   })

@@ -1,9 +1,11 @@
 import { NasError, formatAllowed } from '@nasjs/core'
 import { NB201_EDGES, nb201Canonical, type Nb201Arch } from '@nasjs/search-space'
 
+import type { DataDirOptions } from '../data/data-dir.js'
 import type { Nb201ArchLike } from './arch.js'
 import { assertNb201Dataset, assertNb201Metric } from './metrics.js'
 import type { Nb201Benchmark } from './nb201.js'
+import { NB201_ZC_PROXIES, loadNb201ZeroCost, type Nb201ZcProxy } from './zero-cost.js'
 
 /**
  * NB201 metrics that cost no training: parameter and FLOP counts and the zero-cost proxy scores.
@@ -23,7 +25,7 @@ export const NB201_FREE_METRICS = ['params', 'flops', 'naswot', 'zen'] as const
 export const NB201_STRUCTURE_METRICS = ['live_ops', 'executed_ops'] as const
 
 /** Every metric {@link nb201FreeFeatures} accepts. */
-const ALL_FREE_METRICS = [...NB201_FREE_METRICS, ...NB201_STRUCTURE_METRICS]
+const ALL_FREE_METRICS = [...NB201_FREE_METRICS, ...NB201_STRUCTURE_METRICS, ...NB201_ZC_PROXIES]
 /** The ops counted by the structure metrics, in column order, and their column names. */
 const COUNTED_OPS = ['nor_conv_3x3', 'nor_conv_1x1', 'avg_pool_3x3', 'skip_connect'] as const
 const COUNTED_NAMES = ['conv3x3', 'conv1x1', 'avg_pool', 'skip'] as const
@@ -62,8 +64,11 @@ export interface Nb201FreeFeatures {
 /**
  * The free statistics of every NB201 architecture on `dataset`: log params, log FLOPs and the
  * zero-cost scores (NASWOT on CIFAR-10 only, Zen-NAS), plus the op counts of
- * {@link NB201_STRUCTURE_METRICS} with `structure: true`, or the `metrics` asked for. The 341
- * disconnected cells have no zero-cost score; they get the column's lowest (worst) score.
+ * {@link NB201_STRUCTURE_METRICS} with `structure: true`, or the `metrics` asked for. `metrics` may
+ * also name the NAS-Bench-Suite-Zero proxies of {@link NB201_ZC_PROXIES} (CIFAR-10 and
+ * ImageNet16-120; their table is read when the features are made, from `dataDir` or beside the
+ * benchmark's tables). The 341 disconnected cells have no zero-cost score; they get the column's
+ * lowest (worst) score.
  *
  * @example
  * ```ts
@@ -81,6 +86,8 @@ export function nb201FreeFeatures(
     readonly metrics?: readonly string[]
     /** Append the {@link NB201_STRUCTURE_METRICS} to the default metrics (ignored with `metrics`). */
     readonly structure?: boolean
+    /** Where the NAS-Bench-Suite-Zero table is, when `metrics` names one of its proxies. */
+    readonly dataDir?: DataDirOptions['dataDir']
   } = {},
 ): Nb201FreeFeatures {
   const ds = assertNb201Dataset(dataset)
@@ -105,8 +112,12 @@ export function nb201FreeFeatures(
         allowed: ALL_FREE_METRICS,
       })
     }
-    if (!isStructure(m)) assertNb201Metric(ds, m)
+    if (!isStructure(m) && !isZc(m)) assertNb201Metric(ds, m)
   }
+  // Read now, so a missing table or a dataset the suite did not score fails before a search starts.
+  const zc = metrics.some(isZc)
+    ? loadNb201ZeroCost(bench, ds, opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {})
+    : undefined
   const logOf = (m: string) => m === 'params' || m === 'flops'
   // Built on the first lookup, so a caller that never asks (e.g. `nas search` with NSGA-II) pays nothing.
   let columns: Float64Array[] | undefined
@@ -116,7 +127,7 @@ export function nb201FreeFeatures(
         const counts = Array.from({ length: bench.size }, (_, i) => nb201OpCounts(bench.archAt(i), kindOf(m)))
         return COUNTED_OPS.map((_, j) => Float64Array.from(counts, (c) => c[j]!))
       }
-      const raw = bench.column(ds, m)
+      const raw = isZc(m) ? zc!.columns[m] : bench.column(ds, m)
       let lowest = Number.POSITIVE_INFINITY
       for (const v of raw) if (Number.isFinite(v) && v < lowest) lowest = v
       return Float64Array.from(raw, (v) => {
@@ -136,5 +147,6 @@ export function nb201FreeFeatures(
   }
 }
 
+const isZc = (m: string): m is Nb201ZcProxy => (NB201_ZC_PROXIES as readonly string[]).includes(m)
 const isStructure = (m: string): boolean => (NB201_STRUCTURE_METRICS as readonly string[]).includes(m)
 const kindOf = (m: string): 'live' | 'executed' => (m === 'live_ops' ? 'live' : 'executed')
