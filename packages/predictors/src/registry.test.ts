@@ -11,6 +11,13 @@ const small: Record<(typeof PREDICTOR_KINDS)[number], Parameters<typeof createPr
   'gradient-boosting': { kind: 'gradient-boosting', nEstimators: 60 },
   mlp: { kind: 'mlp', epochs: 60, hiddenLayers: [16] },
   'mlp-ensemble': { kind: 'mlp-ensemble', members: 2, mlp: { epochs: 40, hiddenLayers: [16] } },
+  average: {
+    kind: 'average',
+    members: [
+      { kind: 'random-forest', nTrees: 30 },
+      { kind: 'gradient-boosting', nEstimators: 60 },
+    ],
+  },
 }
 
 const expectNasError = async (p: Promise<unknown> | (() => unknown), code: string, text: RegExp) => {

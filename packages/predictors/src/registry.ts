@@ -1,10 +1,43 @@
 import { NasError } from '@nasjs/core'
 import { z } from 'zod'
+import { averagePredictor } from './average.js'
 import { gaussianProcess, GpConfig } from './gp.js'
 import { GradientBoostingConfig, RandomForestConfig, gradientBoosting, randomForest } from './forest.js'
 import { BayesianLinearConfig, RidgeConfig, bayesianLinear, ridge } from './linear.js'
 import { MlpConfig, MlpEnsembleConfig, mlp, mlpEnsemble } from './mlp.js'
 import type { Predictor } from './types.js'
+
+/** The single models, which an {@link AverageConfig} averages. */
+const SingleConfig = z.discriminatedUnion('kind', [
+  RidgeConfig,
+  BayesianLinearConfig,
+  GpConfig,
+  RandomForestConfig,
+  GradientBoostingConfig,
+  MlpConfig,
+  MlpEnsembleConfig,
+])
+
+/**
+ * A weighted average of single models (see {@link averagePredictor}), e.g.
+ * `{ kind: 'average', members: [{ kind: 'random-forest' }, { kind: 'gradient-boosting' }] }`.
+ * @since 0.1.0
+ * @category models
+ */
+export const AverageConfig = z
+  .object({
+    kind: z.literal('average'),
+    members: z.array(SingleConfig).min(2).describe('the models averaged (at least 2)'),
+    weights: z
+      .array(z.number().gt(0))
+      .optional()
+      .describe('one positive weight per member, normalised to sum to 1 (default: equal)'),
+  })
+  .strict()
+  .refine((c) => c.weights === undefined || c.weights.length === c.members.length, {
+    message: 'give one weight per member',
+    path: ['weights'],
+  })
 
 /**
  * The config of any built-in predictor, discriminated by `kind`.
@@ -19,6 +52,7 @@ export const PredictorConfig = z.discriminatedUnion('kind', [
   GradientBoostingConfig,
   MlpConfig,
   MlpEnsembleConfig,
+  AverageConfig,
 ])
 /** The parsed {@link PredictorConfig} (defaults filled in). @since 0.1.0 */
 export type PredictorConfig = z.infer<typeof PredictorConfig>
@@ -35,6 +69,7 @@ export const PREDICTOR_KINDS = [
   'gradient-boosting',
   'mlp',
   'mlp-ensemble',
+  'average',
 ] as const satisfies readonly PredictorConfig['kind'][]
 
 /**
@@ -65,6 +100,11 @@ export function createPredictor(config: z.input<typeof PredictorConfig>): Predic
       return mlp(strip(cfg))
     case 'mlp-ensemble':
       return mlpEnsemble(strip(cfg))
+    case 'average':
+      return averagePredictor(
+        cfg.members.map((m) => createPredictor(m)),
+        cfg.weights,
+      )
   }
 }
 
