@@ -1,4 +1,4 @@
-import { NasError } from '@nasjs/core'
+import { NasError, Rng } from '@nasjs/core'
 import type { FeatureMatrix, FitOptions, FittedPredictor, Predictor, Prediction } from './types.js'
 import { disposedError } from './validate.js'
 
@@ -6,19 +6,23 @@ import { disposedError } from './validate.js'
  * Weights of an average: one positive finite number per member, normalised to sum to 1. Throws a
  * `CONFIG_INVALID` NasError otherwise.
  */
-function normalisedWeights(n: number, weights: readonly number[] | undefined): Float64Array {
+function normalisedWeights(n: number, weights: unknown): Float64Array {
   if (weights === undefined) return new Float64Array(n).fill(1 / n)
-  if (weights.length !== n || weights.some((w) => !Number.isFinite(w) || w <= 0)) {
+  const ok =
+    Array.isArray(weights) &&
+    weights.length === n &&
+    weights.every((w) => typeof w === 'number' && Number.isFinite(w) && w > 0)
+  if (!ok) {
     throw new NasError({
       code: 'CONFIG_INVALID',
-      message: `an average of ${n} predictors needs ${n} positive finite weights, got [${weights.join(', ')}]`,
+      message: `an average of ${n} predictors needs ${n} positive finite weights, got ${JSON.stringify(weights)}`,
       value: weights,
-      allowed: [n],
       path: ['weights'],
     })
   }
-  const s = weights.reduce((a, b) => a + b, 0)
-  return Float64Array.from(weights, (w) => w / s)
+  const ws = weights as number[]
+  const s = ws.reduce((a, b) => a + b, 0)
+  return Float64Array.from(ws, (w) => w / s)
 }
 
 class FittedAverage implements FittedPredictor {
@@ -38,19 +42,20 @@ class FittedAverage implements FittedPredictor {
     const rows = parts[0]!.mean.length
     const mean = new Float64Array(rows)
     const std = new Float64Array(rows)
-    // The mixture's moments: mean = sum w_k mu_k, var = sum w_k (sigma_k^2 + mu_k^2) - mean^2, so the
-    // spread between members counts as uncertainty even for members that give no std.
+    // The mixture's moments: mean = sum w_k mu_k, var = sum w_k (sigma_k^2 + (mu_k - mean)^2), so the
+    // spread between members counts as uncertainty even for members that give no std. (Two passes:
+    // the one-pass E[x^2] - mean^2 cancels badly when the members agree on a large mean.)
     for (let i = 0; i < rows; i++) {
       let m = 0
-      let second = 0
+      for (let k = 0; k < parts.length; k++) m += this.weights[k]! * parts[k]!.mean[i]!
+      let v = 0
       for (let k = 0; k < parts.length; k++) {
-        const mu = parts[k]!.mean[i]!
+        const d = parts[k]!.mean[i]! - m
         const sd = parts[k]!.std?.[i] ?? 0
-        m += this.weights[k]! * mu
-        second += this.weights[k]! * (sd * sd + mu * mu)
+        v += this.weights[k]! * (sd * sd + d * d)
       }
       mean[i] = m
-      std[i] = Math.sqrt(Math.max(second - m * m, 0))
+      std[i] = Math.sqrt(v)
     }
     return { mean, std }
   }
@@ -63,36 +68,50 @@ class FittedAverage implements FittedPredictor {
 }
 
 /**
- * A weighted average of other predictors: each member is fitted on the same data (with its own
- * stream of the fit's randomness), and the prediction is the mixture of theirs. Its mean is the
- * weighted mean of the members' means; its std is the mixture's, which includes the spread between
- * the members, so an average of models without uncertainty still has one. Averaging models that err
- * in different ways (trees that split on different features, boosting and bagging) is the plainest
- * ensemble; NASLib's ensembles of predictors work the same way.
+ * Options of {@link averagePredictor}.
+ * @since 0.1.0
+ */
+export interface AverageOptions {
+  /** One positive weight per member, normalised to sum to 1 (default: equal weights). */
+  readonly weights?: readonly number[]
+  /** Seed of the fit's randomness when `fit` is given no `rng` (default 0). */
+  readonly seed?: number
+}
+
+/**
+ * A weighted average of other predictors: each member is fitted on the same data with its own
+ * stream of the fit's randomness (forked in member order from `FitOptions.rng`, or from
+ * `new Rng(seed)`), so two members of the same kind differ. The mean is the weighted mean of the
+ * members' means; the std is the mixture's, which includes the spread between the members, so an
+ * average of models without uncertainty still has one. Averaging models that err in different ways
+ * (boosting and bagging, different encodings) is the plainest ensemble.
  *
  * @example
  * ```ts
- * const p = averagePredictor([randomForest(), gradientBoosting()])
+ * const p = averagePredictor([randomForest(), gradientBoosting()], { weights: [1, 2] })
  * const { mean, std } = (await p.fit(X, y)).predict(Xtest)
  * ```
  * @since 0.1.0
  * @category models
  */
-export function averagePredictor(members: readonly Predictor[], weights?: readonly number[]): Predictor {
-  if (members.length < 2) {
+export function averagePredictor(members: readonly Predictor[], options: AverageOptions = {}): Predictor {
+  const given: unknown = members
+  const count = Array.isArray(given) ? given.length : 0
+  if (count < 2) {
     throw new NasError({
       code: 'CONFIG_INVALID',
-      message: `an average needs at least 2 member predictors, got ${members.length}`,
-      value: members.map((m) => m.name),
+      message: `an average needs at least 2 member predictors, got ${count}`,
+      value: count,
       path: ['members'],
     })
   }
-  const w = normalisedWeights(members.length, weights)
+  const w = normalisedWeights(members.length, options.weights)
+  const seed = options.seed ?? 0
   const name = `average(${members.map((m) => m.name).join(', ')})`
-  // One child stream per member, drawn in member order, so each member's fit is reproducible.
-  const streams = (options?: FitOptions): FitOptions[] => {
-    const rng = options?.rng
-    return members.map(() => ({ ...options, ...(rng !== undefined ? { rng: rng.fork() } : {}) }))
+  // One child stream per member, forked in member order, so each member's fit is reproducible.
+  const streams = (fit?: FitOptions): FitOptions[] => {
+    const rng = fit?.rng ?? new Rng(seed)
+    return members.map(() => ({ ...fit, rng: rng.fork() }))
   }
   const assemble = (fitted: FittedPredictor[]) => new FittedAverage(name, fitted, w)
   return {

@@ -32,6 +32,7 @@ export const AverageConfig = z
       .array(z.number().gt(0))
       .optional()
       .describe('one positive weight per member, normalised to sum to 1 (default: equal)'),
+    seed: z.number().int().default(0).describe("seed of the members' streams when a fit is given no rng"),
   })
   .strict()
   .refine((c) => c.weights === undefined || c.weights.length === c.members.length, {
@@ -103,7 +104,7 @@ export function createPredictor(config: z.input<typeof PredictorConfig>): Predic
     case 'average':
       return averagePredictor(
         cfg.members.map((m) => createPredictor(m)),
-        cfg.weights,
+        { ...(cfg.weights !== undefined ? { weights: cfg.weights } : {}), seed: cfg.seed },
       )
   }
 }

@@ -5,7 +5,12 @@ import type { DataDirOptions } from '../data/data-dir.js'
 import type { Nb201ArchLike } from './arch.js'
 import { assertNb201Dataset, assertNb201Metric } from './metrics.js'
 import type { Nb201Benchmark } from './nb201.js'
-import { NB201_ZC_PROXIES, loadNb201ZeroCost, type Nb201ZcProxy } from './zero-cost.js'
+import {
+  NB201_ZC_LOWER_IS_BETTER,
+  NB201_ZC_PROXIES,
+  loadNb201ZeroCost,
+  type Nb201ZcProxy,
+} from './zero-cost.js'
 
 /**
  * NB201 metrics that cost no training: parameter and FLOP counts and the zero-cost proxy scores.
@@ -68,7 +73,7 @@ export interface Nb201FreeFeatures {
  * also name the NAS-Bench-Suite-Zero proxies of {@link NB201_ZC_PROXIES} (CIFAR-10 and
  * ImageNet16-120; their table is read when the features are made, from `dataDir` or beside the
  * benchmark's tables). The 341 disconnected cells have no zero-cost score; they get the column's
- * lowest (worst) score.
+ * worst score (the lowest; the highest for {@link NB201_ZC_LOWER_IS_BETTER}).
  *
  * @example
  * ```ts
@@ -128,10 +133,12 @@ export function nb201FreeFeatures(
         return COUNTED_OPS.map((_, j) => Float64Array.from(counts, (c) => c[j]!))
       }
       const raw = isZc(m) ? zc!.columns[m] : bench.column(ds, m)
-      let lowest = Number.POSITIVE_INFINITY
-      for (const v of raw) if (Number.isFinite(v) && v < lowest) lowest = v
+      // Missing scores (disconnected cells, 10 % accuracy) go to the column's worst end.
+      const lowIsGood = (NB201_ZC_LOWER_IS_BETTER as readonly string[]).includes(m)
+      let worst = lowIsGood ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY
+      for (const v of raw) if (Number.isFinite(v) && (lowIsGood ? v > worst : v < worst)) worst = v
       return Float64Array.from(raw, (v) => {
-        const x = Number.isFinite(v) ? v : lowest
+        const x = Number.isFinite(v) ? v : worst
         return logOf(m) ? Math.log(Math.max(x, 1e-12)) : x
       })
     })

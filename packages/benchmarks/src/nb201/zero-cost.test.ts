@@ -1,10 +1,10 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { isNasError, spearmanRho } from '@nasjs/core'
-import { formatNb201, nb201Canonical, nb201ToNaslibTuple, parseNb201 } from '@nasjs/search-space'
-import { describe, expect, it } from 'vitest'
+import { nb201Canonical, nb201FromNaslibTuple, nb201ToNaslibTuple, parseNb201 } from '@nasjs/search-space'
+import { describe, expect, it, onTestFinished } from 'vitest'
 
 import { nb201FreeFeatures } from './free-features.js'
 import { loadNb201 } from './nb201.js'
@@ -37,21 +37,18 @@ describe('loadNb201ZeroCost', () => {
     expect(zc.columns.plain[i]).toBeCloseTo(0.03387480974197388, 12)
   })
 
-  it('gives a cell with dead edges the scores of its canonical cell, and a disconnected cell none', () => {
-    let checked = 0
-    for (let i = 0; i < bench.size && checked < 50; i += 7) {
+  it('gives every cell the scores of its canonical cell, and a disconnected cell none', () => {
+    let variants = 0
+    for (let i = 0; i < bench.size; i++) {
       const canonical = nb201Canonical(bench.archAt(i))
-      if (formatNb201(canonical) === bench.archStrAt(i)) continue
-      const disconnected = canonical.every((op) => op === 'none')
-      const c = disconnected ? -1 : bench.indexOf(canonical)
-      expect(NB201_ZC_PROXIES.map((p) => zc.columns[p][i])).toEqual(
-        NB201_ZC_PROXIES.map((p) => (c < 0 ? NaN : zc.columns[p][c])),
-      )
-      checked++
+      const c = canonical.every((op) => op === 'none') ? -1 : bench.indexOf(canonical)
+      if (c !== i) variants++
+      const got = NB201_ZC_PROXIES.map((p) => zc.columns[p][i])
+      expect(got).toEqual(NB201_ZC_PROXIES.map((p) => (c < 0 ? NaN : zc.columns[p][c])))
     }
-    expect(checked).toBe(50)
-    const missing = Array.from(zc.columns.synflow).filter(Number.isNaN).length
-    expect(missing).toBe(341)
+    // 15,625 cells, 9,445 canonical ones (one of them the all-none cell, which has no score).
+    expect(variants).toBe(bench.size - 9444)
+    expect(Array.from(zc.columns.synflow).filter(Number.isNaN)).toHaveLength(341)
   })
 
   it('ranks cells the way the zero-cost literature reports on CIFAR-10', () => {
@@ -76,7 +73,10 @@ describe('loadNb201ZeroCost', () => {
     const im = loadNb201ZeroCost(bench, 'imagenet16-120')
     expect(im.dataset).toBe('imagenet16-120')
     expect(im.columns.synflow.filter(Number.isFinite).length).toBe(bench.size - 341)
-    expect(im.columns.synflow[100]).not.toBe(zc.columns.synflow[100])
+    // The first data row of zc_proxies_imagenet16_120_canonical.csv.gz.
+    const i = bench.indexOf(nb201FromNaslibTuple('(4, 0, 3, 1, 4, 3)'))
+    expect(im.columns.synflow[i]).toBeCloseTo(46.6285384821636, 9)
+    expect(im.columns.jacov[i]).toBeCloseTo(-78.99136879395692, 9)
   })
 
   it('refuses CIFAR-100, naming the datasets the suite scored', () => {
@@ -87,6 +87,7 @@ describe('loadNb201ZeroCost', () => {
 
   it('says where it looked when the table is missing', () => {
     const empty = mkdtempSync(join(tmpdir(), 'nasjs-zc-'))
+    onTestFinished(() => rmSync(empty, { recursive: true, force: true }))
     const e = thrown(() => loadNb201ZeroCost(bench, 'cifar10', { dataDir: empty }))
     expect(isNasError(e) && e.code).toBe('DATA_MISSING')
     expect(String((e as Error).message)).toContain(join(empty, 'nb201/zc_proxies_cifar10_canonical.csv.gz'))
@@ -103,12 +104,12 @@ describe('parseNb201ZeroCost', () => {
 
   it('rejects a row whose tuple and arch_str disagree', () => {
     const text = `${header}\n${row(canonical, [0, 0, 0, 0, 0, 0])}\n`
-    expect(corrupt(text)).toMatch(/zc\.csv.*row 2: net \(0, 0, 0, 0, 0, 0\) is not/)
+    expect(corrupt(text)).toMatch(/zc\.csv.*row 1: net \(0, 0, 0, 0, 0, 0\) is not/)
   })
 
   it('rejects a cell that is not canonical', () => {
     const dead = '|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|'
-    expect(corrupt(`${header}\n${row(dead)}\n`)).toMatch(/row 2: .* is not a canonical cell/)
+    expect(corrupt(`${header}\n${row(dead)}\n`)).toMatch(/row 1: .* is not a canonical cell/)
   })
 
   it('rejects a table that lacks a connected cell, naming it', () => {
@@ -117,7 +118,7 @@ describe('parseNb201ZeroCost', () => {
 
   it('rejects a repeated cell', () => {
     expect(corrupt(`${header}\n${row(canonical)}\n${row(canonical)}\n`)).toMatch(
-      /row 3: cell .* appears twice/,
+      /row 2: cell .* appears twice/,
     )
   })
 })
@@ -130,6 +131,12 @@ describe('nb201FreeFeatures with zero-cost proxies', () => {
     const gone = zc.columns.jacov.findIndex(Number.isNaN)
     const lowest = Math.min(...Array.from(zc.columns.jacov).filter(Number.isFinite))
     expect(free.of(gone)[2]).toBe(lowest)
+  })
+
+  it('puts disconnected cells at the bad end of `plain`, whose low scores go with high accuracy', () => {
+    const free = nb201FreeFeatures(bench, 'cifar10', { metrics: ['plain'] })
+    const gone = zc.columns.plain.findIndex(Number.isNaN)
+    expect(free.of(gone)[0]).toBe(Math.max(...Array.from(zc.columns.plain).filter(Number.isFinite)))
   })
 
   it('refuses a suite proxy on CIFAR-100 when the features are made, not at the first lookup', () => {

@@ -1,6 +1,7 @@
-import { dirname } from 'node:path'
+import { existsSync } from 'node:fs'
+import { dirname, isAbsolute, join } from 'node:path'
 
-import { NasError, formatAllowed } from '@nasjs/core'
+import { NasError, formatAllowed, isNasError } from '@nasjs/core'
 import { formatNb201, nb201Canonical, nb201FromNaslibTuple, parseNb201 } from '@nasjs/search-space'
 
 import { parseCsv, readDataText } from '../data/csv.js'
@@ -15,6 +16,7 @@ import type { Nb201Benchmark } from './nb201.js'
  * authors' own release and differs from it. The suite's `flops`, `params` and `zen` columns are left
  * out: the benchmark already has them.
  * @since 0.1.0
+ * @category metrics
  */
 export const NB201_ZC_PROXIES = [
   'epe_nas',
@@ -33,6 +35,13 @@ export const NB201_ZC_PROXIES = [
  * @since 0.1.0
  */
 export type Nb201ZcProxy = (typeof NB201_ZC_PROXIES)[number]
+
+/**
+ * Proxies whose low scores go with high accuracy (`plain`: Spearman rho -0.37 with CIFAR-10
+ * validation accuracy); for the others a high score is the good end.
+ * @since 0.1.0
+ */
+export const NB201_ZC_LOWER_IS_BETTER: readonly Nb201ZcProxy[] = ['plain']
 
 /**
  * The NB201 datasets NAS-Bench-Suite-Zero scored.
@@ -54,6 +63,7 @@ export const NB201_ZC_FILES = {
  * index order. Functionally equal cells that differ only in dead edges share their canonical cell's
  * scores; the 341 cells with no input-to-output path have `NaN` (no score).
  * @since 0.1.0
+ * @category models
  */
 export interface Nb201ZeroCost {
   readonly dataset: Nb201Dataset
@@ -61,7 +71,8 @@ export interface Nb201ZeroCost {
   readonly columns: Readonly<Record<Nb201ZcProxy, Float64Array>>
 }
 
-const loaded = new Map<string, Nb201ZeroCost>()
+/** Per benchmark (its index order), per dataset and file: the spread tables. */
+const loaded = new WeakMap<Nb201Benchmark, Map<string, Nb201ZeroCost>>()
 
 /**
  * Throws a `METRIC_MISSING` NasError unless NAS-Bench-Suite-Zero scored `dataset`.
@@ -82,8 +93,9 @@ export function assertNb201ZcDataset(dataset: string): (typeof NB201_ZC_DATASETS
  * Parses a NAS-Bench-Suite-Zero table (one row per canonical cell: `net` as a NASLib tuple,
  * optionally `net_str` as an arch_str, then the scores) and spreads it over all 15,625 cells of `bench`. Every
  * row must be a canonical cell whose tuple and arch_str (where given) agree, and every connected cell's canonical
- * form must have a row; otherwise a `DATA_CORRUPT` NasError names the file and the row.
+ * form must have a row; otherwise a `DATA_CORRUPT` NasError names the file and the (data) row.
  * @since 0.1.0
+ * @category constructors
  */
 export function parseNb201ZeroCost(
   bench: Nb201Benchmark,
@@ -119,9 +131,9 @@ export function parseNb201ZeroCost(
         throw new Error(`net ${net} is not ${str}`)
       if (formatNb201(nb201Canonical(arch)) !== key) throw new Error(`${key} is not a canonical cell`)
     } catch (cause) {
-      throw corrupt(`row ${r + 2}: ${(cause as Error).message}`, net)
+      throw corrupt(`row ${r + 1}: ${(cause as Error).message}`, net)
     }
-    if (rowOf.has(key)) throw corrupt(`row ${r + 2}: cell ${key} appears twice`, net)
+    if (rowOf.has(key)) throw corrupt(`row ${r + 1}: cell ${key} appears twice`, net)
     rowOf.set(key, r)
   }
   const columns = Object.fromEntries(
@@ -141,7 +153,7 @@ export function parseNb201ZeroCost(
 /**
  * Loads the NAS-Bench-Suite-Zero scores of every NB201 cell on `dataset` (`cifar10` or
  * `imagenet16-120`). The table is looked for in `opts.dataDir`, else beside the tables `bench` was
- * loaded from, else where {@link locateDataFile} looks. Loaded once per file and dataset.
+ * loaded from, else where {@link locateDataFile} looks. Parsed once per benchmark, dataset and file.
  *
  * @example
  * ```ts
@@ -149,6 +161,7 @@ export function parseNb201ZeroCost(
  * zc.columns.synflow[0] // the synflow score of NB201 index 0
  * ```
  * @since 0.1.0
+ * @category constructors
  */
 export function loadNb201ZeroCost(
   bench: Nb201Benchmark,
@@ -157,18 +170,39 @@ export function loadNb201ZeroCost(
 ): Nb201ZeroCost {
   const ds = assertNb201ZcDataset(dataset)
   const rel = NB201_ZC_FILES[ds]
-  const beside = bench.files[0] !== undefined ? dirname(dirname(bench.files[0])) : undefined
-  let file: string
-  if (opts.dataDir === undefined && beside !== undefined) {
-    try {
-      file = locateDataFile(rel, { dataDir: beside })
-    } catch {
-      file = locateDataFile(rel)
-    }
-  } else file = locateDataFile(rel, opts)
-  const hit = loaded.get(`${ds}\n${file}`)
+  const file = locateZcFile(bench, rel, opts)
+  let perBench = loaded.get(bench)
+  if (perBench === undefined) {
+    perBench = new Map()
+    loaded.set(bench, perBench)
+  }
+  const key = `${ds}\n${file}`
+  const hit = perBench.get(key)
   if (hit !== undefined) return hit
   const zc = parseNb201ZeroCost(bench, ds, readDataText(file), file)
-  loaded.set(`${ds}\n${file}`, zc)
+  perBench.set(key, zc)
   return zc
+}
+
+/**
+ * The table's path: in `opts.dataDir` when given; else beside the tables `bench` was loaded from,
+ * then where {@link locateDataFile} looks. A `DATA_MISSING` error lists every path tried.
+ */
+function locateZcFile(bench: Nb201Benchmark, rel: string, opts: DataDirOptions): string {
+  if (opts.dataDir !== undefined) return locateDataFile(rel, opts)
+  const master = bench.files[0]
+  const beside = master !== undefined && isAbsolute(master) ? dirname(dirname(master)) : undefined
+  if (beside !== undefined && existsSync(join(beside, rel))) return join(beside, rel)
+  try {
+    return locateDataFile(rel)
+  } catch (e) {
+    if (beside === undefined || !isNasError(e)) throw e
+    const tried = [join(beside, rel), ...(e.path ?? []).map(String)]
+    throw new NasError({
+      code: 'DATA_MISSING',
+      message: `benchmark file '${rel}' not found; tried ${tried.join(', ')} (beside the NB201 tables, then NASJS_DATA_DIR and ../shared/data beside the workspace root). Pass dataDir pointing at the folder holding nb201/.`,
+      value: rel,
+      path: tried,
+    })
+  }
 }
