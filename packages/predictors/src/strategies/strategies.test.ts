@@ -247,6 +247,26 @@ describe('predictor strategies', () => {
     expect(await proposals({ variantShare: 1, variantMinYield: 0.8 })).toEqual(await proposals({}))
   })
 
+  it('linas takes an average of models for one objective, and the same seed gives the same run', async () => {
+    const config = {
+      objectivePredictors: [
+        {
+          kind: 'average',
+          members: [
+            { kind: 'gradient-boosting', nEstimators: 30 },
+            { kind: 'gradient-boosting', nEstimators: 30 },
+          ],
+        },
+        { kind: 'ridge' },
+      ],
+    }
+    const run = async () => (await linasOnNb201(config, 5, 30)).map((t) => JSON.stringify(t.arch))
+    const first = await run()
+    expect(first).toHaveLength(30)
+    expect(new Set(first).size).toBe(30)
+    expect(await run()).toEqual(first)
+  })
+
   it('linas covers more of a two-objective NB201 front than random search', async () => {
     const all = [...nb201.enumerate!()]
     const pts = all.map((a) => [-score(a), a.filter((o) => o.startsWith('nor')).length])
