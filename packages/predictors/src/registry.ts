@@ -45,16 +45,7 @@ export const AverageConfig = z
  * @since 0.1.0
  * @category models
  */
-export const PredictorConfig = z.discriminatedUnion('kind', [
-  RidgeConfig,
-  BayesianLinearConfig,
-  GpConfig,
-  RandomForestConfig,
-  GradientBoostingConfig,
-  MlpConfig,
-  MlpEnsembleConfig,
-  AverageConfig,
-])
+export const PredictorConfig = z.discriminatedUnion('kind', [...SingleConfig.options, AverageConfig])
 /** The parsed {@link PredictorConfig} (defaults filled in). @since 0.1.0 */
 export type PredictorConfig = z.infer<typeof PredictorConfig>
 
