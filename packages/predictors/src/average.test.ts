@@ -9,18 +9,10 @@ import { mlp } from './mlp.js'
 import { createPredictor } from './registry.js'
 import { syntheticBinary } from './testing-internal/synthetic.js'
 import type { FittedPredictor, Predictor } from './types.js'
+import { thrown } from './testing-internal/thrown.js'
 
 const { X, y } = syntheticBinary(120, 8, 1)
 const test50 = syntheticBinary(50, 8, 2)
-
-const caught = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (e) {
-    return e
-  }
-  return undefined
-}
 
 /** A member that predicts a constant, counts disposals, and can be made to fail its fit. */
 function stub(value: number, log: string[], fail = false): Predictor {
@@ -131,13 +123,13 @@ describe('averagePredictor', () => {
     const fitted = averagePredictor([stub(1, log), stub(2, log)]).fitSync(X, y)
     fitted.dispose()
     expect(log).toEqual(['dispose 1', 'dispose 2'])
-    expect((caught(() => fitted.predict(test50.X)) as NasError).code).toBe('NOT_FITTED')
+    expect((thrown(() => fitted.predict(test50.X)) as NasError).code).toBe('NOT_FITTED')
   })
 
   it('disposes the members already fitted when a later one fails, and passes that error on', async () => {
     const log: string[] = []
     const p = averagePredictor([stub(1, log), stub(2, log, true)])
-    expect((caught(() => p.fitSync(X, y)) as NasError).message).toMatch(/stub 2 fails/)
+    expect((thrown(() => p.fitSync(X, y)) as NasError).message).toMatch(/stub 2 fails/)
     expect(log).toEqual(['dispose 1'])
     await expect(p.fit(X, y)).rejects.toThrow(/stub 2 fails/)
     expect(log).toEqual(['dispose 1', 'dispose 1'])
@@ -157,13 +149,13 @@ describe('averagePredictor', () => {
   })
 
   it('refuses fewer than 2 members, weights of the wrong length, sign or type, and nested averages', () => {
-    const codeOf = (f: () => unknown) => (caught(f) as NasError).code
+    const codeOf = (f: () => unknown) => (thrown(f) as NasError).code
     expect(codeOf(() => averagePredictor([ridge()]))).toBe('CONFIG_INVALID')
     expect(codeOf(() => averagePredictor([ridge(), ridge()], { weights: [1] }))).toBe('CONFIG_INVALID')
     expect(codeOf(() => averagePredictor([ridge(), ridge()], { weights: [1, -1] }))).toBe('CONFIG_INVALID')
     // @ts-expect-error weights from untyped JS
     expect(codeOf(() => averagePredictor([ridge(), ridge()], { weights: 'heavy' }))).toBe('CONFIG_INVALID')
-    const e = caught(() =>
+    const e = thrown(() =>
       createPredictor({
         kind: 'average',
         members: [{ kind: 'ridge' }, { kind: 'ridge' }],
@@ -172,7 +164,7 @@ describe('averagePredictor', () => {
     ) as NasError
     expect(e.code).toBe('CONFIG_INVALID')
     expect(e.message).toMatch(/weights.*one weight per member/)
-    const nested = caught(() =>
+    const nested = thrown(() =>
       createPredictor({
         kind: 'average',
         // @ts-expect-error an average of averages is not a config
@@ -184,7 +176,7 @@ describe('averagePredictor', () => {
   })
 
   it('passes bad training data on as the first member reports it', () => {
-    const e = caught(() => averagePredictor([ridge(), ridge()]).fitSync(X, y.slice(1))) as NasError
+    const e = thrown(() => averagePredictor([ridge(), ridge()]).fitSync(X, y.slice(1))) as NasError
     expect(e.code).toBe('INPUT_INVALID')
   })
 })

@@ -1,6 +1,6 @@
 import { NasError, Rng } from '@nasjs/core'
 import type { FeatureMatrix, FitOptions, FittedPredictor, Predictor, Prediction } from './types.js'
-import { disposedError } from './validate.js'
+import { disposedError, notFittedError } from './validate.js'
 
 /**
  * Weights of an average: one positive finite number per member, normalised to sum to 1. Throws a
@@ -145,10 +145,7 @@ export function averagePredictor(members: readonly Predictor[], options: Average
       return assemble(fitted)
     },
     predict(): never {
-      throw new NasError({
-        code: 'NOT_FITTED',
-        message: `the ${name} predictor is not fitted: call \`const fitted = await predictor.fit(X, y)\` and predict with \`fitted.predict(X)\``,
-      })
+      throw notFittedError(name)
     },
   }
 }

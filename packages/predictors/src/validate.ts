@@ -118,6 +118,14 @@ export function checkTrainingSet(
   return { X: dense, y: out }
 }
 
+/** The error an unfitted predictor's `predict` throws. @internal */
+export function notFittedError(name: string): NasError {
+  return new NasError({
+    code: 'NOT_FITTED',
+    message: `the ${name} predictor is not fitted: call \`const fitted = await predictor.fit(X, y)\` and predict with \`fitted.predict(X)\``,
+  })
+}
+
 /** The error every fitted model throws once disposed. @internal */
 export function disposedError(name: string): NasError {
   return new NasError({
@@ -226,10 +234,7 @@ export function makePredictor(
     },
     fitSync,
     predict(): never {
-      throw new NasError({
-        code: 'NOT_FITTED',
-        message: `the ${name} predictor is not fitted: call \`const fitted = await predictor.fit(X, y)\` and predict with \`fitted.predict(X)\``,
-      })
+      throw notFittedError(name)
     },
   }
 }

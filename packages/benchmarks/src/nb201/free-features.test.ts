@@ -4,16 +4,9 @@ import { describe, expect, it } from 'vitest'
 import { nb201FreeFeatures, nb201OpCounts } from './free-features.js'
 import { loadNb201 } from './nb201.js'
 import { NB201_ZC_PROXIES } from './zero-cost.js'
+import { thrown } from '../testing-internal/thrown.js'
 
 const bench = loadNb201()
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (e) {
-    return e
-  }
-  return undefined
-}
 
 describe('nb201FreeFeatures', () => {
   it('gives log params, log FLOPs and the zero-cost scores of an architecture', () => {

@@ -9,17 +9,10 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { nb201FreeFeatures } from './free-features.js'
 import { loadNb201 } from './nb201.js'
 import { NB201_ZC_PROXIES, loadNb201ZeroCost, parseNb201ZeroCost } from './zero-cost.js'
+import { thrown } from '../testing-internal/thrown.js'
 
 const bench = loadNb201()
 const zc = loadNb201ZeroCost(bench, 'cifar10')
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (e) {
-    return e
-  }
-  return undefined
-}
 /** A one-row suite table in the CIFAR-10 file's layout. */
 const header = `net,net_str,${NB201_ZC_PROXIES.join(',')}`
 const row = (arch: string, tuple = nb201ToNaslibTuple(parseNb201(arch))) =>
