@@ -51,6 +51,27 @@ describe('randomForest', () => {
     const avg = (a: Float64Array) => a.reduce((s, v) => s + v, 0) / a.length
     expect(avg(pl.std!)).toBeLessThan(avg(ps.std!))
   })
+
+  // The NB201 disconnected cells: a cluster with one constant target, told apart by one feature among
+  // many. With half the features per split some trees mix it with other rows, so unseen members are
+  // predicted above the constant; LINAS then evaluates them (BENCHMARKS.md, seventh round).
+  it('predicts a constant cluster exactly when every split sees every feature', async () => {
+    const rng = new Rng(3)
+    const rows = (n: number) =>
+      Array.from({ length: n }, () => {
+        const x = Array.from({ length: 24 }, () => rng.uniform())
+        x[0] = rng.bernoulli(0.2) ? 1 : 0
+        return x
+      })
+    const target = (x: number[]) =>
+      x[0] === 1 ? 9.71 : 80 + 10 * x[1]! + 5 * x[2]! * x[3]! + rng.normal() * 0.5
+    const train = rows(300)
+    const fresh = rows(400).filter((x) => x[0] === 1)
+    const all = await randomForest({ maxFeatures: 1 }).fit(train, train.map(target), { rng: new Rng(1) })
+    const half = await randomForest({ maxFeatures: 0.5 }).fit(train, train.map(target), { rng: new Rng(1) })
+    expect(Math.max(...all.predict(fresh).mean)).toBeCloseTo(9.71, 9)
+    expect(Math.max(...half.predict(fresh).mean)).toBeGreaterThan(9.71 + 0.1)
+  })
 })
 
 describe('gradientBoosting', () => {

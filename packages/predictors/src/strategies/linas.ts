@@ -26,7 +26,7 @@ export const LinasConfig = z
       .array(PredictorConfig)
       .optional()
       .describe(
-        'one surrogate per objective, in objective order (overrides predictor), e.g. a forest for accuracy and ridge for latency',
+        'one surrogate per objective, in objective order (overrides predictor), e.g. [{"kind": "random-forest", "maxFeatures": 1}, {"kind": "random-forest"}] for (accuracy, latency) with the free features',
       ),
     encoding: StrategyEncoding.default('auto').describe(
       "encoding for the models; 'auto' = one-hot plus path where the space has both",
