@@ -1,5 +1,6 @@
 export type * from './types.js'
-export * from './dsl.js'
+export * from './dsl/constructors.js'
+export * from './dsl/define.js'
 export * from './spaces/nb201-codec.js'
 export * from './spaces/nb201.js'
 export * from './spaces/nb101.js'

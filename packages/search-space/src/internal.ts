@@ -18,6 +18,11 @@ export function archError(
   })
 }
 
+/** Builds a `CONFIG_INVALID` error (a bad space definition). Internal. */
+export function configError(message: string, value?: unknown): NasError {
+  return new NasError({ code: 'CONFIG_INVALID', message, value })
+}
+
 /** Formats a path as `a.b[2].c`; the empty path is `(root)`. */
 export function formatPath(path: readonly (string | number)[]): string {
   if (path.length === 0) return '(root)'

@@ -1,7 +1,8 @@
 import { thrown } from './testing-internal/thrown.js'
 import { describe, expect, it } from 'vitest'
 import { builtinSpaceIds, builtinSpaces } from './builtins.js'
-import { choice, defineSpace } from './dsl.js'
+import { choice } from './dsl/constructors.js'
+import { defineSpace } from './dsl/define.js'
 import { createSpaceRegistry, getSpace } from './registry.js'
 
 describe('space registry', () => {

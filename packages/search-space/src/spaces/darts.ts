@@ -1,5 +1,6 @@
 import { formatAllowed } from '@nasjs/core'
-import { cell, defineSpaceAs, struct, type DslSpace, type EdgeCellNode } from '../dsl.js'
+import { cell, struct, type EdgeCellNode } from '../dsl/constructors.js'
+import { defineSpaceAs, type DslSpace } from '../dsl/define.js'
 import { archError, show } from '../internal.js'
 
 /**

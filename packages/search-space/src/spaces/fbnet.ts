@@ -1,5 +1,6 @@
 import { formatAllowed } from '@nasjs/core'
-import { choice, defineSpaceAs, type DslSpace, type SpaceDef } from '../dsl.js'
+import { choice, type SpaceDef } from '../dsl/constructors.js'
+import { defineSpaceAs, type DslSpace } from '../dsl/define.js'
 import { archError, show } from '../internal.js'
 
 /**

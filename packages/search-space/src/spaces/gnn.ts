@@ -1,5 +1,6 @@
 import { formatAllowed } from '@nasjs/core'
-import { choice, defineSpaceAs, ordinal, product, struct, type DslSpace } from '../dsl.js'
+import { choice, ordinal, product, struct } from '../dsl/constructors.js'
+import { defineSpaceAs, type DslSpace } from '../dsl/define.js'
 import { archError, show } from '../internal.js'
 
 /** Auto-GNN attention (neighbour weighting) functions. @since 0.1.0 */

@@ -1,5 +1,6 @@
 import { formatAllowed } from '@nasjs/core'
-import { defineSpaceAs, intRange, ordinal, product, repeat, struct, type DslSpace } from '../dsl.js'
+import { intRange, ordinal, product, repeat, struct } from '../dsl/constructors.js'
+import { defineSpaceAs, type DslSpace } from '../dsl/define.js'
 import { archError, show } from '../internal.js'
 
 /** Kernel sizes of an elastic MBConv block. @since 0.1.0 */

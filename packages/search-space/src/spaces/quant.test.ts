@@ -1,6 +1,7 @@
 import { Rng } from '@nasjs/core'
 import { describe, expect, it } from 'vitest'
-import { defineSpace, product, space } from '../dsl.js'
+import { product, space } from '../dsl/constructors.js'
+import { defineSpace } from '../dsl/define.js'
 import { describeSpaceConformance } from '../testing-internal/conformance.js'
 import { nb201 } from './nb201.js'
 import { createQuantPolicySpace, parseQuantPolicy, quantPolicy, quantPolicyDef } from './quant.js'

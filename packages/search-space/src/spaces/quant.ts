@@ -1,5 +1,6 @@
 import { formatAllowed } from '@nasjs/core'
-import { choice, defineSpaceAs, struct, type DslSpace, type ProductDef } from '../dsl.js'
+import { choice, struct, type ProductDef } from '../dsl/constructors.js'
+import { defineSpaceAs, type DslSpace } from '../dsl/define.js'
 import { archError, show } from '../internal.js'
 
 /** Number formats of weights and activations (integer widths, FP8 E4M3/E5M2, FP16, FP32). @since 0.1.0 */

@@ -1,5 +1,6 @@
 import { formatAllowed } from '@nasjs/core'
-import { choice, conditional, defineSpaceAs, ordinal, repeat, struct, type DslSpace } from '../dsl.js'
+import { choice, conditional, ordinal, repeat, struct } from '../dsl/constructors.js'
+import { defineSpaceAs, type DslSpace } from '../dsl/define.js'
 import { archError, show } from '../internal.js'
 
 /** Hidden sizes of a FlexiBERT layer. @since 0.1.0 */

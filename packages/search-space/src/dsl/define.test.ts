@@ -1,19 +1,9 @@
 import { fc, test } from '@fast-check/vitest'
 import { NasError, Rng } from '@nasjs/core'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import {
-  cell,
-  choice,
-  conditional,
-  defineSpace,
-  intRange,
-  ordinal,
-  product,
-  repeat,
-  spaceJsonSchema,
-  struct,
-} from './dsl.js'
-import { describeSpaceConformance } from './testing-internal/conformance.js'
+import { cell, choice, conditional, intRange, ordinal, product, repeat, struct } from './constructors.js'
+import { defineSpace, spaceJsonSchema } from './define.js'
+import { describeSpaceConformance } from '../testing-internal/conformance.js'
 
 const mlp = defineSpace(
   'mlp',
@@ -188,6 +178,9 @@ describe('DSL semantics', () => {
     expect(() => choice([])).toThrow(NasError)
     expect(() => choice(['a', 'a'])).toThrow(/repeat/)
     expect(() => intRange(0, 10, 3)).toThrow(/multiple of step/)
+    // options must be JSON values, so that the JSON Schema's enum can hold them
+    expect(() => choice([1, Number.NaN])).toThrow(/strings, booleans or finite numbers/)
+    expect(() => ordinal([{} as never])).toThrow(/ordinal values are strings/)
     expect(() => repeat(choice(['a']), 3, 2)).toThrow(/min <= max/)
     expect(() => cell({ inputs: 1, nodes: 2, inputsPerNode: 2, ops: ['a'] })).toThrow(/inputsPerNode/)
     expect(() => cell({ inputs: 1, nodes: 2, ops: ['a'], identity: 'b' as 'a' })).toThrow(/identity op 'b'/)
