@@ -1,5 +1,5 @@
 // Loads all NB201 tables once in a fresh process and prints the wall time in ms (used by bench/run.ts).
-import { loadNb201 } from '../src/index.js'
+import { loadNb201 } from '../src/node/index.js'
 
 const binaryCache = process.argv[2] !== 'no-cache'
 const t0 = performance.now()

@@ -19,12 +19,11 @@ import {
   compareOnNb201,
   evaluateLatencyLuts,
   formatSummary,
-  loadFbnet,
-  loadNb201,
   randomSamplingRunner,
   toCsv,
   trueParetoFront,
 } from '../src/index.js'
+import { loadFbnet, loadNb201 } from '../src/node/index.js'
 
 /** E[test accuracy of the best-by-signal of n uniform draws with replacement]; ties share their mean. */
 function expectedBestOf(signal: Float64Array, test: Float64Array, n: number): number {

@@ -11,7 +11,7 @@ import {
   createBenchmarkFromConfig,
   parseBenchmarkConfig,
 } from './configs.js'
-import { loadNb201 } from './nb201/nb201.js'
+import { loadNb201 } from './node/nb201.js'
 
 describe('benchmark configs', () => {
   it('fills defaults and builds the benchmark', () => {

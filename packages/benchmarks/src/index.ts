@@ -1,5 +1,8 @@
-export * from './data/data-dir.js'
-export { parseCsv, readCsvFile, readDataText, type CsvSpec, type CsvTable } from './data/csv.js'
+// The platform-free entry: parsing tables from text or bytes, the benchmark objects, evaluators and
+// the comparison protocol. It runs in browsers, Node, Deno and workers; nothing here imports `node:*`
+// (src/browser-bundle.test.ts checks it). Finding and reading files is in `@nasjs/benchmarks/node`.
+export { parseCsv, type CsvSpec, type CsvTable } from './data/csv.js'
+export { decodeTableText, type TableInput } from './data/table-text.js'
 export * from './nb201/arch.js'
 export * from './nb201/metrics.js'
 export * from './nb201/skeleton.js'

@@ -3,7 +3,7 @@ import { nb201, type Nb201Arch } from '@nasjs/search-space'
 import { describe, expect, it } from 'vitest'
 
 import { createNb201Evaluator } from '../nb201/evaluator.js'
-import { loadNb201 } from '../nb201/nb201.js'
+import { loadNb201 } from '../node/nb201.js'
 import { compare, type Runner } from './compare.js'
 import { compareOnNb201 } from './nb201-compare.js'
 import { randomSamplingRunner } from './random-runner.js'
@@ -204,7 +204,8 @@ describe('compare (protocol rules)', () => {
       return Promise.resolve([])
     }
     await compare({ runners: { peek }, seeds: 1, budget: 3, evaluator })
-    expect(seen).toEqual({ metrics: ['valid_acc', 'test_acc'], cheapMetrics: [] })
+    expect(seen).toEqual(evaluator.info)
+    expect(seen).toMatchObject({ metrics: ['valid_acc', 'test_acc'], cheapMetrics: [] })
   })
 
   it('carries the last values forward when a runner stops early, and counts failed queries', async () => {

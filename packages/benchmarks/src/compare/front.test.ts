@@ -2,7 +2,7 @@ import { fc, test } from '@fast-check/vitest'
 import { isNasError } from '@nasjs/core'
 import { describe, expect, it } from 'vitest'
 
-import { loadNb201 } from '../nb201/nb201.js'
+import { loadNb201 } from '../node/nb201.js'
 import { frontQuality, paretoFrontOfColumns, trueParetoFront } from './front.js'
 
 const bench = loadNb201()

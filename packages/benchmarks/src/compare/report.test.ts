@@ -1,7 +1,7 @@
 import { nb201 } from '@nasjs/search-space'
 import { beforeAll, describe, expect, it } from 'vitest'
 
-import { loadNb201 } from '../nb201/nb201.js'
+import { loadNb201 } from '../node/nb201.js'
 import type { CompareResult } from './compare.js'
 import { compareOnNb201 } from './nb201-compare.js'
 import { randomSamplingRunner } from './random-runner.js'

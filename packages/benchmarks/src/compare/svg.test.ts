@@ -2,7 +2,7 @@ import { fc, test } from '@fast-check/vitest'
 import { nb201 } from '@nasjs/search-space'
 import { describe, expect, it } from 'vitest'
 
-import { loadNb201 } from '../nb201/nb201.js'
+import { loadNb201 } from '../node/nb201.js'
 import { compareOnNb201 } from './nb201-compare.js'
 import { randomSamplingRunner } from './random-runner.js'
 import { anytimeSvg, niceTicks } from './svg.js'

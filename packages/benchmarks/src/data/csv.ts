@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs'
-import { gunzipSync } from 'node:zlib'
-
 import { NasError, formatAllowed } from '@nasjs/core'
 
 /**
@@ -257,40 +254,4 @@ export function parseCsv<N extends string, S extends string>(
     strings[s] = strCols[j]!
   })
   return { rowCount: row, header, numbers, strings }
-}
-
-/**
- * Reads a `.csv` or gzip-compressed `.csv.gz` file with Node's zlib and parses it with
- * {@link parseCsv}. A bad gzip stream is a `DATA_CORRUPT` NasError naming the file.
- * @since 0.1.0
- */
-export function readCsvFile<N extends string, S extends string>(
-  path: string,
-  spec: CsvSpec<N, S>,
-): CsvTable<N, S> {
-  return parseCsv(readDataText(path), spec, path)
-}
-
-/**
- * Reads a data file as text, gunzipping `.gz` files; I/O and gzip failures become NasErrors naming the file.
- * @since 0.1.0
- */
-export function readDataText(path: string): string {
-  let raw: Buffer
-  try {
-    raw = readFileSync(path)
-  } catch (cause) {
-    throw new NasError({
-      code: 'IO',
-      message: `cannot read benchmark file '${path}': ${(cause as Error).message}`,
-      path: [path],
-      cause,
-    })
-  }
-  if (!path.endsWith('.gz')) return raw.toString('utf8')
-  try {
-    return gunzipSync(raw).toString('utf8')
-  } catch (cause) {
-    throw corrupt(path, `not a valid gzip stream (${(cause as Error).message})`)
-  }
 }

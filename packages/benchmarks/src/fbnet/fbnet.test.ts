@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 
 import { FBNET_OPS, fbnet } from '@nasjs/search-space'
 
-import { FBNET_SETTINGS, loadFbnet, parseFbnetArch } from './fbnet.js'
+import { loadFbnet } from '../node/fbnet.js'
+import { FBNET_SETTINGS, parseFbnetArch } from './fbnet.js'
 
 const fb = loadFbnet()
 

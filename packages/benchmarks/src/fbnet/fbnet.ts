@@ -1,8 +1,7 @@
 import { NasError, type Metrics } from '@nasjs/core'
 import { FBNET_LAYERS, FBNET_OPS } from '@nasjs/search-space'
 
-import { parseCsv, readDataText } from '../data/csv.js'
-import { locateDataFile, type DataDirOptions } from '../data/data-dir.js'
+import { parseCsv } from '../data/csv.js'
 
 /**
  * The 27 HELP device settings of the FBNet latency table (`<device>_<batch>` for GPUs, batch
@@ -115,7 +114,7 @@ export class FbnetLatencyBenchmark {
   private readonly columns: ReadonlyMap<FbnetSetting, Float64Array>
   private readonly byKey: ReadonlyMap<string, number>
 
-  /** @internal use {@link loadFbnet} or {@link fbnetFromCsv}. */
+  /** @internal use {@link fbnetFromCsv} or `loadFbnet` of `@nasjs/benchmarks/node`. */
   constructor(text: string, file: string) {
     const t = parseCsv(
       text,
@@ -234,31 +233,18 @@ export class FbnetLatencyBenchmark {
   }
 }
 
-const cache = new Map<string, FbnetLatencyBenchmark>()
-
 /**
- * Loads HELP's FBNet latency table (see {@link FbnetLatencyBenchmark}) from the data directory;
- * cached per file.
+ * Builds the FBNet latency benchmark from CSV text already in memory (e.g. the fetched file, through
+ * `decodeTableText`); in Node, `loadFbnet` of `@nasjs/benchmarks/node` reads it from the data
+ * directory.
  * @example
  * ```ts
- * const fb = loadFbnet()
+ * const res = await fetch(new URL(FBNET_FILE, dataUrl))
+ * const fb = fbnetFromCsv(await decodeTableText(await res.arrayBuffer(), res.url), res.url)
  * fb.latency(0, 'pixel3') // 17.5577 ms
  * ```
  * @since 0.1.0
  * @category constructors
- */
-export function loadFbnet(opts: DataDirOptions = {}): FbnetLatencyBenchmark {
-  const file = locateDataFile(FBNET_FILE, opts)
-  const hit = cache.get(file)
-  if (hit !== undefined) return hit
-  const b = new FbnetLatencyBenchmark(readDataText(file), file)
-  cache.set(file, b)
-  return b
-}
-
-/**
- * Builds the FBNet latency benchmark from CSV text already in memory.
- * @since 0.1.0
  */
 export function fbnetFromCsv(text: string, file = 'fbnet.csv'): FbnetLatencyBenchmark {
   return new FbnetLatencyBenchmark(text, file)

@@ -2,7 +2,8 @@ import { fc, test } from '@fast-check/vitest'
 import { Rng } from '@nasjs/core'
 import { describe, expect, it } from 'vitest'
 
-import { fbnetFromCsv, FBNET_SETTINGS, loadFbnet } from './fbnet.js'
+import { loadFbnet } from '../node/fbnet.js'
+import { fbnetFromCsv, FBNET_SETTINGS } from './fbnet.js'
 import { evaluateLatencyLuts, fitLatencyLut, fitLatencyLuts } from './lut.js'
 
 const fb = loadFbnet()

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 
 import { createNb201Evaluator } from './evaluator.js'
 import { nb201MetricNames } from './metrics.js'
-import { loadNb201 } from './nb201.js'
+import { loadNb201 } from '../node/nb201.js'
 
 const bench = loadNb201()
 const ctx = (signal = new AbortController().signal): EvaluatorContext => ({ signal, report: () => undefined })

@@ -24,7 +24,20 @@ export interface Nb201EvaluatorOptions {
    * evaluation of such a cell reject with a `METRIC_MISSING` NasError.
    */
   readonly metrics?: readonly string[]
+  /**
+   * Whether the evaluator declares that functionally equal cells (equal `nb201.hash`) may share one
+   * result, so a driver with `cache: 'auto'` evaluates each function once (`EvaluatorInfo.functionalCache`).
+   * Default: true when every metric is an accuracy (`valid_acc`, `test_acc`): the table's accuracies
+   * of equal functions differ only by training noise, which a search then counts once, as with real
+   * training. False as soon as a cost is asked for: `params` and `flops` count dead operations, and
+   * measured latency and energy include them. Callers that record costs only for display (not as
+   * objectives or constraints) may set it to true.
+   */
+  readonly functionalCache?: boolean
 }
+
+/** NB201's accuracy metrics: what equal functions share up to training noise. */
+const ACCURACY_METRICS: ReadonlySet<string> = new Set(['valid_acc', 'test_acc'])
 
 /**
  * A tabular NB201 evaluator: an {@link Evaluator} plus its query count and static info.
@@ -75,6 +88,7 @@ export function createNb201Evaluator(bench: Nb201Benchmark, opts: Nb201Evaluator
   const info: EvaluatorInfo = Object.freeze({
     metrics: Object.freeze(metrics),
     cheapMetrics: Object.freeze(metrics.filter(isCheapNb201Metric)),
+    functionalCache: opts.functionalCache ?? metrics.every((m) => ACCURACY_METRICS.has(m)),
   })
   let queries = 0
   const evaluate = (arch: Nb201ArchLike, ctx: EvaluatorContext): Promise<Metrics> => {

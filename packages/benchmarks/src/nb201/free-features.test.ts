@@ -2,7 +2,7 @@ import { isNasError } from '@nasjs/core'
 import { describe, expect, it } from 'vitest'
 
 import { nb201FreeFeatures, nb201OpCounts } from './free-features.js'
-import { loadNb201 } from './nb201.js'
+import { loadNb201 } from '../node/nb201.js'
 import { NB201_ZC_PROXIES } from './zero-cost.js'
 import { thrown } from '../testing-internal/thrown.js'
 

@@ -1,15 +1,15 @@
 import { NasError, formatAllowed } from '@nasjs/core'
 import { NB201_EDGES, nb201Canonical, type Nb201Arch } from '@nasjs/search-space'
 
-import type { DataDirOptions } from '../data/data-dir.js'
 import type { Nb201ArchLike } from './arch.js'
-import { assertNb201Dataset, assertNb201Metric } from './metrics.js'
+import { assertNb201Dataset, assertNb201Metric, type Nb201Dataset } from './metrics.js'
 import type { Nb201Benchmark } from './nb201.js'
 import {
   NB201_ZC_LOWER_IS_BETTER,
   NB201_ZC_PROXIES,
-  loadNb201ZeroCost,
+  assertNb201ZcDataset,
   type Nb201ZcProxy,
+  type Nb201ZeroCost,
 } from './zero-cost.js'
 
 /**
@@ -67,17 +67,34 @@ export interface Nb201FreeFeatures {
 }
 
 /**
+ * Options of {@link nb201FreeFeatures}.
+ * @since 0.1.0
+ */
+export interface Nb201FreeFeaturesOptions {
+  /** The metrics, in column order (default: those of {@link NB201_FREE_METRICS} the dataset has). */
+  readonly metrics?: readonly string[]
+  /** Append the {@link NB201_STRUCTURE_METRICS} to the default metrics (ignored with `metrics`). */
+  readonly structure?: boolean
+  /**
+   * The NAS-Bench-Suite-Zero table of `dataset` (from `parseNb201ZeroCost`, or
+   * `loadNb201ZeroCost` of `@nasjs/benchmarks/node`); required when `metrics` names one of its proxies.
+   */
+  readonly zeroCost?: Nb201ZeroCost
+}
+
+/**
  * The free statistics of every NB201 architecture on `dataset`: log params, log FLOPs and the
  * zero-cost scores (NASWOT on CIFAR-10 only, Zen-NAS), plus the op counts of
  * {@link NB201_STRUCTURE_METRICS} with `structure: true`, or the `metrics` asked for. `metrics` may
  * also name the NAS-Bench-Suite-Zero proxies of {@link NB201_ZC_PROXIES} (CIFAR-10 and
- * ImageNet16-120; their table is read when the features are made, from `dataDir` or beside the
- * benchmark's tables). The 341 disconnected cells have no zero-cost score; they get the column's
- * worst score (the lowest; the highest for {@link NB201_ZC_LOWER_IS_BETTER}).
+ * ImageNet16-120); their table is then given as `zeroCost` (the function of the same name in
+ * `@nasjs/benchmarks/node` reads it from the data directory instead). The 341 disconnected cells
+ * have no zero-cost score; they get the column's worst score (the lowest; the highest for
+ * {@link NB201_ZC_LOWER_IS_BETTER}).
  *
  * @example
  * ```ts
- * const free = nb201FreeFeatures(loadNb201(), 'cifar10')
+ * const free = nb201FreeFeatures(bench, 'cifar10')
  * free.names // ['log params', 'log flops', 'naswot', 'zen']
  * strategyRunner(registry, 'linas', { extraFeatures: [true, false] }, { space: nb201, objectives, features: free.of })
  * ```
@@ -86,14 +103,7 @@ export interface Nb201FreeFeatures {
 export function nb201FreeFeatures(
   bench: Nb201Benchmark,
   dataset = 'cifar10',
-  opts: {
-    /** The metrics, in column order (default: those of {@link NB201_FREE_METRICS} the dataset has). */
-    readonly metrics?: readonly string[]
-    /** Append the {@link NB201_STRUCTURE_METRICS} to the default metrics (ignored with `metrics`). */
-    readonly structure?: boolean
-    /** Where the NAS-Bench-Suite-Zero table is, when `metrics` names one of its proxies. */
-    readonly dataDir?: DataDirOptions['dataDir']
-  } = {},
+  opts: Nb201FreeFeaturesOptions = {},
 ): Nb201FreeFeatures {
   const ds = assertNb201Dataset(dataset)
   const metrics = opts.metrics ?? [
@@ -119,10 +129,8 @@ export function nb201FreeFeatures(
     }
     if (!isStructure(m) && !isZc(m)) assertNb201Metric(ds, m)
   }
-  // Read now, so a missing table or a dataset the suite did not score fails before a search starts.
-  const zc = metrics.some(isZc)
-    ? loadNb201ZeroCost(bench, ds, opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {})
-    : undefined
+  const proxies = metrics.filter(isZc)
+  const zc = proxies.length > 0 ? zeroCostFor(ds, proxies, opts.zeroCost) : undefined
   const logOf = (m: string) => m === 'params' || m === 'flops'
   // Built on the first lookup, so a caller that never asks (e.g. `nas search` with NSGA-II) pays nothing.
   let columns: Float64Array[] | undefined
@@ -157,3 +165,28 @@ export function nb201FreeFeatures(
 const isZc = (m: string): m is Nb201ZcProxy => (NB201_ZC_PROXIES as readonly string[]).includes(m)
 const isStructure = (m: string): boolean => (NB201_STRUCTURE_METRICS as readonly string[]).includes(m)
 const kindOf = (m: string): 'live' | 'executed' => (m === 'live_ops' ? 'live' : 'executed')
+
+/** Checks the zero-cost table given for `proxies` on `ds`, so a search never starts without it. */
+function zeroCostFor(
+  ds: Nb201Dataset,
+  proxies: readonly Nb201ZcProxy[],
+  zeroCost: Nb201ZeroCost | undefined,
+): Nb201ZeroCost {
+  assertNb201ZcDataset(ds)
+  if (zeroCost === undefined) {
+    throw new NasError({
+      code: 'DATA_MISSING',
+      message: `${proxies.join(', ')} come from the NAS-Bench-Suite-Zero table of ${ds}, and no zeroCost table was given; pass zeroCost (parseNb201ZeroCost of the fetched file) or use nb201FreeFeatures of @nasjs/benchmarks/node, which reads it`,
+      value: proxies,
+    })
+  }
+  if (zeroCost.dataset !== ds) {
+    throw new NasError({
+      code: 'INPUT_INVALID',
+      message: `the zeroCost table is for ${zeroCost.dataset} ('${zeroCost.file}'); expected the ${ds} table`,
+      value: zeroCost.dataset,
+      allowed: [ds],
+    })
+  }
+  return zeroCost
+}

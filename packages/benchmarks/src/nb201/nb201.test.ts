@@ -6,10 +6,10 @@ import { isNasError } from '@nasjs/core'
 import { NB201_OPS, formatNb201, nb201ToNaslibTuple, type Nb201Arch } from '@nasjs/search-space'
 import { describe, expect, it } from 'vitest'
 
-import { locateDataFile } from '../data/data-dir.js'
+import { locateDataFile } from '../node/data-dir.js'
+import { loadNb201 } from '../node/nb201.js'
 import { NB201_SIZE } from './arch.js'
 import { HELP_NB201_SETTINGS, NB201_DATASETS, nb201MetricNames } from './metrics.js'
-import { loadNb201 } from './nb201.js'
 import { nb201CostFromConvCounts } from './skeleton.js'
 
 const bench = loadNb201()

@@ -1,5 +1,4 @@
-import { NasError, isNasError, type Metrics } from '@nasjs/core'
-import * as E from 'fp-ts/lib/Either.js'
+import { NasError, type Metrics } from '@nasjs/core'
 import {
   formatNb201,
   nb201FromOrdinal,
@@ -8,9 +7,8 @@ import {
   type Nb201Arch,
 } from '@nasjs/search-space'
 
-import { parseCsv, readDataText } from '../data/csv.js'
-import { fileSetKey, readColumnCache, writeColumnCache } from '../data/column-cache.js'
-import { locateDataFile, type DataDirOptions } from '../data/data-dir.js'
+import { parseCsv } from '../data/csv.js'
+import { decodeTableText, type TableInput } from '../data/table-text.js'
 import {
   NB201_SIZE,
   assertNb201Index,
@@ -245,10 +243,12 @@ export function parseNb201Sources(sources: Nb201Sources): Nb201Data {
 /**
  * NAS-Bench-201 / NATS-Bench topology space with HW-NAS-Bench and HELP hardware metrics: all
  * 15,625 cells on CIFAR-10, CIFAR-100 and ImageNet16-120, kept as `Float64Array` columns in
- * official-index order. Build it with {@link loadNb201}.
+ * official-index order. In Node, load it with `loadNb201` of `@nasjs/benchmarks/node`; anywhere
+ * (e.g. a browser that fetched the files), build it with {@link nb201FromTables}.
  *
  * @example
  * ```ts
+ * import { loadNb201 } from '@nasjs/benchmarks/node'
  * const bench = loadNb201()
  * bench.query(0, 'cifar10').test_acc // 85.8633
  * bench.query('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|', 'cifar10')
@@ -273,7 +273,7 @@ export class Nb201Benchmark {
   private strIndex: Map<string, number> | undefined
   private readonly cache: Map<Nb201Dataset, (Readonly<Metrics> | undefined)[]> = new Map()
 
-  /** @internal use {@link loadNb201} or {@link nb201FromSources}. */
+  /** @internal use `loadNb201` of `@nasjs/benchmarks/node`, {@link nb201FromTables} or {@link nb201FromSources}. */
   constructor(data: Nb201Data, files: readonly string[]) {
     this.files = files
     const indexToOrdinal = data.indexToOrdinal
@@ -473,54 +473,26 @@ export class Nb201Benchmark {
   }
 }
 
-const loaded = new Map<string, Nb201Benchmark>()
+const NB201_RAW_COLUMN_NAMES: readonly string[] = Object.freeze([
+  ...MASTER_NUMBERS.filter((n) => n !== 'nb201_index'),
+  ...NB201_DATASETS.flatMap((ds) => HW_NUMBERS.map((n) => `hw_${DS_SUFFIX[ds]}.${n}`)),
+  ...HELP_ONLY_NB201_SETTINGS.map((s) => `help.${s}_ms`),
+])
 
 /**
- * Options of {@link loadNb201}.
+ * The raw column names {@link parseNb201Sources} produces, in its order (what
+ * {@link Nb201Benchmark.rawColumn} accepts), without loading anything.
  * @since 0.1.0
+ * @category models
  */
-export interface LoadNb201Options extends DataDirOptions {
-  /** Reuse the benchmark already loaded from the same files (default `true`). */
-  readonly cache?: boolean
-  /**
-   * Keep a compact binary copy of the parsed columns under `node_modules/.cache/nasjs`, keyed by the
-   * files' paths, sizes and modification times (default `true`). It is re-made whenever a file changes.
-   */
-  readonly binaryCache?: boolean
+export function nb201RawColumnNames(): readonly string[] {
+  return NB201_RAW_COLUMN_NAMES
 }
-
-const CACHE_VERSION = 'nb201-v1'
-
-function readNb201Data(files: readonly string[], parse: () => Nb201Data, useCache: boolean): Nb201Data {
-  if (!useCache) return parse()
-  let key: string
-  try {
-    key = fileSetKey(files, CACHE_VERSION)
-  } catch {
-    return parse()
-  }
-  const hit = readColumnCache('nb201', key)
-  const ord = hit?.get('indexToOrdinal')
-  if (hit !== undefined && ord instanceof Int32Array && ord.length === NB201_SIZE) {
-    const raw = new Map<string, Float64Array>()
-    for (const [k, v] of hit) if (k !== 'indexToOrdinal' && v instanceof Float64Array) raw.set(k, v)
-    if (raw.size === EXPECTED_RAW_COLUMNS) return { indexToOrdinal: ord, raw }
-  }
-  const data = parse()
-  writeColumnCache(
-    'nb201',
-    key,
-    new Map<string, Float64Array | Int32Array>([['indexToOrdinal', data.indexToOrdinal], ...data.raw]),
-  )
-  return data
-}
-
-const EXPECTED_RAW_COLUMNS =
-  MASTER_NUMBERS.length - 1 + 3 * HW_NUMBERS.length + HELP_ONLY_NB201_SETTINGS.length
 
 /**
  * Builds the benchmark from CSV texts already in memory (no file system needed).
  * @since 0.1.0
+ * @category constructors
  */
 export function nb201FromSources(sources: Nb201Sources): Nb201Benchmark {
   return new Nb201Benchmark(parseNb201Sources(sources), [
@@ -531,81 +503,59 @@ export function nb201FromSources(sources: Nb201Sources): Nb201Benchmark {
 }
 
 /**
- * Loads NAS-Bench-201 with its HW-NAS-Bench and HELP tables from the data directory
- * (`dataDir`, else `NASJS_DATA_DIR`, else `../shared/data` beside the workspace root), once per
- * set of files: later calls return the same object. A missing or corrupt file is a NasError
- * naming the file (and the paths tried); nothing partial is returned.
+ * The five NB201 tables (the files of {@link NB201_FILES}) as text or bytes, gzip-compressed or not.
+ * @since 0.1.0
+ */
+export interface Nb201Tables {
+  readonly master: TableInput
+  readonly hw: Readonly<Record<Nb201Dataset, TableInput>>
+  readonly help: TableInput
+}
+
+/**
+ * Builds the same benchmark as `loadNb201` of `@nasjs/benchmarks/node` from the five tables' texts
+ * or bytes, with no file system: a browser fetches the files (see {@link NB201_FILES}) and passes
+ * what it got. Gzip-compressed bytes are unzipped with `DecompressionStream` (see
+ * {@link decodeTableText}). `base` (e.g. the URL of the data folder) is put before each
+ * {@link NB201_FILES} path to name the files in errors and in `files`. Throws (rejects) like
+ * `loadNb201`: a `DATA_CORRUPT` NasError naming the file and row.
  *
  * @example
  * ```ts
- * const bench = loadNb201()
- * const m = bench.query('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|', 'cifar10')
- * console.log(m.valid_acc, m.test_acc, m['latency.pixel3'])
+ * const base = new URL('/data/', location.href)
+ * const get = async (rel: string) => (await fetch(new URL(rel, base))).arrayBuffer()
+ * const bench = await nb201FromTables(
+ *   {
+ *     master: await get(NB201_FILES.master),
+ *     hw: {
+ *       cifar10: await get(NB201_FILES.hw.cifar10),
+ *       cifar100: await get(NB201_FILES.hw.cifar100),
+ *       'imagenet16-120': await get(NB201_FILES.hw['imagenet16-120']),
+ *     },
+ *     help: await get(NB201_FILES.help),
+ *   },
+ *   { base: base.href },
+ * )
+ * bench.query(0, 'cifar10').test_acc // 85.8633
  * ```
  * @since 0.1.0
  * @category constructors
  */
-export function loadNb201(opts: LoadNb201Options = {}): Nb201Benchmark {
-  const master = locateDataFile(NB201_FILES.master, opts)
-  const hwFiles = Object.fromEntries(
-    NB201_DATASETS.map((d) => [d, locateDataFile(NB201_FILES.hw[d], opts)]),
-  ) as Record<Nb201Dataset, string>
-  const help = locateDataFile(NB201_FILES.help, opts)
-  const key = [master, ...NB201_DATASETS.map((d) => hwFiles[d]), help].join('\n')
-  if (opts.cache !== false) {
-    const hit = loaded.get(key)
-    if (hit !== undefined) return hit
+export async function nb201FromTables(
+  tables: Nb201Tables,
+  opts: { readonly base?: string } = {},
+): Promise<Nb201Benchmark> {
+  const name = (rel: string) => (opts.base === undefined ? rel : `${opts.base.replace(/[/\\]+$/, '')}/${rel}`)
+  const source = async (input: TableInput, rel: string) => {
+    const file = name(rel)
+    return { text: await decodeTableText(input, file), file }
   }
-  const files = [master, ...NB201_DATASETS.map((d) => hwFiles[d]), help]
-  const data = readNb201Data(
-    files,
-    () => {
-      const read = (file: string) => ({ text: readDataText(file), file })
-      return parseNb201Sources({
-        master: read(master),
-        hw: {
-          cifar10: read(hwFiles.cifar10),
-          cifar100: read(hwFiles.cifar100),
-          'imagenet16-120': read(hwFiles['imagenet16-120']),
-        },
-        help: read(help),
-      })
-    },
-    opts.binaryCache !== false,
-  )
-  const bench = new Nb201Benchmark(data, files)
-  if (opts.cache !== false) loaded.set(key, bench)
-  return bench
-}
-
-/**
- * {@link loadNb201} as an fp-ts `Either` for I/O boundaries (CLI, web): `Left` holds the NasError
- * (`DATA_MISSING`, `DATA_CORRUPT`, `IO`), `Right` the benchmark.
- * @example
- * ```ts
- * const r = tryLoadNb201({ dataDir: '/data' })
- * if (E.isLeft(r)) console.error(r.left.message)
- * ```
- * @since 0.1.0
- */
-export function tryLoadNb201(opts: LoadNb201Options = {}): E.Either<NasError, Nb201Benchmark> {
-  return E.tryCatch(
-    () => loadNb201(opts),
-    (e) =>
-      isNasError(e)
-        ? e
-        : new NasError({
-            code: 'INTERNAL',
-            message: `loading NB201 failed: ${(e as Error).message}`,
-            cause: e,
-          }),
-  )
-}
-
-/**
- * Forgets the benchmarks {@link loadNb201} has cached (e.g. after the files changed).
- * @since 0.1.0
- */
-export function clearNb201Cache(): void {
-  loaded.clear()
+  const [master, cifar10, cifar100, imagenet, help] = await Promise.all([
+    source(tables.master, NB201_FILES.master),
+    source(tables.hw.cifar10, NB201_FILES.hw.cifar10),
+    source(tables.hw.cifar100, NB201_FILES.hw.cifar100),
+    source(tables.hw['imagenet16-120'], NB201_FILES.hw['imagenet16-120']),
+    source(tables.help, NB201_FILES.help),
+  ])
+  return nb201FromSources({ master, hw: { cifar10, cifar100, 'imagenet16-120': imagenet }, help })
 }

@@ -7,8 +7,9 @@ import { nb201Canonical, nb201FromNaslibTuple, nb201ToNaslibTuple, parseNb201 } 
 import { describe, expect, it, onTestFinished } from 'vitest'
 
 import { nb201FreeFeatures } from './free-features.js'
-import { loadNb201 } from './nb201.js'
-import { NB201_ZC_PROXIES, loadNb201ZeroCost, parseNb201ZeroCost } from './zero-cost.js'
+import { loadNb201 } from '../node/nb201.js'
+import { loadNb201ZeroCost, nb201FreeFeatures as nb201FreeFeaturesNode } from '../node/zero-cost.js'
+import { NB201_ZC_PROXIES, parseNb201ZeroCost } from './zero-cost.js'
 import { thrown } from '../testing-internal/thrown.js'
 
 const bench = loadNb201()
@@ -118,7 +119,10 @@ describe('parseNb201ZeroCost', () => {
 
 describe('nb201FreeFeatures with zero-cost proxies', () => {
   it('adds the suite scores asked for, the lowest score for disconnected cells', () => {
-    const free = nb201FreeFeatures(bench, 'cifar10', { metrics: ['params', 'synflow', 'jacov'] })
+    const free = nb201FreeFeatures(bench, 'cifar10', {
+      metrics: ['params', 'synflow', 'jacov'],
+      zeroCost: zc,
+    })
     expect(free.names).toEqual(['log params', 'synflow', 'jacov'])
     expect(free.of(5).slice(1)).toEqual([zc.columns.synflow[5], zc.columns.jacov[5]])
     const gone = zc.columns.jacov.findIndex(Number.isNaN)
@@ -126,14 +130,32 @@ describe('nb201FreeFeatures with zero-cost proxies', () => {
     expect(free.of(gone)[2]).toBe(lowest)
   })
 
+  it('reads the table itself in the node entry, beside the benchmark', () => {
+    const free = nb201FreeFeaturesNode(bench, 'cifar10', { metrics: ['params', 'synflow', 'jacov'] })
+    expect(free.names).toEqual(['log params', 'synflow', 'jacov'])
+    expect(free.of(5).slice(1)).toEqual([zc.columns.synflow[5], zc.columns.jacov[5]])
+  })
+
   it('puts disconnected cells at the bad end of `plain`, whose low scores go with high accuracy', () => {
-    const free = nb201FreeFeatures(bench, 'cifar10', { metrics: ['plain'] })
+    const free = nb201FreeFeaturesNode(bench, 'cifar10', { metrics: ['plain'] })
     const gone = zc.columns.plain.findIndex(Number.isNaN)
     expect(free.of(gone)[0]).toBe(Math.max(...Array.from(zc.columns.plain).filter(Number.isFinite)))
   })
 
   it('refuses a suite proxy on CIFAR-100 when the features are made, not at the first lookup', () => {
-    const e = thrown(() => nb201FreeFeatures(bench, 'cifar100', { metrics: ['synflow'] }))
+    const e = thrown(() => nb201FreeFeaturesNode(bench, 'cifar100', { metrics: ['synflow'] }))
     expect(isNasError(e) && e.code).toBe('METRIC_MISSING')
+    const f = thrown(() => nb201FreeFeatures(bench, 'cifar100', { metrics: ['synflow'], zeroCost: zc }))
+    expect(isNasError(f) && f.code).toBe('METRIC_MISSING')
+  })
+
+  it('asks for the table in the platform-free entry, and refuses one of another dataset', () => {
+    const e = thrown(() => nb201FreeFeatures(bench, 'cifar10', { metrics: ['synflow', 'jacov'] }))
+    expect(isNasError(e) && e.code).toBe('DATA_MISSING')
+    expect(String((e as Error).message)).toMatch(/synflow, jacov .*pass zeroCost/)
+    const im = loadNb201ZeroCost(bench, 'imagenet16-120')
+    const f = thrown(() => nb201FreeFeatures(bench, 'cifar10', { metrics: ['synflow'], zeroCost: im }))
+    expect(isNasError(f) && f.code).toBe('INPUT_INVALID')
+    expect(isNasError(f) && f.allowed).toEqual(['cifar10'])
   })
 })

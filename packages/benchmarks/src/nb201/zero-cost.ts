@@ -1,11 +1,7 @@
-import { existsSync } from 'node:fs'
-import { dirname, isAbsolute, join } from 'node:path'
-
-import { NasError, formatAllowed, isNasError } from '@nasjs/core'
+import { NasError, formatAllowed } from '@nasjs/core'
 import { formatNb201, nb201Canonical, nb201FromNaslibTuple, parseNb201 } from '@nasjs/search-space'
 
-import { parseCsv, readDataText } from '../data/csv.js'
-import { locateDataFile, type DataDirOptions } from '../data/data-dir.js'
+import { parseCsv } from '../data/csv.js'
 import { assertNb201Dataset, type Nb201Dataset } from './metrics.js'
 import type { Nb201Benchmark } from './nb201.js'
 
@@ -71,9 +67,6 @@ export interface Nb201ZeroCost {
   readonly columns: Readonly<Record<Nb201ZcProxy, Float64Array>>
 }
 
-/** Per benchmark (its index order), per dataset and file: the spread tables. */
-const loaded = new WeakMap<Nb201Benchmark, Map<string, Nb201ZeroCost>>()
-
 /**
  * Throws a `METRIC_MISSING` NasError unless NAS-Bench-Suite-Zero scored `dataset`.
  * @since 0.1.0
@@ -93,7 +86,15 @@ export function assertNb201ZcDataset(dataset: string): (typeof NB201_ZC_DATASETS
  * Parses a NAS-Bench-Suite-Zero table (one row per canonical cell: `net` as a NASLib tuple,
  * optionally `net_str` as an arch_str, then the scores) and spreads it over all 15,625 cells of `bench`. Every
  * row must be a canonical cell whose tuple and arch_str (where given) agree, and every connected cell's canonical
- * form must have a row; otherwise a `DATA_CORRUPT` NasError names the file and the (data) row.
+ * form must have a row; otherwise a `DATA_CORRUPT` NasError names the file and the (data) row. In Node,
+ * `loadNb201ZeroCost` of `@nasjs/benchmarks/node` finds and reads the file.
+ *
+ * @example
+ * ```ts
+ * const res = await fetch(new URL(NB201_ZC_FILES.cifar10, dataUrl))
+ * const zc = parseNb201ZeroCost(bench, 'cifar10', await decodeTableText(await res.arrayBuffer(), res.url), res.url)
+ * zc.columns.synflow[0] // the synflow score of NB201 index 0
+ * ```
  * @since 0.1.0
  * @category constructors
  */
@@ -148,61 +149,4 @@ export function parseNb201ZeroCost(
     for (const p of NB201_ZC_PROXIES) columns[p][i] = t.numbers[p][r]!
   }
   return { dataset: ds, file, columns }
-}
-
-/**
- * Loads the NAS-Bench-Suite-Zero scores of every NB201 cell on `dataset` (`cifar10` or
- * `imagenet16-120`). The table is looked for in `opts.dataDir`, else beside the tables `bench` was
- * loaded from, else where {@link locateDataFile} looks. Parsed once per benchmark, dataset and file.
- *
- * @example
- * ```ts
- * const zc = loadNb201ZeroCost(loadNb201(), 'cifar10')
- * zc.columns.synflow[0] // the synflow score of NB201 index 0
- * ```
- * @since 0.1.0
- * @category constructors
- */
-export function loadNb201ZeroCost(
-  bench: Nb201Benchmark,
-  dataset: string,
-  opts: DataDirOptions = {},
-): Nb201ZeroCost {
-  const ds = assertNb201ZcDataset(dataset)
-  const rel = NB201_ZC_FILES[ds]
-  const file = locateZcFile(bench, rel, opts)
-  let perBench = loaded.get(bench)
-  if (perBench === undefined) {
-    perBench = new Map()
-    loaded.set(bench, perBench)
-  }
-  const key = `${ds}\n${file}`
-  const hit = perBench.get(key)
-  if (hit !== undefined) return hit
-  const zc = parseNb201ZeroCost(bench, ds, readDataText(file), file)
-  perBench.set(key, zc)
-  return zc
-}
-
-/**
- * The table's path: in `opts.dataDir` when given; else beside the tables `bench` was loaded from,
- * then where {@link locateDataFile} looks. A `DATA_MISSING` error lists every path tried.
- */
-function locateZcFile(bench: Nb201Benchmark, rel: string, opts: DataDirOptions): string {
-  if (opts.dataDir !== undefined) return locateDataFile(rel, opts)
-  const master = bench.files[0]
-  const beside = master !== undefined && isAbsolute(master) ? dirname(dirname(master)) : undefined
-  if (beside !== undefined && existsSync(join(beside, rel))) return join(beside, rel)
-  try {
-    return locateDataFile(rel)
-  } catch (e) {
-    if (beside === undefined || !isNasError(e)) throw e
-    const tried = [join(beside, rel), ...(e.path ?? []).map(String)]
-    throw new NasError({
-      code: 'DATA_MISSING',
-      message: `benchmark file '${rel}' not found; tried ${tried.join(', ')} (beside the NB201 tables, then NASJS_DATA_DIR and ../shared/data beside the workspace root). Pass dataDir pointing at the folder holding nb201/.`,
-      value: rel,
-      path: tried,
-    })
-  }
 }

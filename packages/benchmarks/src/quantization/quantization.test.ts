@@ -1,8 +1,9 @@
 import { kendallTau } from '@nasjs/core'
 import { describe, expect, it } from 'vitest'
 
-import { loadNb201 } from '../nb201/nb201.js'
-import { loadQuantizationTable, parseQuantizationTable } from './quantization.js'
+import { loadNb201 } from '../node/nb201.js'
+import { loadQuantizationTable } from '../node/quantization.js'
+import { parseQuantizationTable } from './quantization.js'
 
 describe('NATS-Bench-MCU quantization table', () => {
   const bench = loadNb201()

@@ -1,8 +1,7 @@
 import { NasError } from '@nasjs/core'
 import { parseNb201, type Nb201Arch } from '@nasjs/search-space'
 
-import { parseCsv, readDataText } from '../data/csv.js'
-import { locateDataFile, type DataDirOptions } from '../data/data-dir.js'
+import { parseCsv } from '../data/csv.js'
 import type { Nb201Benchmark } from '../nb201/nb201.js'
 
 /**
@@ -46,8 +45,11 @@ export interface QuantizationTable {
 
 /**
  * Parses the quantization CSV text; with `nb201` it also checks every `arch_idx` against the
- * benchmark's arch_str (a mismatch is `DATA_CORRUPT`).
+ * benchmark's arch_str (a mismatch is `DATA_CORRUPT`). In Node, `loadQuantizationTable` of
+ * `@nasjs/benchmarks/node` reads it from the data directory. NATS-Bench-MCU's data is CC BY 4.0:
+ * credit it where you use it.
  * @since 0.1.0
+ * @category constructors
  */
 export function parseQuantizationTable(
   text: string,
@@ -102,22 +104,4 @@ export function parseQuantizationTable(
     map.set(index, rec)
   }
   return Object.freeze({ file, records: Object.freeze(records), byIndex: (i: number) => map.get(i) })
-}
-
-/**
- * Loads NATS-Bench-MCU's table of 100 NB201 architectures with FP32 and INT8 accuracy
- * (CC BY 4.0: credit NATS-Bench-MCU where you use it).
- * @example
- * ```ts
- * const q = loadQuantizationTable({ nb201: loadNb201() })
- * q.records.filter((r) => !r.cratered).map((r) => r.deltaPp)
- * ```
- * @since 0.1.0
- * @category constructors
- */
-export function loadQuantizationTable(
-  opts: DataDirOptions & { readonly nb201?: Nb201Benchmark } = {},
-): QuantizationTable {
-  const file = locateDataFile(QUANTIZATION_FILE, opts)
-  return parseQuantizationTable(readDataText(file), file, opts.nb201)
 }
