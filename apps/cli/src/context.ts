@@ -1,4 +1,5 @@
-import { loadNb201, type Nb201Benchmark } from '@nasjs/benchmarks'
+import type { Nb201Benchmark } from '@nasjs/benchmarks'
+import { loadNb201 } from '@nasjs/benchmarks/node'
 
 /** Where output goes; tests swap these for buffers. */
 export interface Io {
@@ -10,9 +11,6 @@ export const defaultIo = (): Io => ({
   out: (text) => process.stdout.write(text.endsWith('\n') ? text : text + '\n'),
   err: process.stderr,
 })
-
-/** The spaces that have a tabular benchmark, so `nas search`/`compare`/`arch` can evaluate them. */
-export const BENCHMARKED_SPACES = ['nb201'] as const
 
 /** Loads NB201 from `--data`, NASJS_DATA_DIR or ../shared/data (a clear NasError names the paths tried). */
 export function loadBenchmark(dataDir: string | undefined): Nb201Benchmark {

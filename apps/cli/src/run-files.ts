@@ -1,62 +1,29 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
-import { join } from 'node:path'
 import {
-  NasError,
-  constraintViolation,
-  parseConstraint,
-  parseObjective,
-  paretoFrontOfMetrics,
-  type Metrics,
-  type Objective,
-  type TrialOutcome,
-} from '@nasjs/core'
-import { frontQuality, trueParetoFront, type Nb201Benchmark, type TrueParetoFront } from '@nasjs/benchmarks'
-import type { SearchSpace } from '@nasjs/search-space'
-import { readJournal, type JournalContents } from '@nasjs/strategies'
-import { z } from 'zod'
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { NasError, type Metrics } from '@nasjs/core'
+import type { JournalHeader, TrialLedger, TrialRecord } from '@nasjs/strategies'
+import { journalLockHolder } from '@nasjs/strategies/node'
+import type { TableSession, TableTruth } from './targets.js'
 
 /** The files of a run directory. */
 export const RUN_FILES = {
-  config: 'run.json',
   journal: 'trials.jsonl',
   summary: 'summary.json',
   pareto: 'pareto.csv',
   report: 'report.html',
 } as const
 
-/** What `nas search` was asked to do; written once into `run.json`, checked on `--resume`. */
-export const RunConfig = z
-  .object({
-    v: z.literal(1),
-    command: z.literal('search'),
-    space: z.string(),
-    dataset: z.string(),
-    strategy: z.string(),
-    strategyConfig: z.unknown(),
-    objectives: z.array(z.string()).min(1),
-    constraints: z.array(z.string()),
-    budget: z.number().int().min(1),
-    seed: z.number().int(),
-    concurrency: z.number().int().min(1),
-    cache: z.enum(['functional', 'exact', 'off']),
-    created: z.string(),
-  })
-  .strict()
-export type RunConfig = z.infer<typeof RunConfig>
-
-/** One told trial as the reports show it. */
-export interface TrialRow {
-  readonly trial: number
-  readonly arch: string
-  readonly hash: string
-  readonly status: TrialOutcome['status']
-  readonly metrics?: Metrics
-  readonly reason?: string
-  readonly cached: boolean
-  readonly skipped: boolean
-}
-
-/** A trial on the front or the incumbent. */
+/** A trial on the front, or the incumbent. */
 export interface FoundArch {
   readonly trial: number
   readonly arch: string
@@ -64,7 +31,7 @@ export interface FoundArch {
   readonly metrics: Metrics
 }
 
-/** `summary.json`; its last line form is what `nas search --json` prints. */
+/** `summary.json`; its one-line form is what `nas search --json` prints last. */
 export interface RunSummary {
   readonly ok: true
   readonly run: string
@@ -84,7 +51,7 @@ export interface RunSummary {
   readonly complete: boolean
   /** Best feasible trial by the first objective. */
   readonly best?: FoundArch
-  /** Pareto front (constrained domination) of the complete trials, by the first objective. */
+  /** The feasible Pareto front (constrained domination), best first by the first objective. */
   readonly front: readonly FoundArch[]
   /** Against the benchmark's true front (several objectives on a tabular benchmark). */
   readonly quality?: {
@@ -92,9 +59,32 @@ export interface RunSummary {
     readonly coverage: number
     readonly trueFrontSize: number
   }
-  /** Best-so-far of the first objective (one objective) or relative hypervolume (several), per trial. */
+  /**
+   * The anytime curve as change points `[trial, value]`, ending at the last trial: the best feasible
+   * value of the first objective (one objective), or the relative hypervolume of the feasible front
+   * against the true front (several).
+   */
   readonly anytime: readonly (readonly [number, number])[]
   readonly files: Readonly<Record<keyof typeof RUN_FILES, string>>
+}
+
+/** The header's `meta` of a `nas search` journal. */
+export interface SearchMeta {
+  readonly command: 'search'
+  readonly dataset: string
+}
+
+/** Reads the CLI's settings from a journal header (a journal not written by `nas search` is an error). */
+export function searchMeta(header: JournalHeader, where: string): SearchMeta {
+  const m = header.meta
+  if (m?.['command'] !== 'search' || typeof m['dataset'] !== 'string') {
+    throw new NasError({
+      code: 'JOURNAL',
+      message: `${where} was not written by nas search (its header has no dataset)`,
+      path: [where],
+    })
+  }
+  return { command: 'search', dataset: m['dataset'] }
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
@@ -103,179 +93,167 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   renameSync(tmp, path)
 }
 
-export function readRunConfig(dir: string): RunConfig {
-  const path = join(dir, RUN_FILES.config)
-  if (!existsSync(path)) {
-    throw new NasError({
-      code: 'IO',
-      message: `${dir} is not a nas run directory: ${RUN_FILES.config} is missing`,
-      value: dir,
-      path: [path],
-    })
-  }
-  let json: unknown
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'))
-  } catch (cause) {
-    throw new NasError({ code: 'DATA_CORRUPT', message: `${path} is not valid JSON`, path: [path], cause })
-  }
-  const r = RunConfig.safeParse(json)
-  if (!r.success) {
-    throw new NasError({
-      code: 'DATA_CORRUPT',
-      message: `${path} is not a run config: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`,
-      path: [path],
-    })
-  }
-  return r.data
-}
-
-export function ensureDir(dir: string): void {
-  mkdirSync(dir, { recursive: true })
-}
-
-/** The told trials of a journal, in tell order. */
-export function trialsFromJournal(contents: JournalContents, space: SearchSpace<unknown>): TrialRow[] {
-  const asks = new Map<number, { arch: unknown; hash: string }>()
-  const rows: TrialRow[] = []
-  for (const r of contents.records) {
-    if (r.type === 'ask') asks.set(r.trial, { arch: r.arch, hash: r.hash })
-    else if (r.type === 'tell') {
-      const a = asks.get(r.trial)
-      if (!a) continue
-      const arch = space.format(space.fromJSON(a.arch))
-      const o = r.outcome
-      rows.push({
-        trial: r.trial,
-        arch,
-        hash: a.hash,
-        status: o.status,
-        ...(o.status === 'complete' ? { metrics: o.metrics } : {}),
-        ...(o.status === 'pruned' && o.metrics ? { metrics: o.metrics } : {}),
-        ...(o.status === 'failed' ? { reason: o.reason } : {}),
-        cached: r.cached,
-        skipped: r.skipped === true,
-      })
-    }
-  }
-  return rows
-}
-
-const feasible = (constraints: readonly string[], m: Metrics): boolean =>
-  constraints.every((c) => {
-    const k = parseConstraint(c)
-    const v = m[k.metric]
-    return v !== undefined && constraintViolation(k, v) === 0
+const ioError = (message: string, path: string, cause?: unknown): NasError =>
+  new NasError({
+    code: 'IO',
+    message:
+      cause === undefined
+        ? message
+        : `${message} (${(cause as { code?: string }).code ?? (cause instanceof Error ? cause.message : 'failed')})`,
+    value: path,
+    path: [path],
+    ...(cause === undefined ? {} : { cause }),
   })
 
-const better = (o: Objective, a: number, b: number) => (o.direction === 'max' ? a > b : a < b)
+/**
+ * Checks that `dir` can be a new run directory (or holds the run to resume) before anything is
+ * written: a file in the way, a parent that is not a writable directory, or a run already there
+ * (without `resume`) is one clear error.
+ */
+export function checkRunDir(dir: string, resume: boolean): void {
+  const journal = join(dir, RUN_FILES.journal)
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw ioError(`--out ${dir} exists and is not a directory`, dir)
+    if (resume) {
+      if (!existsSync(journal))
+        throw ioError(`--resume: ${dir} holds no run (${RUN_FILES.journal} is missing)`, dir)
+      return
+    }
+    if (existsSync(journal)) {
+      const holder = journalLockHolder(journal)
+      if (holder !== undefined) {
+        throw new NasError({
+          code: 'JOURNAL',
+          message: `journal ${journal} is in use by process ${holder.pid} on ${holder.host} (since ${holder.since}); a search is running in ${dir}`,
+          value: holder.pid,
+          path: [journal],
+        })
+      }
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: `${dir} already holds a run; continue it with --resume or choose another --out`,
+        value: dir,
+      })
+    }
+    writable(dir)
+    return
+  }
+  if (resume) throw ioError(`--resume: ${dir} does not exist`, dir)
+  // the nearest existing ancestor must be a directory we may write into
+  let up = dirname(dir)
+  while (!existsSync(up) && dirname(up) !== up) up = dirname(up)
+  if (!statSync(up).isDirectory()) throw ioError(`--out ${dir}: ${up} is not a directory`, dir)
+  writable(up)
+}
+
+function writable(dir: string): void {
+  try {
+    accessSync(dir, constants.W_OK)
+  } catch (cause) {
+    throw ioError(`--out: cannot write into ${dir}`, dir, cause)
+  }
+}
 
 /**
- * Builds the run summary from its config and told trials. With a benchmark and several objectives,
- * the found front is scored against the benchmark's true front (relative hypervolume, coverage).
+ * Creates `dir` one level at a time (a recursive mkdir can spin on pseudo file systems such as
+ * /proc) and returns the directories it made, deepest last, for {@link removeCreated}.
  */
-export function buildSummary(
-  dir: string,
-  config: RunConfig,
-  rows: readonly TrialRow[],
-  opts: {
-    readonly bench?: Nb201Benchmark
-    readonly indexOf?: (arch: string) => number
-    readonly complete: boolean
-  },
-): RunSummary {
-  const objectives = config.objectives.map(parseObjective)
-  const first = objectives[0]!
-  const done = rows.filter((r) => r.status === 'complete' && r.metrics !== undefined && !r.skipped)
-  const feasibleDone = done.filter((r) => feasible(config.constraints, r.metrics!))
-  const found = (r: TrialRow): FoundArch => {
-    const index = opts.indexOf?.(r.arch)
-    return { trial: r.trial, arch: r.arch, ...(index !== undefined ? { index } : {}), metrics: r.metrics! }
+export function createRunDir(dir: string): string[] {
+  const missing: string[] = []
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) missing.unshift(d)
+  const made: string[] = []
+  for (const d of missing) {
+    try {
+      mkdirSync(d)
+    } catch (cause) {
+      removeCreated(made)
+      throw ioError(`cannot create the run directory ${d}`, d, cause)
+    }
+    made.push(d)
   }
-  let best: TrialRow | undefined
-  for (const r of feasibleDone) {
-    const v = r.metrics![first.name]
-    if (v !== undefined && (best === undefined || better(first, v, best.metrics![first.name]!))) best = r
-  }
-  const constraints = config.constraints.map(parseConstraint)
-  const frontIdx =
-    done.length === 0
-      ? []
-      : paretoFrontOfMetrics(
-          done.map((r) => r.metrics!),
-          objectives,
-          constraints.length > 0 ? { constraints } : {},
-        )
-  const front = frontIdx
-    .map((i) => done[i]!)
-    .filter((r) => feasible(config.constraints, r.metrics!))
-    .sort((a, b) => (better(first, a.metrics![first.name]!, b.metrics![first.name]!) ? -1 : 1))
-    .map(found)
+  return made
+}
 
-  let truth: TrueParetoFront | undefined
-  if (opts.bench && objectives.length > 1 && opts.indexOf) {
-    truth = trueParetoFront(opts.bench, config.dataset, objectives, { missing: 'skip' })
+/** Removes directories {@link createRunDir} made, if they are still empty. */
+export function removeCreated(made: readonly string[]): void {
+  for (const d of [...made].reverse()) {
+    try {
+      rmdirSync(d)
+    } catch {
+      return // not empty (or gone): leave it and its parents
+    }
   }
-  const anytime: [number, number][] = []
-  if (truth && opts.indexOf) {
-    const step = Math.max(1, Math.floor(rows.length / 200))
-    const seen: { key: number; metrics: Metrics }[] = []
-    rows.forEach((r, i) => {
-      if (r.status === 'complete' && r.metrics && !r.skipped && feasible(config.constraints, r.metrics)) {
-        seen.push({ key: opts.indexOf!(r.arch), metrics: r.metrics })
-      }
-      if ((i + 1) % step === 0 || i === rows.length - 1) {
-        anytime.push([i + 1, seen.length ? frontQuality(seen, truth).relativeHypervolume : 0])
-      }
-    })
-  } else {
-    let cur: number | undefined
-    rows.forEach((r, i) => {
-      const v = r.metrics?.[first.name]
-      if (
-        r.status === 'complete' &&
-        v !== undefined &&
-        !r.skipped &&
-        feasible(config.constraints, r.metrics!)
-      ) {
-        if (cur === undefined || better(first, v, cur)) cur = v
-      }
-      if (cur !== undefined) anytime.push([i + 1, cur])
-    })
+}
+
+/** What {@link buildSummary} needs besides the ledger. */
+export interface SummaryInput {
+  readonly dir: string
+  readonly header: JournalHeader
+  readonly dataset: string
+  readonly ledger: TrialLedger<unknown>
+  readonly session: TableSession
+  readonly truth: TableTruth | undefined
+  /** The trial budget in force (the header's, or a later journaled change). */
+  readonly budget: number
+  readonly complete: boolean
+}
+
+/** The run summary, read off the ledger (nothing is recomputed over the trials). */
+export function buildSummary(input: SummaryInput): RunSummary {
+  const { ledger, session, header } = input
+  const space = ledger.space
+  const found = (t: TrialRecord<unknown>): FoundArch => {
+    const arch = space.format(t.arch)
+    const index = session.indexOf(arch)
+    return {
+      trial: t.id,
+      arch,
+      ...(index !== undefined ? { index } : {}),
+      metrics: (t.outcome as { metrics: Metrics }).metrics,
+    }
   }
+  const first = ledger.objectives[0]!
+  const sign = first.direction === 'max' ? -1 : 1
+  const front = ledger
+    .front()
+    .filter((t) => ledger.feasible(t))
+    .map(found)
+    .sort((a, b) => sign * (a.metrics[first.name]! - b.metrics[first.name]!) || a.trial - b.trial)
+  const best = ledger.best()
   const quality =
-    truth && opts.indexOf
-      ? {
-          ...frontQuality(
-            front.map((f) => ({ key: f.index ?? opts.indexOf!(f.arch), metrics: f.metrics })),
-            truth,
-          ),
-          trueFrontSize: truth.keys.length,
+    input.truth === undefined
+      ? undefined
+      : {
+          ...input.truth.quality(front.map((f) => ({ key: f.index ?? -1, metrics: f.metrics }))),
+          trueFrontSize: input.truth.size,
         }
-      : undefined
+  const trials = ledger.trials.length
+  const anytime = [...ledger.anytime]
+  const last = anytime[anytime.length - 1]
+  if (last !== undefined && last[0] < trials) anytime.push([trials, last[1]])
   return {
     ok: true,
-    run: dir,
-    space: config.space,
-    dataset: config.dataset,
-    strategy: config.strategy,
-    objectives: config.objectives,
-    constraints: config.constraints,
-    seed: config.seed,
-    budget: config.budget,
-    trials: rows.length,
-    evaluations: rows.filter((r) => !r.cached && !r.skipped).length,
-    cacheHits: rows.filter((r) => r.cached).length,
-    failed: rows.filter((r) => r.status === 'failed').length,
-    pruned: rows.filter((r) => r.status === 'pruned').length,
-    skipped: rows.filter((r) => r.skipped).length,
-    complete: opts.complete,
-    ...(best ? { best: found(best) } : {}),
+    run: input.dir,
+    space: header.space,
+    dataset: input.dataset,
+    strategy: header.strategy.name,
+    objectives: header.objectives,
+    constraints: header.constraints,
+    seed: header.seed,
+    budget: input.budget,
+    trials,
+    evaluations: ledger.evaluations,
+    cacheHits: ledger.cacheHits,
+    failed: ledger.failed,
+    pruned: ledger.pruned,
+    skipped: ledger.skipped,
+    complete: input.complete,
+    ...(best !== undefined && ledger.feasible(best) ? { best: found(best) } : {}),
     front,
     ...(quality ? { quality } : {}),
     anytime,
     files: Object.fromEntries(
-      Object.entries(RUN_FILES).map(([k, f]) => [k, join(dir, f)]),
+      Object.entries(RUN_FILES).map(([k, f]) => [k, join(input.dir, f)]),
     ) as RunSummary['files'],
   }
 }
@@ -283,13 +261,13 @@ export function buildSummary(
 const csvCell = (v: string | number | undefined): string => {
   if (v === undefined) return ''
   const s = String(v)
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
-/** `pareto.csv`: one row per front member, every metric as a column. */
+/** `pareto.csv`: one row per front member, every metric as a column (names quoted as needed). */
 export function frontCsv(summary: RunSummary): string {
   const metricNames = [...new Set(summary.front.flatMap((f) => Object.keys(f.metrics)))]
-  const header = ['trial', 'arch', 'index', ...metricNames]
+  const header = ['trial', 'arch', 'index', ...metricNames].map(csvCell)
   const lines = [header.join(',')]
   for (const f of summary.front) {
     lines.push([f.trial, f.arch, f.index, ...metricNames.map((m) => f.metrics[m])].map(csvCell).join(','))
@@ -297,12 +275,19 @@ export function frontCsv(summary: RunSummary): string {
   return lines.join('\n') + '\n'
 }
 
-/** Reads a run's journal and config. */
-export function readRun(dir: string): { config: RunConfig; journal: JournalContents } {
-  const config = readRunConfig(dir)
-  const path = join(dir, RUN_FILES.journal)
+/** Reads a JSON file (a missing file is IO, bad JSON is CONFIG_INVALID). */
+export function readJsonFile(path: string, what: string): unknown {
   if (!existsSync(path)) {
-    throw new NasError({ code: 'IO', message: `${path} is missing: nothing to report`, path: [path] })
+    throw new NasError({ code: 'IO', message: `${what} ${path} does not exist`, value: path, path: [path] })
   }
-  return { config, journal: readJournal(path) }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'))
+  } catch (cause) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `${what} ${path} is not valid JSON`,
+      value: path,
+      cause,
+    })
+  }
 }

@@ -36,7 +36,7 @@ describe('nas search', () => {
     expect(r.status).toBe(0)
     expect(r.stdout).toContain('Pareto front')
     expect(r.stdout).toContain('report:')
-    for (const f of ['run.json', 'trials.jsonl', 'summary.json', 'pareto.csv', 'report.html']) {
+    for (const f of ['trials.jsonl', 'summary.json', 'pareto.csv', 'report.html']) {
       expect(existsSync(join(cwd, 'runs/a', f)), f).toBe(true)
     }
     const html = readFileSync(join(cwd, 'runs/a/report.html'), 'utf8')

@@ -43,4 +43,12 @@ export interface EvaluatorInfo {
   readonly cheapMetrics?: readonly string[]
   /** The fidelities (e.g. epochs) the evaluator accepts, when it accepts any. */
   readonly fidelities?: readonly number[]
+  /**
+   * The evaluator declares that functionally equal architectures (equal `space.hash`) may share one
+   * result, so the driver's `cache: 'auto'` keys its cache on the functional hash: true for a
+   * table of accuracies whose differences between equal functions are training noise, false (the
+   * default) for anything that measures the architecture as written, such as latency, where dead
+   * operations still run.
+   */
+  readonly functionalCache?: boolean
 }

@@ -1,4 +1,5 @@
 import type { Metrics, TrialOutcome } from './evaluation.js'
+import type { Budget } from './search-rules.js'
 
 /**
  * Events a search emits, for progress renderers (terminal spinner, NDJSON, the web app) and logs.
@@ -13,7 +14,7 @@ export type SearchEvent =
       readonly space: string
       readonly strategy: string
       readonly objectives: readonly string[]
-      readonly budget: BudgetDescription
+      readonly budget: Budget
       readonly resumed: boolean
       readonly trialsDone: number
     }
@@ -64,22 +65,13 @@ export type SearchEvent =
     }
   | {
       readonly type: 'search-end'
-      readonly reason: 'budget' | 'aborted' | 'exhausted' | 'error'
+      readonly reason: 'budget' | 'aborted' | 'exhausted' | 'stalled' | 'error'
       readonly trialsDone: number
       readonly cacheHits: number
       readonly failed: number
       readonly evaluations?: number
       readonly elapsedMs: number
     }
-
-/** A search budget as shown in events and summaries. */
-export interface BudgetDescription {
-  readonly trials?: number
-  /** Trials that run the evaluator (cache hits and constraint skips do not count). */
-  readonly evaluations?: number
-  readonly seconds?: number
-  readonly cost?: number
-}
 
 /** A listener for {@link SearchEvent}s. */
 export type SearchEventListener = (event: SearchEvent) => void

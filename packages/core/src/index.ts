@@ -1,6 +1,7 @@
 export * from './errors.js'
 export * from './rng.js'
 export * from './objectives.js'
+export * from './search-rules.js'
 export type * from './evaluation.js'
 export type * from './events.js'
 export * from './pareto.js'

@@ -28,7 +28,13 @@ describe('parseObjective', () => {
     expect(parseObjective('valid_acc:max')).toEqual({ name: 'valid_acc', direction: 'max' })
     expect(parseObjective('latency.pixel3:min')).toEqual({ name: 'latency.pixel3', direction: 'min' })
     expect(parseObjective('  params : min ')).toEqual({ name: 'params', direction: 'min' })
-    expect(parseObjective('acc')).toEqual({ name: 'acc', direction: 'max' })
+  })
+  it('needs a direction: a bare metric name is OBJECTIVE_INVALID naming both forms', () => {
+    const e = errorOf(() => parseObjective('latency.pixel3'))
+    expect(e).toBeInstanceOf(NasError)
+    expect((e as NasError).code).toBe('OBJECTIVE_INVALID')
+    expect((e as NasError).message).toContain('latency.pixel3:max or latency.pixel3:min')
+    expect((e as NasError).allowed).toEqual(['latency.pixel3:max', 'latency.pixel3:min'])
   })
   it('rejects bad input with OBJECTIVE_INVALID', () => {
     for (const bad of ['', ':max', 'acc:up', '1acc:max', 'a b:max', 'acc:max:min', 'acc:']) {

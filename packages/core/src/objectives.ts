@@ -23,19 +23,28 @@ export interface Constraint {
 const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_-]+)*$/
 
 /**
- * Parses `name:max` / `name:min` (`name` alone means `max`).
+ * Parses `name:max` / `name:min`. The direction is required: a bare `latency.pixel3` could mean
+ * either, so it is an `OBJECTIVE_INVALID` error that names both forms.
  * @example parseObjective('latency.pixel3:min') // { name: 'latency.pixel3', direction: 'min' }
  */
 export function parseObjective(text: string): Objective {
   const m = /^\s*([^:\s]+)\s*(?::\s*(\w+)\s*)?$/.exec(text)
   const name = m?.[1]
-  const dir = m?.[2] ?? 'max'
+  const dir = m?.[2]
   if (!m || name === undefined || !METRIC_NAME.test(name)) {
     throw new NasError({
       code: 'OBJECTIVE_INVALID',
       message: `malformed objective '${text}'; expected <metric>:max or <metric>:min, e.g. valid_acc:max`,
       value: text,
       allowed: ['<metric>:max', '<metric>:min'],
+    })
+  }
+  if (dir === undefined) {
+    throw new NasError({
+      code: 'OBJECTIVE_INVALID',
+      message: `objective '${text.trim()}' needs a direction: ${name}:max or ${name}:min`,
+      value: text,
+      allowed: [`${name}:max`, `${name}:min`],
     })
   }
   if (dir !== 'min' && dir !== 'max') {

@@ -300,15 +300,20 @@ describe('paretoFrontOfMetrics', () => {
     const tight = [{ metric: 'lat', op: '<=' as const, bound: 0 }]
     expect(paretoFrontOfMetrics(items, objectives, { constraints: tight })).toEqual([2])
   })
-  it('missing metrics and no objectives are errors', () => {
+  it('a missing objective and no objectives are errors; a missing constraint metric is infeasible', () => {
     expectNasError(() => paretoFrontOfMetrics([{ acc: 1 }], objectives), 'METRIC_MISSING')
-    expectNasError(
-      () =>
-        paretoFrontOfMetrics([{ acc: 1, params: 2 }], objectives, {
-          constraints: [{ metric: 'lat', op: '<=', bound: 1 }],
-        }),
-      'METRIC_MISSING',
-    )
+    const constraints = [{ metric: 'lat', op: '<=' as const, bound: 1 }]
+    // the item without 'lat' is dominated by any item that has it, however far that one violates
+    expect(
+      paretoFrontOfMetrics(
+        [
+          { acc: 9, params: 1 },
+          { acc: 1, params: 2, lat: 100 },
+        ],
+        objectives,
+        { constraints },
+      ),
+    ).toEqual([1])
     expectNasError(() => paretoFrontOfMetrics([{ acc: 1 }], []), 'OBJECTIVE_INVALID')
   })
 })

@@ -1,7 +1,8 @@
 import { NasError } from './errors.js'
 import type { Metrics } from './evaluation.js'
 import { checkPoints } from './input-checks.js'
-import { constraintViolation, toMinimization } from './objectives.js'
+import { toMinimization } from './objectives.js'
+import { totalViolation } from './search-rules.js'
 import type { Constraint, Objective } from './objectives.js'
 
 /**
@@ -377,19 +378,7 @@ export function paretoFrontOfMetrics(
   const points = items.map((it) => toMinimization(objectives, it))
   const cs = opts.constraints
   if (cs === undefined || cs.length === 0) return paretoFront(points)
-  const violations = items.map((it) =>
-    cs.reduce((sum, c) => {
-      const value = it[c.metric]
-      if (value === undefined) {
-        throw new NasError({
-          code: 'METRIC_MISSING',
-          message: `constraint metric '${c.metric}' is not among the metrics ${Object.keys(it).join(', ') || '(none)'}`,
-          value: c.metric,
-          allowed: Object.keys(it),
-        })
-      }
-      return sum + constraintViolation(c, value)
-    }, 0),
-  )
+  // the one missing-metric rule (search-rules.ts): a missing constraint metric is an unbounded violation
+  const violations = items.map((it) => totalViolation(cs, it))
   return nonDominatedSort(points, { violations })[0] ?? []
 }

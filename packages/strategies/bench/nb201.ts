@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Rng } from '@nasjs/core'
 import type { Metrics } from '@nasjs/core'
-import { compareOnNb201, createMultiFidelityBenchmark, loadNb201 } from '@nasjs/benchmarks'
+import { compareOnNb201, createMultiFidelityBenchmark } from '@nasjs/benchmarks'
+import { loadNb201 } from '@nasjs/benchmarks/node'
 import type { CompareResult } from '@nasjs/benchmarks'
 import { nb201 } from '@nasjs/search-space'
 import type { Nb201Arch } from '@nasjs/search-space'
@@ -59,7 +60,7 @@ const so: CompareResult = await compareOnNb201<Nb201Arch>({
 })
 
 // ---------------------------------------------------------------- NSGA-II vs random, (valid_acc, pixel3 latency)
-const moObjectives = ['valid_acc:max', 'latency.pixel3:min']
+const moObjectives = ['valid_acc:max', 'latency.pixel3:min'] as const
 const nsga2Config = { offspringSize: 10 }
 const mo: CompareResult = await compareOnNb201<Nb201Arch>({
   bench,

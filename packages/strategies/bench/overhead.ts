@@ -8,7 +8,8 @@ import type { Metrics } from '@nasjs/core'
 import { nb201 } from '@nasjs/search-space'
 import type { Nb201Arch } from '@nasjs/search-space'
 import { createStrategyRegistry, runSearch } from '../src/index.js'
-import type { CacheMode } from '../src/index.js'
+import { fileStorage } from '../src/node/index.js'
+import type { CacheMode } from '@nasjs/core'
 
 const registry = createStrategyRegistry()
 const TRIALS = 100_000
@@ -33,11 +34,11 @@ async function trialsPerSecond(name: string, cache: CacheMode, journal: boolean)
       space: nb201,
       strategy,
       evaluator: zeroCost,
-      objectives: ['acc:max'],
+      objectives: ['acc:max'] as const,
       budget: { trials: n },
       cache,
       maxConsecutiveCacheHits: 1e9,
-      ...(journal ? { journal: join(dir, `j${k++}.jsonl`) } : {}),
+      ...(journal ? { storage: fileStorage(join(dir, `j${k++}.jsonl`)) } : {}),
     })
     const dt = (performance.now() - t0) / 1000
     // local search never proposes a visited class twice, so it exhausts NB201's functional classes early

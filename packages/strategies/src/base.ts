@@ -1,5 +1,5 @@
-import { NasError, Rng, constraintViolation } from '@nasjs/core'
-import type { Constraint, Metrics, Objective, RngState, TrialOutcome } from '@nasjs/core'
+import { NasError, Rng, totalViolation } from '@nasjs/core'
+import type { Constraint, Objective, RngState, TrialOutcome } from '@nasjs/core'
 import type { SearchSpace } from '@nasjs/search-space'
 import type { Proposal, Strategy, StrategyContext, StrategyState, TrialId } from './types.js'
 
@@ -24,17 +24,11 @@ export function compareFitness(a: Fitness, b: Fitness): number {
 }
 
 /**
- * Total violation of `constraints` by `metrics` (a missing metric counts as satisfied: it is checked elsewhere).
+ * Total violation of `constraints` by `metrics`, by the missing-metric rule of `@nasjs/core` (a
+ * missing metric violates without bound); re-exported here for strategies.
  * @since 0.1.0
  */
-export function totalViolation(constraints: readonly Constraint[], metrics: Readonly<Metrics>): number {
-  let v = 0
-  for (const c of constraints) {
-    const x = metrics[c.metric]
-    if (x !== undefined) v += constraintViolation(c, x)
-  }
-  return v
-}
+export { totalViolation }
 
 /**
  * The fitness of a complete outcome for the first objective, or `undefined` for failed and pruned

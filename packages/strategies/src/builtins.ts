@@ -6,12 +6,14 @@ import { nsga2 } from './strategies/nsga2.js'
 import { randomSearch } from './strategies/random.js'
 import { regularizedEvolution } from './strategies/rea.js'
 import { reinforce } from './strategies/reinforce.js'
+import { simulatedAnnealing } from './strategies/simulated-annealing.js'
 import { hyperband, successiveHalving } from './strategies/successive-halving.js'
 import type { StrategyDefinition } from './types.js'
 
 /**
- * The builtin strategy definitions, in the order `nas strategies` lists them: `random`, `grid`,
- * `rea`, `ls`, `nsga2`, `mcts`, `reinforce`, `beam`, `sh`, `hyperband`.
+ * The builtin strategy definitions, in the order `nas strategies` lists them. This list is the one
+ * place a builtin is registered: the registry, the CLI, the conformance and golden tests and the
+ * strategies table of the package README all read it.
  * @since 0.1.0
  * @category strategies
  */
@@ -26,4 +28,5 @@ export const builtinStrategies: readonly StrategyDefinition[] = [
   diverseBeam,
   successiveHalving,
   hyperband,
+  simulatedAnnealing,
 ] as readonly StrategyDefinition[]

@@ -1,7 +1,8 @@
 // Reduced-size versions of the NB201 acceptance runs of bench/nb201.ts (full figures in BENCHMARKS.md).
 import { Rng } from '@nasjs/core'
 import type { Metrics } from '@nasjs/core'
-import { compareOnNb201, createMultiFidelityBenchmark, loadNb201 } from '@nasjs/benchmarks'
+import { compareOnNb201, createMultiFidelityBenchmark } from '@nasjs/benchmarks'
+import { loadNb201 } from '@nasjs/benchmarks/node'
 import { nb201 } from '@nasjs/search-space'
 import type { Nb201Arch } from '@nasjs/search-space'
 import { describe, expect, it } from 'vitest'
@@ -30,7 +31,7 @@ describe('NB201 CIFAR-10 acceptance (reduced)', () => {
   })
 
   it('NSGA-II on (valid_acc, Pixel 3 latency) covers far more of the true front than random search (6 seeds x 1000)', async () => {
-    const objectives = ['valid_acc:max', 'latency.pixel3:min']
+    const objectives = ['valid_acc:max', 'latency.pixel3:min'] as const
     const r = await compareOnNb201<Nb201Arch>({
       bench,
       dataset: 'cifar10',

@@ -10,6 +10,7 @@ import { afterAll, describe, expect } from 'vitest'
 import { compareFitness } from './base.js'
 import { builtinStrategies } from './builtins.js'
 import { runSearch } from './driver/run-search.js'
+import { fileStorage } from './node/file-storage.js'
 import { createStrategyRegistry } from './registry.js'
 import { conditionalSpace, createDecisionSpace, syntheticMetrics } from './testing/index.js'
 
@@ -17,7 +18,13 @@ const registry = createStrategyRegistry()
 const dir = mkdtempSync(join(tmpdir(), 'nasjs-prop-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 let runs = 0
-const singleObjective = builtinStrategies.map((d) => d.name).filter((n) => n !== 'nsga2')
+// every builtin, from the registry list (multi-objective ones run with one objective here)
+const names = builtinStrategies.map((d) => d.name)
+/** Strategies whose proposals carry no fidelity, for the journal property. */
+const fullFidelity = builtinStrategies.filter((d) => d.requiresFidelity !== true).map((d) => d.name)
+/** A small top fidelity where the config has one, so that 40 asks reach the upper rungs. */
+const smallConfig = (name: string): Record<string, unknown> =>
+  registry.get(name).configSchema.safeParse({ maxFidelity: 9 }).success ? { maxFidelity: 9 } : {}
 
 describe('properties', () => {
   test.prop([
@@ -48,13 +55,12 @@ describe('properties', () => {
     },
   )
 
-  test.prop([fc.constantFrom(...singleObjective), fc.integer({ min: 0, max: 1e6 })], { numRuns: 30 })(
+  test.prop([fc.constantFrom(...names), fc.integer({ min: 0, max: 1e6 })], { numRuns: 30 })(
     'every builtin proposes valid architectures of a conditional space with consecutive ids, for any seed',
     (name, seed) => {
       const space = conditionalSpace()
       const m = syntheticMetrics(space)
-      const config = name === 'sh' || name === 'hyperband' ? { maxFidelity: 9 } : {}
-      const s = registry.create(name, config, {
+      const s = registry.create(name, smallConfig(name), {
         space,
         rng: new Rng(seed),
         objectives: [{ name: 'acc', direction: 'max' }],
@@ -84,12 +90,9 @@ describe('properties', () => {
     if (a.violation === 0 && b.violation > 0) expect(compareFitness(a, b)).toBeGreaterThan(0)
   })
 
-  test.prop(
-    [fc.constantFrom('rea', 'ls', 'mcts', 'reinforce', 'beam'), fc.double({ min: 0, max: 1, noNaN: true })],
-    {
-      numRuns: 25,
-    },
-  )(
+  test.prop([fc.constantFrom(...fullFidelity), fc.double({ min: 0, max: 1, noNaN: true })], {
+    numRuns: 25,
+  })(
     'a journal cut at any byte (a crash) resumes to the same trials as an uninterrupted run',
     async (name, cut) => {
       const m = syntheticMetrics(nb201)
@@ -103,20 +106,25 @@ describe('properties', () => {
       const base = {
         space: nb201,
         evaluator,
-        objectives: ['acc:max'],
+        objectives: ['acc:max'] as const,
         budget: { trials: 40 },
         seed: 5,
         snapshotEvery: 6,
       }
       const run = ++runs // unique file names: a pair (name, cut) may repeat
       const full = join(dir, `full-${run}.jsonl`)
-      const whole = await runSearch({ ...base, strategy: make(), journal: full })
+      const whole = await runSearch({ ...base, strategy: make(), storage: fileStorage(full) })
       const text = readFileSync(full, 'utf8')
       const firstNl = text.indexOf('\n') + 1
       const at = firstNl + Math.floor(cut * (text.length - firstNl)) // keep at least the header
       const cutPath = join(dir, `cut-${run}.jsonl`)
       writeFileSync(cutPath, text.slice(0, at))
-      const resumed = await runSearch({ ...base, strategy: make(), journal: cutPath, resume: true })
+      const resumed = await runSearch({
+        ...base,
+        strategy: make(),
+        storage: fileStorage(cutPath),
+        resume: true,
+      })
       const key = (t: { id: number; hash: string; outcome?: unknown }) => [
         t.id,
         t.hash,

@@ -1,8 +1,7 @@
-import { Rng, parseConstraint, parseObjective } from '@nasjs/core'
-import type { Constraint, Evaluator, Metrics, Objective } from '@nasjs/core'
+import { Rng, parseConstraints, parseObjectives } from '@nasjs/core'
+import type { CacheMode, Constraint, Evaluator, Metrics, ObjectiveList } from '@nasjs/core'
 import type { SearchSpace } from '@nasjs/search-space'
 import { runSearch } from './driver/run-search.js'
-import type { CacheMode } from './driver/study.js'
 import type { StrategyRegistry } from './registry.js'
 
 /**
@@ -32,12 +31,12 @@ export type Runner<A> = (
  */
 export interface StrategyRunnerOptions<A> {
   readonly space: SearchSpace<A>
-  readonly objectives: readonly (Objective | string)[]
+  readonly objectives: ObjectiveList
   readonly constraints?: readonly (Constraint | string)[]
   /** Evaluations in flight (default 1, which keeps runs reproducible). */
   readonly concurrency?: number
-  /** The driver's result cache (default `functional`; use `exact` when an objective is a measured latency). */
-  readonly cache?: CacheMode
+  /** The driver's result cache (default `auto`: see `runSearch`). */
+  readonly cache?: CacheMode | 'auto'
   /** Stop after this many cache hits in a row (see `runSearch`). */
   readonly maxConsecutiveCacheHits?: number
   /** Free per-architecture statistics for predictor-guided strategies (see `StrategyContext.features`). */
@@ -69,8 +68,8 @@ export function strategyRunner<A>(
 ): Runner<A> {
   const def = registry.get(name)
   registry.parseConfig(name, config) // fail early on a bad config
-  const objectives = opts.objectives.map((o) => (typeof o === 'string' ? parseObjective(o) : o))
-  const constraints = (opts.constraints ?? []).map((c) => (typeof c === 'string' ? parseConstraint(c) : c))
+  const objectives = parseObjectives(opts.objectives)
+  const constraints = parseConstraints(opts.constraints)
   return async ({ seed, budget, evaluator, signal }) => {
     const strategy = registry.create(def.name, config, {
       space: opts.space,

@@ -4,29 +4,29 @@ import { NB201_DATASETS } from '@nasjs/benchmarks'
 import { builtinSpaceIds, getSpace, nb201Canonical, type Nb201Arch } from '@nasjs/search-space'
 import { fmtMetric, loadBenchmark, table, type Io } from '../context.js'
 
-/** Parses an architecture given as the space's text form or as JSON. */
+/**
+ * Parses an architecture given as the space's text form (what `nas spaces show` and every summary
+ * print, e.g. `{"ks":[...],...}` for ofa-mbv3) or as the JSON envelope of `space.toJSON`.
+ */
 export function parseArchArgument(spaceId: string, text: string): unknown {
   const space = getSpace(spaceId)
   const t = text.trim()
-  if (t.startsWith('{') || (t.startsWith('[') && spaceId !== 'nb201')) {
-    let json: unknown
-    try {
-      json = JSON.parse(t)
-    } catch (cause) {
-      throw new NasError({
-        code: 'ARCH_INVALID',
-        message: `the architecture looks like JSON but does not parse: ${(cause as Error).message}`,
-        value: text,
-        cause,
-      })
-    }
-    return space.fromJSON(json)
-  }
+  let formatError: unknown
   try {
     return space.parse(t)
   } catch (e) {
-    throw pointAt(e, t)
+    formatError = e
   }
+  if (t.startsWith('{')) {
+    let json: unknown
+    try {
+      json = JSON.parse(t)
+    } catch {
+      throw pointAt(formatError, t)
+    }
+    if (json !== null && typeof json === 'object' && 'space' in json) return space.fromJSON(json)
+  }
+  throw pointAt(formatError, t)
 }
 
 /** Adds a caret line under the offending part of the input to an ARCH_INVALID error. */

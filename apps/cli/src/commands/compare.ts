@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Command, Option } from '@commander-js/extra-typings'
-import { NasError, parseObjective } from '@nasjs/core'
+import { NasError, parseObjective, type ObjectiveList } from '@nasjs/core'
 import {
   NB201_DATASETS,
   anytimeSvg,
@@ -16,9 +16,9 @@ import { strategyRunner, type Runner } from '@nasjs/strategies'
 import { loadBenchmark, type Io } from '../context.js'
 import { EXIT } from '../errors.js'
 import { escapeXml } from '../report/charts.js'
-import { ensureDir, writeJsonAtomic } from '../run-files.js'
+import { createRunDir, writeJsonAtomic } from '../run-files.js'
 import { assertRunsOnTable, cliStrategyRegistry, prepareStrategies } from '../strategies.js'
-import { checkMetrics } from './search.js'
+import { checkTargetMetrics, tableTarget } from '../targets.js'
 
 function positiveInt(name: string, text: string): number {
   const n = Number(text)
@@ -83,10 +83,11 @@ export function compareCommand(io: Io) {
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', '\nExample:\n  nas compare --strategies random,rea,ls --seeds 20 --budget 150')
     .action(async (opts) => {
-      if (opts.space !== 'nb201') {
+      const target = tableTarget(opts.space)
+      if (target.space.id !== 'nb201') {
         throw new NasError({
           code: 'NOT_REGISTERED',
-          message: `nas compare runs on spaces with a benchmark: 'nb201', not '${opts.space}'`,
+          message: `nas compare runs the NAS-Bench-201 protocol: 'nb201', not '${opts.space}'`,
           value: opts.space,
           allowed: ['nb201'],
         })
@@ -108,8 +109,10 @@ export function compareCommand(io: Io) {
       const budget = positiveInt('budget', opts.budget)
       const objectives = opts.objective ?? []
       objectives.forEach(parseObjective)
-      checkMetrics(opts.dataset, objectives, [])
-      const searchObjectives = objectives.length > 0 ? objectives : ['valid_acc:max']
+      if (objectives.length > 0) checkTargetMetrics(target, opts.dataset, objectives, [])
+      else target.checkMetrics(opts.dataset, [])
+      const searchObjectives: ObjectiveList =
+        objectives.length > 0 ? (objectives as unknown as ObjectiveList) : ['valid_acc:max']
       const bench = loadBenchmark(opts.data)
       await prepareStrategies(names, opts.json || opts.quiet ? undefined : (l) => io.err.write(l + '\n'))
       const runners: Record<string, Runner<Nb201Arch>> = Object.fromEntries(
@@ -167,7 +170,7 @@ export function compareCommand(io: Io) {
       } finally {
         process.off('SIGINT', onSigint)
       }
-      ensureDir(dir)
+      createRunDir(dir)
       writeFileSync(join(dir, 'compare.json'), toJson(result))
       writeFileSync(join(dir, 'curves.csv'), toCsv(result, 'curves'))
       writeFileSync(join(dir, 'summary.csv'), toCsv(result, 'summary'))

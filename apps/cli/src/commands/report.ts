@@ -1,8 +1,12 @@
+import { join, resolve } from 'node:path'
 import { Command } from '@commander-js/extra-typings'
-import { resolve } from 'node:path'
-import { loadBenchmark, type Io } from '../context.js'
-import { readRun } from '../run-files.js'
-import { printSummary, writeRunReport } from './search.js'
+import { NasError, parseObjectives } from '@nasjs/core'
+import { ledgerFromJournal } from '@nasjs/strategies'
+import { readJournalFile } from '@nasjs/strategies/node'
+import type { Io } from '../context.js'
+import { RUN_FILES, searchMeta } from '../run-files.js'
+import { printSummary, truthScore, writeRunReport } from '../search/report.js'
+import { tableTarget } from '../targets.js'
 
 /** `nas report <dir>`: rebuilds summary.json, pareto.csv and report.html from the journal. */
 export function reportCommand(io: Io) {
@@ -13,11 +17,37 @@ export function reportCommand(io: Io) {
     .option('--json', 'print the summary as JSON')
     .action((dirArg, opts) => {
       const dir = resolve(dirArg)
-      const { config, journal } = readRun(dir)
-      const ended = journal.records.some((r) => r.type === 'end' && r.reason !== 'aborted')
-      const bench = config.space === 'nb201' ? loadBenchmark(opts.data) : undefined
-      const summary = writeRunReport(dir, bench, ended)
+      const path = join(dir, RUN_FILES.journal)
+      const stored = readJournalFile(path)
+      if (stored === undefined) {
+        throw new NasError({
+          code: 'IO',
+          message: `${path} is missing or empty: nothing to report`,
+          path: [path],
+        })
+      }
+      const meta = searchMeta(stored.header, path)
+      const target = tableTarget(stored.header.space)
+      const session = target.open(opts.data)
+      const truth = session.truth(meta.dataset, parseObjectives(stored.header.objectives))
+      const frontScore = truthScore(session, truth, target.space)
+      const replay = ledgerFromJournal(
+        target.space,
+        stored,
+        path,
+        frontScore === undefined ? {} : { frontScore },
+      )
+      const summary = writeRunReport({
+        dir,
+        header: stored.header,
+        dataset: meta.dataset,
+        ledger: replay.ledger,
+        session,
+        truth,
+        budget: replay.budget.trials ?? replay.ledger.trials.length,
+        complete: replay.ended !== undefined && replay.ended !== 'aborted' && replay.ended !== 'error',
+      })
       if (opts.json) io.out(JSON.stringify(summary))
-      else printSummary(io, summary)
+      else printSummary(io, summary, target.showMetrics)
     })
 }

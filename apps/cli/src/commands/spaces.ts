@@ -1,7 +1,8 @@
 import { Command } from '@commander-js/extra-typings'
 import { Rng } from '@nasjs/core'
 import { builtinSpaces, getSpace } from '@nasjs/search-space'
-import { BENCHMARKED_SPACES, table, type Io } from '../context.js'
+import { table, type Io } from '../context.js'
+import { TABLE_SPACES } from '../targets.js'
 
 /** `nas spaces` and `nas spaces show <id>`. */
 export function spacesCommand(io: Io) {
@@ -12,7 +13,7 @@ export function spacesCommand(io: Io) {
       const rows = builtinSpaces.map((s) => ({
         id: s.id,
         size: s.size().toString(),
-        benchmark: (BENCHMARKED_SPACES as readonly string[]).includes(s.id),
+        benchmark: TABLE_SPACES.includes(s.id),
         encodings: [...s.encodings],
       }))
       if (opts.json) return io.out(JSON.stringify({ ok: true, spaces: rows }))

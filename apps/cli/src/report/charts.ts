@@ -150,12 +150,22 @@ export function scatterChart(opts: Frame & { readonly groups: readonly ScatterGr
       colored
         .map((g) => {
           const r = g.radius ?? 3
+          // one dot per half pixel: a cloud of 100,000 trials draws as the few thousand dots it shows
+          const seen = new Set<string>()
           const dots = g.points
             .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y))
-            .map(
-              (p) =>
-                `<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="${r}" fill="${g.color}" fill-opacity="0.75">${p.label ? `<title>${escapeXml(p.label)}</title>` : ''}</circle>`,
-            )
+            .flatMap((p) => {
+              const cx = sx(p.x).toFixed(1)
+              const cy = sy(p.y).toFixed(1)
+              if (p.label === undefined) {
+                const k = `${cx},${cy}`
+                if (seen.has(k)) return []
+                seen.add(k)
+              }
+              return [
+                `<circle cx="${cx}" cy="${cy}" r="${r}" fill="${g.color}" fill-opacity="0.75">${p.label ? `<title>${escapeXml(p.label)}</title>` : ''}</circle>`,
+              ]
+            })
             .join('')
           let line = ''
           if (g.connect && g.points.length > 1) {

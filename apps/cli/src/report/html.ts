@@ -1,5 +1,5 @@
 import { parseObjective } from '@nasjs/core'
-import type { RunSummary, TrialRow } from '../run-files.js'
+import type { RunSummary } from '../run-files.js'
 import { escapeXml, lineChart, scatterChart } from './charts.js'
 
 const fmt = (v: number | undefined) =>
@@ -18,7 +18,8 @@ const fmt = (v: number | undefined) =>
  */
 export function searchReportHtml(
   summary: RunSummary,
-  rows: readonly TrialRow[],
+  /** The metrics of every evaluated trial (the cloud of the Pareto plot). */
+  trials: readonly { readonly metrics: Readonly<Record<string, number>> }[],
   opts: { readonly trueFront?: readonly { readonly x: number; readonly y: number }[] } = {},
 ): string {
   const objectives = summary.objectives.map(parseObjective)
@@ -68,7 +69,7 @@ export function searchReportHtml(
       groups: [
         {
           name: 'all trials',
-          points: pts(rows.filter((r) => r.status === 'complete')),
+          points: pts(trials),
           color: '#bbb',
           radius: 2,
         },

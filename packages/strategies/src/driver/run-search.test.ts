@@ -9,7 +9,7 @@ import { runSearch } from './run-search.js'
 
 const m = syntheticMetrics(nb201)
 const evaluator = (a: Nb201Arch): Promise<Metrics> => Promise.resolve(m(a))
-const base = { space: nb201, evaluator, objectives: ['acc:max'], seed: 1 }
+const base = { space: nb201, evaluator, objectives: ['acc:max'] as const, seed: 1 }
 
 async function expectRejects(p: Promise<unknown>, code: string): Promise<NasError> {
   try {
@@ -44,7 +44,10 @@ describe('runSearch', () => {
       runSearch({ ...base, strategy: make('random', nb201), budget: { trials: -1 } }),
       'BUDGET_INVALID',
     )
-    await expectRejects(runSearch({ ...base, strategy: make('random', nb201), budget: {} }), 'BUDGET_INVALID')
+    await expectRejects(
+      runSearch({ ...base, strategy: make('random', nb201), budget: {} as never }),
+      'BUDGET_INVALID',
+    )
     await expectRejects(
       runSearch({ ...base, strategy: make('random', nb201), budget: { trials: 5, epochs: 3 } as never }),
       'BUDGET_INVALID',
@@ -55,7 +58,7 @@ describe('runSearch', () => {
     const e = await expectRejects(
       runSearch({
         ...base,
-        objectives: ['valid_acc:max'],
+        objectives: ['valid_acc:max'] as const,
         strategy: make('random', nb201, {}, 1, [obj('valid_acc')]),
         budget: { trials: 5 },
       }),
@@ -79,14 +82,14 @@ describe('runSearch', () => {
     expect(calls).toBe(0)
   })
 
-  it('evaluates equal functional hashes once and reports the cache hits', async () => {
+  it('evaluates equal architectures once and reports the cache hits', async () => {
     const space = gridSpace(2, 2) // 4 architectures
     let calls = 0
     const r = await runSearch({
       space,
       strategy: make('random', space),
       evaluator: (a) => (calls++, Promise.resolve({ acc: a[0]! + a[1]! })),
-      objectives: ['acc:max'],
+      objectives: ['acc:max'] as const,
       budget: { trials: 40 },
     })
     expect(calls).toBe(4)
@@ -106,7 +109,7 @@ describe('runSearch', () => {
         await new Promise((res) => setTimeout(res, 5))
         return { acc: a[0]! }
       },
-      objectives: ['acc:max'],
+      objectives: ['acc:max'] as const,
       budget: { trials: 12 },
       concurrency: 6,
     })
@@ -231,7 +234,7 @@ describe('runSearch', () => {
       space,
       strategy: make('grid', space),
       evaluator: (a) => Promise.resolve({ acc: a[0]! }),
-      objectives: ['acc:max'],
+      objectives: ['acc:max'] as const,
       budget: { trials: 100 },
     })
     expect(r.reason).toBe('exhausted')
@@ -258,7 +261,7 @@ describe('runSearch', () => {
   it('returns the Pareto front for several objectives', async () => {
     const r = await runSearch({
       ...base,
-      objectives: ['acc:max', 'lat:min'],
+      objectives: ['acc:max', 'lat:min'] as const,
       strategy: make('nsga2', nb201, { populationSize: 10 }, 1, [obj('acc'), obj('lat', 'min')]),
       budget: { evaluations: 100 },
     })

@@ -1,42 +1,35 @@
-import { basename } from 'node:path'
 import {
   NasError,
   formatConstraint,
   formatObjective,
-  paretoFrontOfMetrics,
-  parseConstraint,
-  parseObjective,
+  metricMissingError,
+  missingMetrics,
+  parseBudget,
+  parseConstraints,
+  parseObjectives,
+  totalViolation,
 } from '@nasjs/core'
-import type { Constraint, Metrics, Objective, SearchEventListener, TrialOutcome } from '@nasjs/core'
+import type {
+  Budget,
+  CacheMode,
+  Constraint,
+  Metrics,
+  Objective,
+  ObjectiveList,
+  SearchEvent,
+  SearchEventListener,
+  TrialOutcome,
+} from '@nasjs/core'
 import type { SearchSpace } from '@nasjs/search-space'
-import { compareFitness, fitnessOf, totalViolation } from '../base.js'
+import { checkOutcome } from '../base.js'
 import type { Strategy } from '../types.js'
-import { JournalWriter, journalExists, readJournal } from './journal.js'
-import type { JournalHeader } from './journal.js'
-
-/**
- * One trial of a study.
- * @since 0.1.0
- * @category driver
- */
-export interface TrialRecord<A> {
-  readonly id: number
-  readonly arch: A
-  /** `space.hash(arch)`: functionally equal architectures share it. */
-  readonly hash: string
-  readonly fidelity?: number
-  /** Undefined while the trial is outstanding. */
-  outcome?: TrialOutcome
-  /** The functional-hash cache answered it (no evaluation ran). */
-  cached: boolean
-  durationMs: number
-  /** What the trial counted towards a cost budget. */
-  cost: number
-  /** A cheap constraint was violated, so the evaluator never ran. */
-  skipped?: boolean
-  /** Set while another outstanding trial with the same hash and fidelity is being evaluated. */
-  duplicateOf?: number
-}
+import { TrialLedger } from './ledger.js'
+import { replayInto } from './replay.js'
+import type { TrialRecord } from './ledger.js'
+import { JOURNAL_VERSION, outcomeJson } from './records.js'
+import type { JournalEntry, JournalHeader, JournalRecord } from './records.js'
+import { discardStorage } from './storage.js'
+import type { StoredJournal, TrialStorage } from './storage.js'
 
 /**
  * What {@link Study.ask} returns.
@@ -45,60 +38,77 @@ export interface TrialRecord<A> {
 export type AskResult<A> =
   /** Evaluate `trial.arch` (at `trial.fidelity`) and `tell` the outcome. */
   | { readonly status: 'evaluate'; readonly trial: TrialRecord<A> }
-  /** The trial was answered without evaluation (cache hit or a violated cheap constraint) and is told. */
+  /** The trial was answered without evaluation (the result cache or a violated cheap constraint) and is told. */
   | { readonly status: 'done'; readonly trial: TrialRecord<A> }
-  /** The strategy waits for outstanding trials to be told. */
+  /**
+   * The same architecture is being evaluated by an earlier trial: this one is answered from its
+   * result when that is told (or handed out again by `ask` if it fails).
+   */
+  | { readonly status: 'parked'; readonly trial: TrialRecord<A> }
+  /** Nothing to do until outstanding trials are told. */
   | { readonly status: 'wait' }
+  /** The budget allows no more trials. */
+  | { readonly status: 'budget' }
   /** The strategy will propose nothing more. */
   | { readonly status: 'exhausted' }
+  /** The strategy proposed only known architectures `maxConsecutiveCacheHits` times in a row. */
+  | { readonly status: 'stalled' }
 
 /**
- * Options of {@link Study.create}.
+ * Why a search stopped.
+ * @since 0.1.0
+ */
+export type StopReason = 'budget' | 'aborted' | 'exhausted' | 'stalled' | 'error'
+
+/**
+ * Options of {@link Study.open}.
  * @since 0.1.0
  */
 export interface StudyOptions<A> {
   readonly space: SearchSpace<A>
   readonly strategy: Strategy<A>
   /** `name:max|min` strings or objects; at least one. */
-  readonly objectives: readonly (Objective | string)[]
+  readonly objectives: ObjectiveList
   /** `metric<=bound` strings or objects. */
   readonly constraints?: readonly (Constraint | string)[]
-  /** Recorded in the journal header and given to evaluators as `ctx.seed`. */
+  /**
+   * Where the search stops. Required for a new study; on resume it may be left out (the stored one
+   * holds) or changed, which is journaled; a limit below what is already used is `BUDGET_INVALID`.
+   */
+  readonly budget?: Budget
+  /** Recorded in the journal and given to evaluators as `ctx.seed` (default 0). */
   readonly seed?: number
-  /** JSONL journal path (`trials.jsonl`). */
-  readonly journal?: string
-  /** Continue the journal if it exists (a missing file starts a new study). */
+  /**
+   * Where trials are kept so that the study can be resumed: `memoryStorage()`, or `fileStorage(path)`
+   * from `@nasjs/strategies/node`. Without one nothing is written (the ledger still has everything).
+   */
+  readonly storage?: TrialStorage
+  /** Continue what `storage` holds (an empty store starts a new study). Without it, a non-empty store is an error. */
   readonly resume?: boolean
-  /** Force every journal record to disk (`fsync`); slower, survives power loss. */
-  readonly fsync?: boolean
-  /** Write a strategy snapshot into the journal every this many tells (0 = never; resume replays). */
+  /** A strategy snapshot every this many tells, so a resume replays at most that many (default 1000; 0 = never). */
   readonly snapshotEvery?: number
   /**
-   * Metrics that are cheap to know before evaluation (e.g. a latency table lookup): constraints on
-   * them are checked first, and a violating architecture is never evaluated (it is told as pruned at
-   * step 0 with these metrics).
+   * Metrics known before evaluation (e.g. a latency table lookup): constraints on them are checked
+   * first, and a violating architecture is never evaluated (told as pruned at step 0, `skipped`).
+   * They also fill in a constraint metric the evaluator does not return.
    */
   readonly cheapMetrics?: (arch: A) => Metrics
-  /** A study name for the journal header (default: the journal's file name). */
+  /** A study name for the journal header and events (default: the storage's location). */
   readonly name?: string
-  /** Recorded in the journal header. */
-  readonly budget?: JournalHeader['budget']
-  /** Where constraint-skip events go. */
   readonly onEvent?: SearchEventListener
-  /**
-   * What the result cache keys on: `functional` (default) = `space.hash`, so functionally equal
-   * architectures are evaluated once per study (Unified Functional Hashing); `exact` = the
-   * architecture itself (`space.format`), for metrics that differ between functionally equal
-   * architectures, such as measured latency (dead ops still run); `off` = evaluate every trial.
-   */
+  /** Minimum time between `progress` events (default 200 ms). */
+  readonly progressIntervalMs?: number
+  /** What the result cache keys on (default `exact`; see `CacheMode` in `@nasjs/core`). */
   readonly cache?: CacheMode
+  /** Evaluations run at once; recorded, and checked on resume (default 1). */
+  readonly concurrency?: number
+  /** The caller's own settings, recorded in the header and checked on resume (e.g. a dataset). */
+  readonly meta?: Readonly<Record<string, unknown>>
+  /** Stop (`stalled`) after this many cache hits in a row (default 10,000). */
+  readonly maxConsecutiveCacheHits?: number
+  /** Scores the front for the anytime curve with several objectives (see `TrialLedger`). */
+  readonly frontScore?: (front: readonly TrialRecord<A>[]) => number
 }
-
-/**
- * How a study's result cache identifies architectures (see {@link StudyOptions.cache}).
- * @since 0.1.0
- */
-export type CacheMode = 'functional' | 'exact' | 'off'
 
 /**
  * Stable JSON: object keys sorted, for comparing configs.
@@ -117,19 +127,22 @@ export function stableJson(x: unknown): string {
   return JSON.stringify(x) ?? 'null'
 }
 
+const now = (): number => performance.now()
+
 /**
- * A study: one strategy on one space with its objectives, constraints, functional-hash cache and
- * journal, driven by hand with `ask`/`tell` (what {@link runSearch} does in a loop).
+ * A study: the single owner of a search's state. It holds the {@link TrialLedger} (trials, counts,
+ * cache, best, front, anytime curve), the trials in flight, the budget, the clock, the storage and
+ * the events, and drives the strategy through `ask`/`tell`. {@link runSearch} is a loop over these
+ * two calls; a study can also be driven by hand.
  *
  * @example
  * ```ts
- * const study = Study.create({ space: nb201, strategy, objectives: ['valid_acc:max'], journal: 'trials.jsonl' })
- * for (let i = 0; i < 100; i++) {
- *   const r = study.ask()
- *   if (r.status !== 'evaluate') continue
- *   study.tell(r.trial.id, { status: 'complete', metrics: await evaluate(r.trial.arch) })
+ * const study = await Study.open({ space: nb201, strategy, objectives: ['valid_acc:max'], budget: { trials: 100 } })
+ * for (let r = study.ask(); r.status !== 'budget' && r.status !== 'exhausted'; r = study.ask()) {
+ *   if (r.status === 'evaluate') study.tell(r.trial.id, { status: 'complete', metrics: await evaluate(r.trial.arch) })
  * }
- * study.close()
+ * console.log(study.ledger.best())
+ * await study.close()
  * ```
  * @since 0.1.0
  * @category driver
@@ -140,440 +153,562 @@ export class Study<A> {
   readonly objectives: readonly Objective[]
   readonly constraints: readonly Constraint[]
   readonly seed: number
-  /** True when the study continued a journal. */
+  readonly ledger: TrialLedger<A>
+  readonly storage: TrialStorage
+  /** The study's name (header, events). */
+  readonly name: string
+  /** True when the study continued stored trials. */
   readonly resumed: boolean
-  /** Search time of earlier sessions (from the journal). */
-  readonly previousElapsedMs: number
-  private readonly all: TrialRecord<A>[] = []
-  private readonly told: TrialRecord<A>[] = []
-  private readonly byId = new Map<number, TrialRecord<A>>()
-  private readonly cache = new Map<string, TrialOutcome>()
-  private readonly inflight = new Map<string, number>()
-  private readonly resumedPending: TrialRecord<A>[] = []
-  private readonly journal: JournalWriter | undefined
+  /** False without a storage: then no record is even built. */
+  private readonly keep: boolean
+  private budgetNow: Budget
   private readonly snapshotEvery: number
   private readonly cheapMetrics: ((arch: A) => Metrics) | undefined
   private readonly onEvent: SearchEventListener | undefined
-  private hits = 0
-  private nFailed = 0
-  private nPruned = 0
-  private nEvaluations = 0
-  private costSum = 0
-  private elapsedNow: () => number = () => 0
-  readonly cacheMode: CacheMode
+  private readonly progressEvery: number
+  private readonly maxHits: number
+  /** Outstanding trials to hand out again: left by an earlier session, or whose original failed. */
+  private readonly queue: TrialRecord<A>[] = []
+  /** Trials being evaluated, by cache key (or by id with the cache off). */
+  private readonly running = new Map<string, number>()
+  /** Trials waiting for the running trial with the same key. */
+  private readonly parked = new Map<string, TrialRecord<A>[]>()
+  private nParked = 0
+  private consecutiveHits = 0
+  private previousMs = 0
+  private t0 = now()
+  private lastProgress = -Infinity
+  private sawComplete = false
+  private closed = false
 
-  private constructor(opts: StudyOptions<A>) {
+  private constructor(opts: StudyOptions<A>, storage: TrialStorage, resumed: boolean) {
     this.space = opts.space
     this.strategy = opts.strategy
     this.objectives = parseObjectives(opts.objectives)
-    this.constraints = (opts.constraints ?? []).map((c) => (typeof c === 'string' ? parseConstraint(c) : c))
+    this.constraints = parseConstraints(opts.constraints)
     this.seed = opts.seed ?? 0
-    this.snapshotEvery = opts.snapshotEvery ?? 0
+    this.storage = storage
+    this.keep = opts.storage !== undefined
+    this.name = opts.name ?? storage.location
+    this.resumed = resumed
+    this.budgetNow = { trials: Number.MAX_SAFE_INTEGER }
+    this.snapshotEvery = opts.snapshotEvery ?? 1000
     this.cheapMetrics = opts.cheapMetrics
     this.onEvent = opts.onEvent
-    this.cacheMode = opts.cache ?? 'functional'
+    this.progressEvery = opts.progressIntervalMs ?? 200
+    this.maxHits = opts.maxConsecutiveCacheHits ?? 10_000
+    this.ledger = new TrialLedger({
+      space: opts.space,
+      objectives: this.objectives,
+      constraints: this.constraints,
+      cache: opts.cache ?? 'exact',
+      ...(opts.frontScore === undefined ? {} : { frontScore: opts.frontScore }),
+    })
+  }
 
-    const header: JournalHeader = {
-      v: 1,
+  /**
+   * Opens a study on `storage`: takes its lock, and either starts a new study (writing the header)
+   * or, with `resume`, checks that the stored study has the same space, strategy and config,
+   * objectives, constraints, seed, cache, concurrency and `meta` (else a `SPACE_MISMATCH` or
+   * `JOURNAL` error naming both values), validates every record (each ask's hash against its
+   * architecture), rebuilds the ledger, restores the strategy from the last snapshot and replays the
+   * records after it, so the strategy continues exactly. A failed open releases the lock and writes
+   * nothing.
+   */
+  static async open<A>(opts: StudyOptions<A>): Promise<Study<A>> {
+    const storage = opts.storage ?? discardStorage()
+    // settings first: a bad objective or budget is an error before anything is touched
+    parseObjectives(opts.objectives)
+    parseConstraints(opts.constraints)
+    const budget = opts.budget === undefined ? undefined : parseBudget(opts.budget)
+    checkInt(opts.snapshotEvery, 'snapshotEvery', 0)
+    checkInt(opts.concurrency, 'concurrency', 1)
+    checkInt(opts.maxConsecutiveCacheHits, 'maxConsecutiveCacheHits', 1)
+    checkInt(opts.seed, 'seed', Number.MIN_SAFE_INTEGER)
+    await storage.lock()
+    try {
+      const stored = await storage.read()
+      if (stored !== undefined && opts.resume !== true) {
+        throw new NasError({
+          code: 'JOURNAL',
+          message: `${storage.location} already holds a study (${stored.header.study}); resume it (resume: true, --resume) or choose another place`,
+          path: [storage.location],
+        })
+      }
+      const study = new Study(opts, storage, stored !== undefined)
+      const header = study.header(opts, budget)
+      if (stored === undefined) {
+        if (budget === undefined) {
+          throw new NasError({
+            code: 'BUDGET_INVALID',
+            message: 'a new study needs a budget, e.g. { trials: 100 }',
+            allowed: ['trials', 'evaluations', 'seconds', 'cost'],
+          })
+        }
+        study.budgetNow = budget
+        storage.append(header)
+      } else {
+        checkHeader(storage.location, stored.header, header)
+        study.replay(stored)
+        if (budget !== undefined && stableJson(budget) !== stableJson(study.budgetNow)) {
+          study.changeBudget(budget)
+        }
+        study.write({
+          v: JOURNAL_VERSION,
+          type: 'resume',
+          at: new Date().toISOString(),
+          trialsDone: study.ledger.trials.length,
+        })
+      }
+      await storage.flush()
+      study.t0 = now()
+      study.lastProgress = study.t0
+      return study
+    } catch (e) {
+      await storage.close()
+      throw e
+    }
+  }
+
+  private header(opts: StudyOptions<A>, budget: Budget | undefined): JournalHeader {
+    return {
+      v: JOURNAL_VERSION,
       type: 'header',
-      study: opts.name ?? (opts.journal !== undefined ? basename(opts.journal) : 'study'),
+      study: this.name,
       created: new Date().toISOString(),
       space: this.space.id,
       strategy: { name: this.strategy.name, config: this.strategy.config },
       objectives: this.objectives.map(formatObjective),
       constraints: this.constraints.map(formatConstraint),
       seed: this.seed,
-      budget: opts.budget ?? {},
-      cache: this.cacheMode,
+      budget: budget ?? { trials: 1 },
+      cache: this.ledger.cacheMode,
+      concurrency: opts.concurrency ?? 1,
+      ...(opts.meta === undefined ? {} : { meta: opts.meta }),
     }
-    let resumed = false
-    let previousElapsedMs = 0
-    if (opts.journal !== undefined) {
-      const exists = journalExists(opts.journal)
-      if (exists && opts.resume !== true) {
-        throw new NasError({
-          code: 'JOURNAL',
-          message: `journal ${opts.journal} already exists; pass resume: true (--resume) to continue it, or choose another path`,
-          path: [opts.journal],
-        })
-      }
-      if (exists) {
-        const j = readJournal(opts.journal)
-        checkHeader(opts.journal, j.header, header)
-        previousElapsedMs = this.replay(j.records, opts.journal)
-        this.journal = JournalWriter.open(opts.journal, {
-          fsync: opts.fsync === true,
-          ...(j.tornTail ? { truncateTo: j.validBytes } : {}),
-        })
-        this.journal.write({
-          v: 1,
-          type: 'resume',
-          at: new Date().toISOString(),
-          trialsDone: this.told.length,
-        })
-        resumed = true
-      } else {
-        this.journal = JournalWriter.open(opts.journal, { fsync: opts.fsync === true })
-        this.journal.write(header)
-      }
-    }
-    this.resumed = resumed
-    this.previousElapsedMs = previousElapsedMs
   }
 
-  /**
-   * Creates a study; with `journal` and `resume: true` and an existing journal, checks that the
-   * journal belongs to the same space, strategy (name and config), objectives, constraints and seed
-   * (else `SPACE_MISMATCH` / `JOURNAL` naming both), restores the strategy from the last snapshot and
-   * replays the asks and tells after it, so the strategy continues exactly.
-   */
-  static create<A>(opts: StudyOptions<A>): Study<A> {
-    return new Study(opts)
-  }
-
-  /** Sets the clock that tell records store as `elapsedMs` (the driver's). */
-  setClock(now: () => number): void {
-    this.elapsedNow = now
-  }
-
-  private replay(
-    records: readonly Exclude<import('./journal.js').JournalRecord, JournalHeader>[],
-    path: string,
-  ): number {
+  /** Rebuilds the ledger from stored records and brings the strategy to the state after them. */
+  private replay(stored: StoredJournal): void {
+    const where = this.storage.location
     let lastSnap = -1
-    records.forEach((r, i) => {
+    stored.entries.forEach((r, i) => {
       if (r.type === 'snapshot') lastSnap = i
     })
     if (lastSnap >= 0) {
-      const snap = records[lastSnap]
-      if (snap?.type === 'snapshot') this.strategy.restore(snap.state)
+      const snap = stored.entries[lastSnap] as Extract<JournalEntry, { type: 'snapshot' }>
+      try {
+        this.strategy.restore(snap.state)
+      } catch (cause) {
+        throw new NasError({
+          code: 'JOURNAL',
+          message: `journal ${where} line ${stored.lines[lastSnap]}: the strategy snapshot cannot be restored: ${cause instanceof Error ? cause.message : String(cause)}`,
+          path: [where, stored.lines[lastSnap]!],
+          cause,
+        })
+      }
     }
-    let elapsed = 0
-    records.forEach((r, i) => {
-      const live = i > lastSnap
-      if (r.type === 'ask') {
-        const arch = this.space.fromJSON(r.arch)
-        const t: TrialRecord<A> = {
-          id: r.trial,
-          arch,
-          hash: r.hash,
-          ...(r.fidelity === undefined ? {} : { fidelity: r.fidelity }),
-          cached: false,
-          durationMs: 0,
-          cost: 0,
-        }
-        if (live) {
-          const [p] = this.strategy.ask(1)
-          const h = p === undefined ? undefined : this.space.hash(p.arch)
-          if (p === undefined || p.id !== r.trial || h !== r.hash || p.fidelity !== r.fidelity) {
-            throw new NasError({
-              code: 'JOURNAL',
-              message:
-                `cannot resume ${path}: replaying the strategy diverged at trial ${r.trial}: the journal has ` +
-                `${this.space.format(arch)}${r.fidelity === undefined ? '' : ` @${r.fidelity}`}, the strategy proposed ` +
-                (p === undefined
-                  ? 'nothing'
-                  : `trial ${p.id} ${this.space.format(p.arch)}${p.fidelity === undefined ? '' : ` @${p.fidelity}`}`) +
-                ' (is the strategy created with the same seed and config, and deterministic?)',
-              path: [path],
-            })
-          }
-        }
-        this.all.push(t)
-        this.byId.set(t.id, t)
-      } else if (r.type === 'tell') {
-        const t = this.byId.get(r.trial)
-        if (t === undefined || t.outcome !== undefined) {
+    const state = replayInto(this.ledger, stored, where, {
+      ask: (r, arch, i) => {
+        if (i <= lastSnap) return
+        const [p] = this.strategy.ask(1)
+        if (
+          p === undefined ||
+          p.id !== r.trial ||
+          this.space.hash(p.arch) !== r.hash ||
+          p.fidelity !== r.fidelity
+        ) {
           throw new NasError({
             code: 'JOURNAL',
-            message: `journal ${path}: a tell of trial ${r.trial} without an outstanding ask`,
-            path: [path],
+            message:
+              `cannot resume ${where}: replaying the strategy diverged at trial ${r.trial} (line ${stored.lines[i]}): the journal has ` +
+              `${this.space.format(arch)}${r.fidelity === undefined ? '' : ` @${r.fidelity}`}, the strategy proposed ` +
+              (p === undefined
+                ? 'nothing'
+                : `trial ${p.id} ${this.space.format(p.arch)}${p.fidelity === undefined ? '' : ` @${p.fidelity}`}`) +
+              ' (is the strategy created with the same seed and config, and deterministic?)',
+            path: [where, stored.lines[i]!],
           })
         }
-        if (live) this.strategy.tell(r.trial, r.outcome)
-        this.record(t, r.outcome, r.cached, r.durationMs, r.cost, r.skipped === true)
-        elapsed = r.elapsedMs
-      } else if (r.type === 'end') {
-        elapsed = Math.max(elapsed, r.elapsedMs)
-      }
+      },
+      tell: (r, i) => {
+        if (i > lastSnap) this.strategy.tell(r.trial, r.outcome)
+        if (r.outcome.status === 'complete') this.sawComplete = true
+      },
     })
-    for (const t of this.all) if (t.outcome === undefined) this.resumedPending.push(t)
-    return elapsed
+    this.budgetNow = state.budget
+    this.previousMs = state.elapsedMs
+    for (const t of this.ledger.allTrials) if (t.outcome === undefined) this.queue.push(t)
   }
 
-  /** Books a told outcome in the study's own state (no strategy call, no journal). */
-  private record(
-    t: TrialRecord<A>,
-    outcome: TrialOutcome,
-    cached: boolean,
-    durationMs: number,
-    cost: number,
-    skipped: boolean,
-  ): void {
-    t.outcome = outcome
-    t.cached = cached
-    t.durationMs = durationMs
-    t.cost = cost
-    if (skipped) t.skipped = true
-    this.told.push(t)
-    if (cached) this.hits++
-    else if (!skipped) this.nEvaluations++
-    if (outcome.status === 'failed') this.nFailed++
-    if (outcome.status === 'pruned') this.nPruned++
-    this.costSum += cost
-    const key = this.keyOf(t)
-    if (key === undefined) return
-    if (outcome.status === 'complete') this.cache.set(key, outcome)
-    if (this.inflight.get(key) === t.id) this.inflight.delete(key)
+  /** The budget in force (the header's, or the last journaled change). */
+  get budget(): Budget {
+    return this.budgetNow
   }
 
   /**
-   * The next trial. Trials left outstanding by an interrupted session come first (same ids), then
-   * new proposals. Cache hits and trials that violate a cheap constraint are told right away
-   * (`status: 'done'`).
+   * Changes the budget (journaled). A limit below what is already used is a `BUDGET_INVALID` error.
+   */
+  changeBudget(budget: Budget): void {
+    const b = parseBudget(budget)
+    const used: [keyof Budget, number, string][] = [
+      ['trials', this.ledger.trials.length, 'trials done'],
+      ['evaluations', this.ledger.evaluations, 'evaluations done'],
+      ['cost', this.ledger.cost, 'cost spent'],
+      ['seconds', this.elapsedMs() / 1000, 'seconds used'],
+    ]
+    for (const [k, u, what] of used) {
+      const v = b[k]
+      if (v !== undefined && v < u) {
+        throw new NasError({
+          code: 'BUDGET_INVALID',
+          message: `budget ${k} ${v} is below the ${Number.isInteger(u) ? u : u.toFixed(1)} ${what} in ${this.storage.location}; give at least ${Math.ceil(u)}`,
+          value: v,
+          allowed: [`>= ${Math.ceil(u)}`],
+          path: [k],
+        })
+      }
+    }
+    this.budgetNow = b
+    this.write({ v: JOURNAL_VERSION, type: 'budget', at: new Date().toISOString(), budget: b })
+  }
+
+  /** Search time of every session so far, in milliseconds. */
+  elapsedMs(): number {
+    return this.previousMs + (now() - this.t0)
+  }
+
+  /** Milliseconds left of a `seconds` budget (`Infinity` without one). */
+  timeLeftMs(): number {
+    const s = this.budgetNow.seconds
+    return s === undefined ? Infinity : Math.max(0, s * 1000 - this.elapsedMs())
+  }
+
+  /** Trials being evaluated or waiting for a running duplicate (what `concurrency` bounds). */
+  inFlight(): number {
+    return this.running.size + this.nParked
+  }
+
+  /** Whether the budget allows another trial (counting those in flight and queued). */
+  private budgetLeft(extra: number): boolean {
+    const b = this.budgetNow
+    const l = this.ledger
+    if (b.trials !== undefined && l.trials.length + this.inFlight() + extra >= b.trials) return false
+    if (b.evaluations !== undefined && l.evaluations + this.running.size >= b.evaluations) return false
+    if (b.cost !== undefined && l.cost >= b.cost) return false
+    if (b.seconds !== undefined && this.timeLeftMs() <= 0) return false
+    return true
+  }
+
+  /**
+   * The next trial. Outstanding trials from an earlier session come first (same ids), then new
+   * proposals. Cache hits and trials that violate a cheap constraint are told at once (`done`); a
+   * repeat of a trial in flight is `parked`.
    */
   ask(): AskResult<A> {
-    let t = this.resumedPending.shift()
-    if (t === undefined) {
-      const [p] = this.strategy.ask(1)
-      if (p === undefined) {
-        return this.strategy.exhausted() && this.outstanding() === 0
-          ? { status: 'exhausted' }
-          : { status: 'wait' }
-      }
-      t = {
-        id: p.id,
-        arch: p.arch,
-        hash: this.space.hash(p.arch),
-        ...(p.fidelity === undefined ? {} : { fidelity: p.fidelity }),
-        cached: false,
-        durationMs: 0,
-        cost: 0,
-      }
-      this.all.push(t)
-      this.byId.set(t.id, t)
-      this.journal?.write({
-        v: 1,
+    this.checkOpen()
+    const queued = this.queue[0]
+    if (queued !== undefined) {
+      if (!this.budgetLeft(0)) return { status: 'budget' }
+      this.queue.shift()
+      return this.resolve(queued)
+    }
+    if (this.consecutiveHits >= this.maxHits) return { status: 'stalled' }
+    if (!this.budgetLeft(0)) return { status: 'budget' }
+    const [p] = this.strategy.ask(1)
+    if (p === undefined) {
+      return this.strategy.exhausted() && this.ledger.outstanding === 0
+        ? { status: 'exhausted' }
+        : { status: 'wait' }
+    }
+    const t = this.ledger.add({
+      id: p.id,
+      arch: p.arch,
+      hash: this.space.hash(p.arch),
+      ...(p.fidelity === undefined ? {} : { fidelity: p.fidelity }),
+    })
+    if (this.keep)
+      this.write({
+        v: JOURNAL_VERSION,
         type: 'ask',
         trial: t.id,
         arch: this.space.toJSON(t.arch),
         hash: t.hash,
         ...(t.fidelity === undefined ? {} : { fidelity: t.fidelity }),
       })
-    }
-    const key = this.keyOf(t)
-    const hit = key === undefined ? undefined : this.cache.get(key)
+    return this.resolve(t)
+  }
+
+  private resolve(t: TrialRecord<A>): AskResult<A> {
+    const hit = this.ledger.cached(t)
     if (hit !== undefined) {
-      this.tellInternal(t, hit, true, 0, 0)
+      this.emitStart(t)
+      this.answer(t, hit, { cached: true, durationMs: 0, cost: 0, skipped: false })
+      this.consecutiveHits++
       return { status: 'done', trial: t }
     }
+    this.consecutiveHits = 0
     if (this.cheapMetrics !== undefined && this.constraints.length > 0) {
       const cm = this.cheapMetrics(t.arch)
       const bad = this.constraints.find((c) => c.metric in cm && totalViolation([c], cm) > 0)
       if (bad !== undefined) {
-        this.onEvent?.({
+        this.emitStart(t)
+        this.emit({
           type: 'constraint-skip',
           trial: t.id,
           arch: this.space.format(t.arch),
           constraint: formatConstraint(bad),
           value: cm[bad.metric]!,
         })
-        this.tellInternal(t, { status: 'pruned', step: 0, metrics: cm }, false, 0, 0, true)
+        this.answer(
+          t,
+          { status: 'pruned', step: 0, metrics: cm },
+          { cached: false, durationMs: 0, cost: 0, skipped: true },
+        )
         return { status: 'done', trial: t }
       }
     }
-    if (key !== undefined) {
-      const first = this.inflight.get(key)
-      if (first !== undefined) t.duplicateOf = first
-      else this.inflight.set(key, t.id)
+    const key = this.ledger.keyOf(t) ?? `#${t.id}`
+    if (this.running.has(key)) {
+      const list = this.parked.get(key)
+      if (list === undefined) this.parked.set(key, [t])
+      else list.push(t)
+      this.nParked++
+      this.emitStart(t)
+      return { status: 'parked', trial: t }
     }
+    this.running.set(key, t.id)
+    this.emitStart(t)
     return { status: 'evaluate', trial: t }
   }
 
-  /** Tells the outcome of an evaluated trial (`cost` counts towards a cost budget, default 1). */
-  tell(
-    id: number,
-    outcome: TrialOutcome,
-    info: { durationMs?: number; cost?: number; cached?: boolean } = {},
-  ): TrialRecord<A> {
-    const t = this.byId.get(id)
-    if (t === undefined || t.outcome !== undefined) {
+  /**
+   * Tells the outcome of an evaluated trial; `cost` counts towards a cost budget (default 1). A
+   * complete outcome must hold every objective and constraint metric (cheap metrics fill in the
+   * ones the evaluator leaves out): the first one that does not is a `METRIC_MISSING` error (the
+   * evaluator does not fit the objectives), later ones are recorded as failed trials.
+   */
+  tell(id: number, outcome: TrialOutcome, info: { durationMs?: number; cost?: number } = {}): TrialRecord<A> {
+    this.checkOpen()
+    checkOutcome(outcome)
+    const t = this.ledger.get(id)
+    const key = t === undefined ? undefined : (this.ledger.keyOf(t) ?? `#${t.id}`)
+    if (t === undefined || key === undefined || this.running.get(key) !== id) {
       throw new NasError({
         code: 'INPUT_INVALID',
-        message: `tell(${id}): no outstanding trial has this id`,
+        message: `tell(${id}): no trial with this id is being evaluated`,
         value: id,
-        allowed: this.all.filter((x) => x.outcome === undefined).map((x) => x.id),
+        allowed: [...this.running.values()],
       })
     }
-    this.tellInternal(
-      t,
-      outcome,
-      info.cached === true,
-      info.durationMs ?? 0,
-      info.cost ?? (info.cached === true ? 0 : 1),
-    )
-    return t
+    let o = outcome
+    if (o.status === 'complete') o = this.completeMetrics(t, o)
+    this.running.delete(key)
+    this.answer(t, o, {
+      cached: false,
+      durationMs: info.durationMs ?? 0,
+      cost: info.cost ?? 1,
+      skipped: false,
+    })
+    const waiting = this.parked.get(key)
+    if (waiting !== undefined) {
+      this.parked.delete(key)
+      this.nParked -= waiting.length
+      const hit = this.ledger.cached(t)
+      for (const d of waiting) {
+        if (hit !== undefined) this.answer(d, hit, { cached: true, durationMs: 0, cost: 0, skipped: false })
+        else this.queue.push(d)
+      }
+    }
+    return this.ledger.get(id)!
   }
 
-  private tellInternal(
+  /** Applies the missing-metric rule to a complete outcome (see {@link tell}). */
+  private completeMetrics(t: TrialRecord<A>, o: Extract<TrialOutcome, { status: 'complete' }>): TrialOutcome {
+    let metrics = o.metrics
+    let missing = missingMetrics(this.objectives, this.constraints, metrics)
+    if (missing.length > 0 && this.cheapMetrics !== undefined) {
+      const cm = this.cheapMetrics(t.arch)
+      metrics = { ...cm, ...metrics }
+      missing = missingMetrics(this.objectives, this.constraints, metrics)
+    }
+    if (missing.length === 0) {
+      this.sawComplete = true
+      return metrics === o.metrics ? o : { status: 'complete', metrics }
+    }
+    const available = Object.keys(metrics)
+    if (!this.sawComplete) {
+      const name = missing[0]!
+      throw metricMissingError(
+        name,
+        this.objectives.some((x) => x.name === name) ? 'objective' : 'constraint metric',
+        available,
+      )
+    }
+    return {
+      status: 'failed',
+      reason: `the evaluator returned no ${missing.map((n) => `'${n}'`).join(', ')} (it returned ${available.join(', ') || 'nothing'})`,
+    }
+  }
+
+  /** Tells the strategy, books the outcome, journals it, snapshots, and emits `trial-end`. */
+  private answer(
     t: TrialRecord<A>,
     outcome: TrialOutcome,
-    cached: boolean,
-    durationMs: number,
-    cost: number,
-    skipped = false,
+    info: { cached: boolean; durationMs: number; cost: number; skipped: boolean },
   ): void {
-    delete t.duplicateOf
     this.strategy.tell(t.id, outcome)
-    this.record(t, outcome, cached, durationMs, cost, skipped)
-    this.journal?.write({
-      v: 1,
-      type: 'tell',
-      trial: t.id,
-      outcome,
-      cached,
-      durationMs,
-      elapsedMs: this.elapsedNow(),
-      cost,
-      ...(skipped ? { skipped: true as const } : {}),
-    })
-    if (this.journal !== undefined && this.snapshotEvery > 0 && this.told.length % this.snapshotEvery === 0) {
-      this.journal.write({
-        v: 1,
+    this.ledger.record(t.id, outcome, info)
+    if (this.keep)
+      this.write({
+        v: JOURNAL_VERSION,
+        type: 'tell',
+        trial: t.id,
+        outcome: outcomeJson(outcome) as TrialOutcome,
+        cached: info.cached,
+        durationMs: info.durationMs,
+        elapsedMs: Math.round(this.elapsedMs()),
+        cost: info.cost,
+        ...(info.skipped ? { skipped: true as const } : {}),
+      })
+    const told = this.ledger.trials.length
+    if (this.keep && this.snapshotEvery > 0 && told % this.snapshotEvery === 0) {
+      this.storage.snapshot({
+        v: JOURNAL_VERSION,
         type: 'snapshot',
-        trials: this.told.length,
+        trials: told,
         state: this.strategy.snapshot(),
       })
     }
-  }
-
-  /** The cache key of a trial (`undefined` with `cache: 'off'`). */
-  keyOf(t: Pick<TrialRecord<A>, 'arch' | 'hash' | 'fidelity'>): string | undefined {
-    if (this.cacheMode === 'off') return undefined
-    const k = this.cacheMode === 'exact' ? `=${this.space.format(t.arch)}` : t.hash
-    return t.fidelity === undefined ? k : `${k}@${t.fidelity}`
-  }
-
-  /** A complete outcome already in the cache for this trial's architecture and fidelity. */
-  cached(t: Pick<TrialRecord<A>, 'arch' | 'hash' | 'fidelity'>): TrialOutcome | undefined {
-    const k = this.keyOf(t)
-    return k === undefined ? undefined : this.cache.get(k)
-  }
-
-  /** Writes an `end` record (the journal stays resumable). */
-  end(reason: string): void {
-    this.journal?.write({
-      v: 1,
-      type: 'end',
-      reason,
-      trialsDone: this.told.length,
-      elapsedMs: this.elapsedNow(),
-    })
-  }
-
-  close(): void {
-    this.journal?.close()
-  }
-
-  /** Told trials, in the order they were told. */
-  get trials(): readonly TrialRecord<A>[] {
-    return this.told
-  }
-  /** Every trial by id order of asking, outstanding ones included. */
-  get allTrials(): readonly TrialRecord<A>[] {
-    return this.all
-  }
-  outstanding(): number {
-    return this.all.length - this.told.length
-  }
-  get cacheHits(): number {
-    return this.hits
-  }
-  get failed(): number {
-    return this.nFailed
-  }
-  get pruned(): number {
-    return this.nPruned
-  }
-  /** Trials that ran the evaluator (not cached, not skipped by a cheap constraint). */
-  get evaluations(): number {
-    return this.nEvaluations
-  }
-  get cost(): number {
-    return this.costSum
-  }
-
-  /** The trials that count for best/front: complete, and at the highest fidelity seen (absent = full). */
-  private finalTrials(): TrialRecord<A>[] {
-    const done = this.told.filter((t) => t.outcome?.status === 'complete')
-    let top = -Infinity
-    for (const t of done) top = Math.max(top, t.fidelity ?? Infinity)
-    return done.filter((t) => (t.fidelity ?? Infinity) === top && !t.cached)
-  }
-
-  /** The best complete trial for the first objective (feasible first). */
-  best(): TrialRecord<A> | undefined {
-    let best: TrialRecord<A> | undefined
-    let bf: ReturnType<typeof fitnessOf>
-    for (const t of this.finalTrials()) {
-      const f = fitnessOf(this.objectives, this.constraints, t.outcome!)
-      if (f !== undefined && (bf === undefined || compareFitness(f, bf) > 0)) {
-        best = t
-        bf = f
-      }
+    if (this.onEvent !== undefined) {
+      this.emit({
+        type: 'trial-end',
+        trial: t.id,
+        arch: this.space.format(t.arch),
+        hash: t.hash,
+        outcome,
+        cached: info.cached,
+        durationMs: info.durationMs,
+        ...(t.fidelity === undefined ? {} : { fidelity: t.fidelity }),
+      })
+      this.progress(false)
     }
-    return best
   }
 
-  /** The Pareto front of the complete trials over all objectives (constrained domination). */
-  front(): TrialRecord<A>[] {
-    const ts = this.finalTrials().filter((t) =>
-      this.objectives.every((o) => Number.isFinite((t.outcome as { metrics: Metrics }).metrics[o.name])),
-    )
-    if (ts.length === 0) return []
-    const idx = paretoFrontOfMetrics(
-      ts.map((t) => (t.outcome as { metrics: Metrics }).metrics),
-      this.objectives,
-      this.constraints.length > 0 ? { constraints: this.constraints } : {},
-    )
-    return idx.map((i) => ts[i]!)
+  private write(r: JournalRecord): void {
+    this.storage.append(r)
+  }
+
+  private emit(e: SearchEvent): void {
+    this.onEvent?.(e)
+  }
+
+  private emitStart(t: TrialRecord<A>): void {
+    if (this.onEvent === undefined) return
+    this.emit({
+      type: 'trial-start',
+      trial: t.id,
+      arch: this.space.format(t.arch),
+      hash: t.hash,
+      ...(t.fidelity === undefined ? {} : { fidelity: t.fidelity }),
+    })
+  }
+
+  /** Emits `search-start` (the driver calls it once per session). */
+  start(strategyName = this.strategy.name): void {
+    this.emit({
+      type: 'search-start',
+      study: this.name,
+      space: this.space.id,
+      strategy: strategyName,
+      objectives: this.objectives.map(formatObjective),
+      budget: this.budgetNow,
+      resumed: this.resumed,
+      trialsDone: this.ledger.trials.length,
+    })
+  }
+
+  /** Emits a `progress` event, at most every `progressIntervalMs` unless `force`. */
+  progress(force: boolean): void {
+    if (this.onEvent === undefined) return
+    const t = now()
+    if (!force && t - this.lastProgress < this.progressEvery) return
+    this.lastProgress = t
+    const l = this.ledger
+    const best = l.best()
+    const multi = this.objectives.length > 1
+    this.emit({
+      type: 'progress',
+      trialsDone: l.trials.length,
+      ...(this.budgetNow.trials !== undefined ? { trialsTotal: this.budgetNow.trials } : {}),
+      elapsedMs: Math.round(this.elapsedMs()),
+      cacheHits: l.cacheHits,
+      failed: l.failed,
+      evaluations: l.evaluations,
+      ...(!multi && best?.outcome?.status === 'complete'
+        ? {
+            best: Object.fromEntries(
+              this.objectives.map((o) => [o.name, (best.outcome as { metrics: Metrics }).metrics[o.name]!]),
+            ),
+          }
+        : {}),
+      ...(multi ? { frontSize: l.frontSize() } : {}),
+    })
+  }
+
+  /** Ends the session: a last progress event, an `end` record, `search-end`, and a flush. */
+  async finish(reason: StopReason): Promise<void> {
+    this.checkOpen()
+    this.progress(true)
+    const l = this.ledger
+    const elapsedMs = Math.round(this.elapsedMs())
+    if (this.keep)
+      this.write({ v: JOURNAL_VERSION, type: 'end', reason, trialsDone: l.trials.length, elapsedMs })
+    this.emit({
+      type: 'search-end',
+      reason,
+      trialsDone: l.trials.length,
+      cacheHits: l.cacheHits,
+      failed: l.failed,
+      evaluations: l.evaluations,
+      elapsedMs,
+    })
+    await this.storage.flush()
+  }
+
+  /** Flushes the storage and releases its lock; the study cannot be used after. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.storage.close()
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new NasError({ code: 'JOURNAL', message: `study ${this.name} is closed` })
   }
 }
 
-/**
- * Parses objectives given as strings or objects; at least one, no duplicates.
- * @since 0.1.0
- */
-export function parseObjectives(list: readonly (Objective | string)[]): Objective[] {
-  const n = (list as { length?: unknown } | undefined)?.length
-  if (typeof n !== 'number' || n === 0) {
+function checkInt(v: number | undefined, name: string, min: number): void {
+  if (v === undefined) return
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
     throw new NasError({
-      code: 'OBJECTIVE_INVALID',
-      message: 'a search needs at least one objective, e.g. valid_acc:max',
-      value: list,
+      code: 'CONFIG_INVALID',
+      message: `${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`,
+      value: v,
+      allowed: [`integer >= ${min}`],
+      path: [name],
     })
   }
-  const out = list.map((o) => (typeof o === 'string' ? parseObjective(o) : o))
-  const names = out.map((o) => o.name)
-  const dup = names.find((n, i) => names.indexOf(n) !== i)
-  if (dup !== undefined) {
-    throw new NasError({
-      code: 'OBJECTIVE_INVALID',
-      message: `objective '${dup}' is given twice`,
-      value: dup,
-    })
-  }
-  return out
 }
 
-function checkHeader(path: string, have: JournalHeader, want: JournalHeader): void {
+function checkHeader(where: string, have: JournalHeader, want: JournalHeader): void {
   if (have.space !== want.space) {
     throw new NasError({
       code: 'SPACE_MISMATCH',
-      message: `journal ${path} was written for space '${have.space}'; this search uses space '${want.space}'`,
+      message: `${where} was written for space '${have.space}'; this search uses space '${want.space}'`,
       value: want.space,
       allowed: [have.space],
-      path: [path],
+      path: [where],
     })
   }
   const pairs: [string, unknown, unknown][] = [
@@ -582,16 +717,19 @@ function checkHeader(path: string, have: JournalHeader, want: JournalHeader): vo
     ['objectives', have.objectives, want.objectives],
     ['constraints', have.constraints, want.constraints],
     ['seed', have.seed, want.seed],
-    ['cache', have.cache ?? 'functional', want.cache ?? 'functional'],
+    ['cache', have.cache, want.cache],
+    ['concurrency', have.concurrency, want.concurrency],
   ]
+  const keys = new Set([...Object.keys(have.meta ?? {}), ...Object.keys(want.meta ?? {})])
+  for (const k of [...keys].sort()) pairs.push([k, have.meta?.[k], want.meta?.[k]])
   for (const [what, a, b] of pairs) {
     if (stableJson(a) !== stableJson(b)) {
       throw new NasError({
         code: 'JOURNAL',
-        message: `journal ${path} was written with ${what} ${stableJson(a)}; this search uses ${what} ${stableJson(b)}`,
+        message: `${where} was written with ${what} ${stableJson(a)}; this search uses ${what} ${stableJson(b)} (a resume keeps the run's settings; only the budget may change)`,
         value: b,
         allowed: [a],
-        path: [path],
+        path: [where, what],
       })
     }
   }

@@ -1,124 +1,213 @@
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs'
+import { hostname } from 'node:os'
 import { NasError } from '@nasjs/core'
-import type { TrialOutcome } from '@nasjs/core'
-import type { StrategyState } from '../types.js'
+import { parseJournalRecord } from '../driver/records.js'
+import type { JournalEntry, JournalHeader, JournalRecord } from '../driver/records.js'
+import { storedJournal } from '../driver/storage.js'
+import type { StoredJournal, TrialStorage } from '../driver/storage.js'
 
 /**
- * The version written in every journal record; readers reject other versions.
+ * Options of {@link fileStorage}.
  * @since 0.1.0
  */
-export const JOURNAL_VERSION = 1
+export interface FileStorageOptions {
+  /** Force every record to disk (`fsync`): survives power loss, slower. */
+  readonly fsync?: boolean
+}
+
+/** Who holds a journal's lock (the lock file's content). */
+interface LockHolder {
+  readonly pid: number
+  readonly host: string
+  readonly since: string
+  readonly token: string
+}
 
 /**
- * The first record of a journal: what the study is. Resuming checks it against the new run.
+ * The JSONL file journal: one record per line, each appended with one `write(2)`, so a process
+ * killed at any point leaves every earlier record whole (at most the last line torn, which `read`
+ * cuts off). The lock is a file beside the journal (`<path>.lock`) naming the holder's pid and
+ * host; a second process is refused with that name, and a lock whose process no longer runs on this
+ * host (it was killed) is taken over.
+ *
+ * @example
+ * ```ts
+ * import { fileStorage } from '@nasjs/strategies/node'
+ * await runSearch({ ...opts, storage: fileStorage('runs/a/trials.jsonl'), resume: true })
+ * ```
  * @since 0.1.0
+ * @category storage
  */
-export interface JournalHeader {
-  readonly v: 1
-  readonly type: 'header'
-  /** A name for the study (default: the file name). */
-  readonly study: string
-  /** ISO time of creation. */
-  readonly created: string
-  readonly space: string
-  readonly strategy: { readonly name: string; readonly config: unknown }
-  /** `name:direction` strings. */
-  readonly objectives: readonly string[]
-  /** `metric<=bound` strings. */
-  readonly constraints: readonly string[]
-  readonly seed: number
-  readonly budget: {
-    readonly trials?: number
-    readonly evaluations?: number
-    readonly seconds?: number
-    readonly cost?: number
+export function fileStorage(path: string, opts: FileStorageOptions = {}): TrialStorage {
+  const lockPath = `${path}.lock`
+  const me: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    since: new Date().toISOString(),
+    token: `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
   }
-  /** The result cache mode (`functional`, `exact` or `off`). */
-  readonly cache?: 'functional' | 'exact' | 'off'
+  let locked = false
+  let fd: number | undefined
+  let validBytes: number | undefined
+
+  const openForAppend = (): number => {
+    if (!locked) {
+      throw new NasError({
+        code: 'JOURNAL',
+        message: `journal ${path} is not locked by this process`,
+        path: [path],
+      })
+    }
+    if (fd === undefined) {
+      try {
+        fd = openSync(path, 'a')
+        if (validBytes !== undefined) ftruncateSync(fd, validBytes)
+      } catch (cause) {
+        throw ioError(`cannot open journal ${path} for writing`, path, cause)
+      }
+    }
+    return fd
+  }
+
+  const storage: TrialStorage = {
+    location: path,
+    lock: () =>
+      settle(() => {
+        if (locked) {
+          throw new NasError({
+            code: 'JOURNAL',
+            message: `journal ${path} is already in use by another study in this process`,
+            path: [path],
+          })
+        }
+        acquireLock(lockPath, path, me)
+        locked = true
+      }),
+    read: () =>
+      settle(() => {
+        const r = readJournalText(path)
+        if (r === undefined) return undefined
+        // a torn last line (a crash mid-write) is cut before the next append
+        if (r.tornBytes > 0) validBytes = r.validBytes
+        return r.journal
+      }),
+    append(record: JournalRecord): void {
+      const f = openForAppend()
+      writeSync(f, JSON.stringify(record) + '\n')
+      if (opts.fsync === true) fsyncSync(f)
+    },
+    snapshot(record: Extract<JournalEntry, { type: 'snapshot' }>): void {
+      storage.append(record)
+    },
+    flush: () =>
+      settle(() => {
+        if (fd !== undefined) fsyncSync(fd)
+      }),
+    close: () =>
+      settle(() => {
+        if (fd !== undefined) {
+          closeSync(fd)
+          fd = undefined
+        }
+        if (locked) releaseLock(lockPath, me)
+        locked = false
+      }),
+  }
+  return storage
+}
+
+/** Runs `f` now and turns its result or its throw into a promise. */
+function settle<T>(f: () => T): Promise<T> {
+  try {
+    return Promise.resolve(f())
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)))
+  }
 }
 
 /**
- * One line of a journal (JSON Lines, one record per line, each flushed with its own `write`).
+ * Reads a journal file without locking it (for reports; a live run may be appending): the records
+ * validated, a torn last line left out. `undefined` when the file is missing or empty.
  * @since 0.1.0
+ * @category storage
  */
-export type JournalRecord =
-  | JournalHeader
-  /** The strategy proposed trial `trial` (written before it is evaluated). */
-  | {
-      readonly v: 1
-      readonly type: 'ask'
-      readonly trial: number
-      readonly arch: unknown
-      readonly hash: string
-      readonly fidelity?: number
-    }
-  /** Trial `trial` ended; `cached` when the functional-hash cache answered it. */
-  | {
-      readonly v: 1
-      readonly type: 'tell'
-      readonly trial: number
-      readonly outcome: TrialOutcome
-      readonly cached: boolean
-      readonly durationMs: number
-      /** Search time so far (all sessions), for wall-time budgets across resumes. */
-      readonly elapsedMs: number
-      /** What the trial counts towards a cost budget. */
-      readonly cost: number
-      /** A cheap constraint was violated, so the evaluator never ran. */
-      readonly skipped?: true
-    }
-  /** The strategy's complete state after the preceding records (`Strategy.snapshot()`). */
-  | { readonly v: 1; readonly type: 'snapshot'; readonly trials: number; readonly state: StrategyState }
-  /** A session resumed the journal. */
-  | { readonly v: 1; readonly type: 'resume'; readonly at: string; readonly trialsDone: number }
-  /** A session ended (the search may be resumed with a larger budget). */
-  | {
-      readonly v: 1
-      readonly type: 'end'
-      readonly reason: string
-      readonly trialsDone: number
-      readonly elapsedMs: number
-    }
-
-/**
- * A parsed journal.
- * @since 0.1.0
- */
-export interface JournalContents {
-  readonly header: JournalHeader
-  /** Every record after the header, in order. */
-  readonly records: readonly Exclude<JournalRecord, JournalHeader>[]
-  /** Byte length of the complete lines (a torn last line, from a crash mid-write, is not included). */
-  readonly validBytes: number
-  /** True when the last line was incomplete and is ignored. */
-  readonly tornTail: boolean
+export function readJournalFile(path: string): StoredJournal | undefined {
+  return readJournalText(path)?.journal
 }
 
-const TYPES = new Set(['header', 'ask', 'tell', 'snapshot', 'resume', 'end'])
-
 /**
- * Reads a journal. A last line without its newline (a crash while writing) is ignored; any other
- * malformed line is a `JOURNAL` NasError naming the file and line.
+ * Reads only the header (the first line) of a journal file, validated; `undefined` when the file is
+ * missing or has no complete first line. For a resume that needs the run's settings before it opens
+ * the study.
  * @since 0.1.0
- * @category journal
+ * @category storage
  */
-export function readJournal(path: string): JournalContents {
+export function readJournalHeader(path: string): JournalHeader | undefined {
+  if (!existsSync(path)) return undefined
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch (cause) {
+    throw ioError(`cannot read journal ${path}`, path, cause)
+  }
+  try {
+    const chunks: Buffer[] = []
+    const buf = Buffer.alloc(64 * 1024)
+    for (let pos = 0; ;) {
+      const n = readSync(fd, buf, 0, buf.length, pos)
+      if (n === 0) return undefined
+      const nl = buf.subarray(0, n).indexOf(0x0a)
+      chunks.push(Buffer.from(buf.subarray(0, nl < 0 ? n : nl)))
+      if (nl >= 0) break
+      pos += n
+    }
+    const line = Buffer.concat(chunks).toString('utf8')
+    let json: unknown
+    try {
+      json = JSON.parse(line)
+    } catch (cause) {
+      throw new NasError({
+        code: 'JOURNAL',
+        message: `journal ${path} line 1 is not valid JSON: ${line.slice(0, 80)}`,
+        path: [path, 1],
+        cause,
+      })
+    }
+    return parseJournalRecord(json, 1, path) as JournalHeader
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function readJournalText(
+  path: string,
+): { journal: StoredJournal | undefined; validBytes: number; tornBytes: number } | undefined {
+  if (!existsSync(path)) return undefined
   let buf: Buffer
   try {
     buf = readFileSync(path)
   } catch (cause) {
-    throw new NasError({ code: 'IO', message: `cannot read journal ${path}`, path: [path], cause })
+    throw ioError(`cannot read journal ${path}`, path, cause)
   }
-  const text = buf.toString('utf8')
-  const lastNl = text.lastIndexOf('\n')
-  const complete = lastNl < 0 ? '' : text.slice(0, lastNl)
-  const tornTail = lastNl !== text.length - 1
-  const lines = complete.length === 0 ? [] : complete.split('\n')
-  const out: JournalRecord[] = []
-  lines.forEach((line, i) => {
-    let rec: unknown
+  if (buf.length === 0) return undefined
+  const lastNl = buf.lastIndexOf(0x0a)
+  const validBytes = lastNl + 1
+  const text = buf.toString('utf8', 0, validBytes)
+  const lines = text.length === 0 ? [] : text.slice(0, -1).split('\n')
+  const jsons = lines.map((line, i) => {
     try {
-      rec = JSON.parse(line)
+      return JSON.parse(line) as unknown
     } catch (cause) {
       throw new NasError({
         code: 'JOURNAL',
@@ -127,93 +216,129 @@ export function readJournal(path: string): JournalContents {
         cause,
       })
     }
-    const r = rec as { v?: unknown; type?: unknown }
-    if (r.v !== JOURNAL_VERSION) {
-      throw new NasError({
-        code: 'JOURNAL',
-        message: `journal ${path} line ${i + 1} has version ${String(r.v)}; this nasjs reads version ${JOURNAL_VERSION}`,
-        value: r.v,
-        allowed: [JOURNAL_VERSION],
-        path: [path, i + 1],
-      })
-    }
-    if (typeof r.type !== 'string' || !TYPES.has(r.type) || (i === 0) !== (r.type === 'header')) {
-      throw new NasError({
-        code: 'JOURNAL',
-        message: `journal ${path} line ${i + 1}: unexpected record type ${JSON.stringify(r.type)} (the first line is the header, then ask, tell, snapshot, resume or end records)`,
-        value: r.type,
-        allowed: [...TYPES],
-        path: [path, i + 1],
-      })
-    }
-    out.push(rec as JournalRecord)
   })
-  const header = out[0]
-  if (header === undefined || header.type !== 'header') {
-    throw new NasError({ code: 'JOURNAL', message: `journal ${path} has no header line`, path: [path] })
-  }
+  const journal = storedJournal(jsons, path)
+  const tornBytes = buf.length - validBytes
   return {
-    header,
-    records: out.slice(1) as Exclude<JournalRecord, JournalHeader>[],
-    validBytes: lastNl < 0 ? 0 : Buffer.byteLength(complete, 'utf8') + 1,
-    tornTail: tornTail && text.length > 0,
+    journal:
+      journal === undefined || tornBytes === 0
+        ? journal
+        : { ...journal, repaired: `cut a torn last line of ${tornBytes} bytes (a crash while writing)` },
+    validBytes,
+    tornBytes,
   }
 }
 
+const ioError = (message: string, path: string, cause: unknown): NasError =>
+  new NasError({
+    code: 'IO',
+    message: `${message}: ${(cause as { code?: string }).code ?? String(cause)}`,
+    path: [path],
+    cause,
+  })
+
 /**
- * An append-only JSONL journal writer. Each record is one `write(2)` of one line, so a process
- * killed at any point leaves every earlier record intact (at most the last line torn, which readers
- * ignore); with `fsync` each record is also forced to disk (survives power loss, slower).
+ * Who holds the lock of the journal at `path`, when a live process does (or one on another host,
+ * which cannot be checked); `undefined` when the journal is free or its lock is stale.
  * @since 0.1.0
- * @category journal
+ * @category storage
  */
-export class JournalWriter {
-  private fd: number | undefined
+export function journalLockHolder(
+  path: string,
+): { readonly pid: number; readonly host: string; readonly since: string } | undefined {
+  const h = readHolder(`${path}.lock`)
+  if (h === undefined || (h.host === hostname() && !alive(h.pid))) return undefined
+  return { pid: h.pid, host: h.host, since: h.since }
+}
 
-  private constructor(
-    readonly path: string,
-    fd: number,
-    private readonly fsync: boolean,
-  ) {
-    this.fd = fd
+/** The error for a journal locked by another process. */
+function lockedError(path: string, holder: LockHolder, here: string): NasError {
+  return new NasError({
+    code: 'JOURNAL',
+    message:
+      `journal ${path} is in use by process ${holder.pid} on ${holder.host} (since ${holder.since}); ` +
+      `wait for it to finish or stop it` +
+      (holder.host === here ? '' : `; if that process is gone, delete ${path}.lock`),
+    value: holder.pid,
+    path: [path],
+  })
+}
+
+function readHolder(lockPath: string): LockHolder | undefined {
+  try {
+    const h = JSON.parse(readFileSync(lockPath, 'utf8')) as Partial<LockHolder>
+    if (typeof h.pid === 'number' && typeof h.host === 'string' && typeof h.token === 'string')
+      return h as LockHolder
+  } catch {
+    // unreadable or half-written: treated below
   }
+  return undefined
+}
 
-  /** Opens `path` for appending; `truncateTo` cuts a torn tail first. */
-  static open(path: string, opts: { fsync?: boolean; truncateTo?: number } = {}): JournalWriter {
-    let fd: number
+/** Whether a process with this pid runs on this machine (EPERM: it runs, as another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM'
+  }
+}
+
+function acquireLock(lockPath: string, path: string, me: LockHolder): void {
+  for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      fd = openSync(path, 'a')
-      if (opts.truncateTo !== undefined) ftruncateSync(fd, opts.truncateTo)
+      const fd = openSync(lockPath, 'wx')
+      try {
+        writeSync(fd, JSON.stringify(me))
+      } finally {
+        closeSync(fd)
+      }
+      return
     } catch (cause) {
-      throw new NasError({
-        code: 'IO',
-        message: `cannot open journal ${path} for writing`,
-        path: [path],
-        cause,
-      })
+      const code = (cause as { code?: string }).code
+      if (code !== 'EEXIST') throw ioError(`cannot create the lock file ${lockPath}`, lockPath, cause)
     }
-    return new JournalWriter(path, fd, opts.fsync === true)
-  }
-
-  write(record: JournalRecord): void {
-    if (this.fd === undefined) {
-      throw new NasError({ code: 'JOURNAL', message: `journal ${this.path} is closed`, path: [this.path] })
+    const holder = readHolder(lockPath)
+    if (holder !== undefined && (holder.host !== me.host || alive(holder.pid))) {
+      throw lockedError(path, holder, me.host)
     }
-    writeSync(this.fd, JSON.stringify(record) + '\n')
-    if (this.fsync) fsyncSync(this.fd)
+    // the holder is dead (killed) or the file is not a lock we understand: take it over, making
+    // sure that what is moved aside is the stale lock we judged and not a fresh one
+    const aside = `${lockPath}.stale-${me.token}`
+    try {
+      renameSync(lockPath, aside)
+    } catch {
+      continue // someone else moved it first
+    }
+    const moved = readHolder(aside)
+    if (holder !== undefined && moved?.token !== holder.token) {
+      // a live process locked it in between: put it back and look again
+      try {
+        renameSync(aside, lockPath)
+      } catch {
+        // leave it; the next attempt will see whatever is there
+      }
+      continue
+    }
+    try {
+      unlinkSync(aside)
+    } catch {
+      // harmless
+    }
   }
-
-  close(): void {
-    if (this.fd !== undefined) closeSync(this.fd)
-    this.fd = undefined
-  }
+  throw new NasError({
+    code: 'JOURNAL',
+    message: `journal ${path}: could not take the lock ${lockPath} (other processes keep competing for it)`,
+    path: [path],
+  })
 }
 
-/**
- * Whether a journal file exists and has content.
- * @since 0.1.0
- */
-export function journalExists(path: string): boolean {
-  if (!existsSync(path)) return false
-  return readFileSync(path).length > 0
+function releaseLock(lockPath: string, me: LockHolder): void {
+  if (readHolder(lockPath)?.token !== me.token) return
+  try {
+    unlinkSync(lockPath)
+  } catch {
+    // already gone
+  }
 }

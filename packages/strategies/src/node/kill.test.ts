@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { Rng } from '@nasjs/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { CHILD_TRIALS, childSearch } from './__fixtures__/search-child.js'
-import { readJournal } from './journal.js'
+import { readJournalFile } from './file-storage.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const child = join(here, '__fixtures__', 'search-child.ts')
@@ -56,10 +56,10 @@ function run(
 
 /** The told trials of a journal: id, hash, fidelity and outcome, in tell order. */
 function told(journal: string): unknown[] {
-  const j = readJournal(journal)
+  const j = readJournalFile(journal)
   const hashes = new Map<number, string>()
   const out: unknown[] = []
-  for (const r of j.records) {
+  for (const r of j?.entries ?? []) {
     if (r.type === 'ask') hashes.set(r.trial, r.hash)
     if (r.type === 'tell') out.push([r.trial, hashes.get(r.trial), r.outcome])
   }

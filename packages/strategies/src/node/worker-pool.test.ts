@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { nb201 } from '@nasjs/search-space'
 import { describe, expect, it } from 'vitest'
 import { make } from '../testing-internal/drive.js'
-import { runSearch } from './run-search.js'
+import { runSearch } from '../driver/run-search.js'
 import { createWorkerPool } from './worker-pool.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -27,14 +27,17 @@ describe('worker_threads pool', () => {
     }
   })
 
-  it('is used by runSearch for { module, export } evaluators, and failures become failed trials', async () => {
+  it('serves runSearch as its evaluator, and failures become failed trials', async () => {
+    const pool = createWorkerPool({ module: fixture, export: 'evaluate', workers: 2 }, (a: unknown) => a)
+    await pool.ready()
     const r = await runSearch({
       space: nb201,
       strategy: make('random', nb201, {}, 1, [{ name: 'acc', direction: 'max' }]),
-      evaluator: { module: fixture, export: 'evaluate', workers: 2 },
+      evaluator: pool.evaluator,
+      concurrency: pool.size,
       objectives: ['acc:max'],
       budget: { trials: 30 },
-    })
+    }).finally(() => pool.close())
     expect(r.trials).toHaveLength(30)
     const failed = r.trials.filter((t) => t.outcome?.status === 'failed')
     expect(failed.length).toBe(

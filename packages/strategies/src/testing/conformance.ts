@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { NasError, Rng } from '@nasjs/core'
-import type { Metrics, Objective, TrialOutcome } from '@nasjs/core'
+import type { Metrics, Objective, ObjectiveList, TrialOutcome } from '@nasjs/core'
 import type { SearchSpace } from '@nasjs/search-space'
 import { describe, expect, it } from 'vitest'
 import { runSearch } from '../driver/run-search.js'
+import { memoryStorage } from '../driver/storage.js'
 import { parseStrategyConfig } from '../registry.js'
 import type { Strategy, StrategyDefinition } from '../types.js'
 import { syntheticMetrics } from './synthetic.js'
@@ -196,46 +194,54 @@ export function describeStrategyConformance(def: StrategyDefinition, opts: Confo
           })
         }
 
-        it('a journaled search interrupted and resumed equals an uninterrupted one', async () => {
-          const dir = mkdtempSync(join(tmpdir(), 'nasjs-conf-'))
-          try {
-            const n = Math.min(steps, 30)
-            const evaluator = (a: unknown, ctx: { fidelity?: number }): Promise<Metrics> => {
-              const m = metrics(a, ctx.fidelity)
-              return (space.hash(a).length + Math.round(m.acc!)) % 9 === 0
-                ? Promise.reject(new Error('synthetic failure'))
-                : Promise.resolve(m)
-            }
-            const base = { space, evaluator, objectives, budget: { trials: n }, seed: 4 }
-            const whole = await runSearch({ ...base, strategy: make(4), journal: join(dir, 'whole.jsonl') })
-            const ctl = new AbortController()
-            let told = 0
-            const first = await runSearch({
-              ...base,
-              strategy: make(4),
-              journal: join(dir, 'split.jsonl'),
-              signal: ctl.signal,
-              snapshotEvery: 4,
-              onEvent: (e) => {
-                if (e.type === 'trial-end' && ++told === Math.floor(n / 2)) ctl.abort()
-              },
-            })
-            expect(first.reason === 'aborted' || first.reason === 'exhausted').toBe(true)
-            const second = await runSearch({
-              ...base,
-              strategy: make(4),
-              journal: join(dir, 'split.jsonl'),
-              resume: true,
-            })
-            const key = (t: { id: number; hash: string; fidelity?: number; outcome?: TrialOutcome }) => [
-              t.id,
-              t.hash,
-              t.fidelity ?? null,
-              t.outcome?.status,
-            ]
-            expect(second.trials.map(key)).toEqual(whole.trials.map(key))
-          } finally {
-            rmSync(dir, { recursive: true, force: true })
+        it('a journaled search interrupted (aborted, or killed at any record) and resumed equals an uninterrupted one', async () => {
+          const n = Math.min(steps, 30)
+          const evaluator = (a: unknown, ctx: { fidelity?: number }): Promise<Metrics> => {
+            const m = metrics(a, ctx.fidelity)
+            return (space.hash(a).length + Math.round(m.acc!)) % 9 === 0
+              ? Promise.reject(new Error('synthetic failure'))
+              : Promise.resolve(m)
+          }
+          const base = {
+            space,
+            evaluator,
+            objectives: objectives as unknown as ObjectiveList,
+            budget: { trials: n },
+            seed: 4,
+            snapshotEvery: 4,
+          }
+          const key = (t: { id: number; hash: string; fidelity?: number; outcome?: TrialOutcome }) => [
+            t.id,
+            t.hash,
+            t.fidelity ?? null,
+            t.outcome?.status,
+          ]
+          const wholeStore = memoryStorage('whole')
+          const whole = await runSearch({ ...base, strategy: make(4), storage: wholeStore })
+          // a clean stop half-way (Ctrl-C), then a resume
+          const ctl = new AbortController()
+          let told = 0
+          const split = memoryStorage('split')
+          const first = await runSearch({
+            ...base,
+            strategy: make(4),
+            storage: split,
+            signal: ctl.signal,
+            onEvent: (e) => {
+              if (e.type === 'trial-end' && ++told === Math.floor(n / 2)) ctl.abort()
+            },
+          })
+          expect(first.reason === 'aborted' || first.reason === 'exhausted').toBe(true)
+          const second = await runSearch({ ...base, strategy: make(4), storage: split, resume: true })
+          expect(second.trials.map(key)).toEqual(whole.trials.map(key))
+          // a process killed after any record: the records written so far, resumed
+          const records = wholeStore.records().length
+          for (const cut of [2, Math.floor(records / 3), Math.floor((2 * records) / 3), records - 1]) {
+            const crashed = wholeStore.crashCopy(cut)
+            const resumed = await runSearch({ ...base, strategy: make(4), storage: crashed, resume: true })
+            expect(resumed.trials.map(key), `killed after record ${cut} of ${records}`).toEqual(
+              whole.trials.map(key),
+            )
           }
         })
       })

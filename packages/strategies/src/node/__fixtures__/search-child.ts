@@ -1,11 +1,12 @@
 // A search in a child process, for the kill test: `node --import tsx --conditions=@nasjs/source search-child.ts <journal> <strategy> [resume]`
-import { Rng } from '@nasjs/core'
-import type { Metrics } from '@nasjs/core'
+import { Rng, parseObjectives } from '@nasjs/core'
+import type { Metrics, ObjectiveList } from '@nasjs/core'
 import { nb201 } from '@nasjs/search-space'
 import type { Nb201Arch } from '@nasjs/search-space'
 import { createStrategyRegistry } from '../../registry.js'
 import { syntheticMetrics } from '../../testing/synthetic.js'
-import { runSearch } from '../run-search.js'
+import { runSearch } from '../../driver/run-search.js'
+import { fileStorage } from '../file-storage.js'
 
 export const CHILD_TRIALS = 120
 export const childConfig: Record<string, unknown> = {
@@ -15,7 +16,7 @@ export const childConfig: Record<string, unknown> = {
   ls: { initSamples: 3 },
   random: {},
 }
-export const childObjectives = (name: string): string[] =>
+export const childObjectives = (name: string): ObjectiveList =>
   name === 'nsga2' ? ['acc:max', 'lat:min'] : ['acc:max']
 
 /** The study every child (and the in-process reference) runs. */
@@ -26,10 +27,7 @@ export async function childSearch(journal: string, name: string, resume: boolean
   const strategy = registry.create(name, childConfig[name], {
     space: nb201,
     rng: new Rng(11),
-    objectives: objectives.map((o) => ({
-      name: o.split(':')[0]!,
-      direction: o.split(':')[1] as 'max' | 'min',
-    })),
+    objectives: parseObjectives(objectives),
   })
   await runSearch({
     space: nb201,
@@ -41,7 +39,7 @@ export async function childSearch(journal: string, name: string, resume: boolean
       return m(a)
     },
     budget: { trials: CHILD_TRIALS },
-    journal,
+    storage: fileStorage(journal),
     resume,
     seed: 11,
     snapshotEvery: 7,

@@ -1,0 +1,119 @@
+import { existsSync } from 'node:fs'
+import { Rng, parseConstraints, parseObjectives, type SearchEvent } from '@nasjs/core'
+import { runSearch, type SearchResult, type StrategyRegistry } from '@nasjs/strategies'
+import { fileStorage } from '@nasjs/strategies/node'
+import { fmtMetric, type Io } from '../context.js'
+import { EXIT } from '../errors.js'
+import { createRenderer } from '../render/progress.js'
+import { createRunDir, removeCreated, type SearchMeta } from '../run-files.js'
+import { prepareStrategies } from '../strategies.js'
+import type { TableSession, TableTruth } from '../targets.js'
+import type { SearchPlan } from './plan.js'
+import { truthScore } from './report.js'
+
+/** What a finished (or interrupted) search leaves for the report. */
+export interface SearchOutcome {
+  readonly result: SearchResult<unknown>
+  readonly session: TableSession
+  readonly truth: TableTruth | undefined
+  readonly interrupted: boolean
+}
+
+/** Strategy snapshots in the journal every this many trials: a resume replays at most that many tells. */
+export const SNAPSHOT_EVERY = 1000
+
+/**
+ * Run: loads the benchmark, creates the strategy, then (only then) the run directory, and runs the
+ * search with the journal locked for the life of the process. Ctrl-C stops it cleanly. A start that
+ * fails before the journal is written leaves no directory behind.
+ */
+export async function runPlannedSearch(
+  plan: SearchPlan,
+  registry: StrategyRegistry,
+  io: Io,
+  opts: { readonly json: boolean; readonly quiet: boolean },
+): Promise<SearchOutcome> {
+  const session = plan.target.open(plan.data)
+  const objectives = parseObjectives(plan.objectives)
+  const constraints = parseConstraints(plan.constraints)
+  const metrics = [
+    ...new Set([
+      ...plan.target.recordMetrics,
+      ...objectives.map((o) => o.name),
+      ...constraints.map((c) => c.metric),
+    ]),
+  ]
+  const evaluator = session.evaluator(plan.dataset, metrics, [
+    ...objectives.map((o) => o.name),
+    ...constraints.map((c) => c.metric),
+  ])
+  const cheapMetrics = session.cheapMetrics(plan.dataset, metrics)
+  const truth = session.truth(plan.dataset, objectives)
+  await prepareStrategies(
+    [plan.strategy],
+    opts.json || opts.quiet ? undefined : (l) => io.err.write(l + '\n'),
+  )
+  const strategy = registry.create(plan.strategy, plan.strategyConfig, {
+    space: plan.target.space,
+    rng: new Rng(plan.seed),
+    objectives,
+    constraints,
+    // Free statistics (log params, log FLOPs, zero-cost scores, live and executed op counts) for
+    // strategies configured with `extraFeatures` (bananas, gpbo, linas); the others ignore them.
+    features: session.features(plan.dataset),
+  })
+  const made = plan.resume ? [] : createRunDir(plan.dir)
+
+  const controller = new AbortController()
+  let interrupted = false
+  const onSigint = () => {
+    if (interrupted) process.exit(EXIT.interrupted)
+    interrupted = true
+    controller.abort()
+  }
+  process.on('SIGINT', onSigint)
+  process.on('SIGTERM', onSigint)
+  const first = objectives[0]
+  const renderer = createRenderer({
+    json: opts.json,
+    quiet: opts.quiet,
+    describeBest: (e: Extract<SearchEvent, { type: 'progress' }>) =>
+      e.frontSize !== undefined && objectives.length > 1
+        ? `front ${e.frontSize}`
+        : e.best?.[first.name] !== undefined
+          ? `best ${first.name} ${fmtMetric(e.best[first.name])}`
+          : '',
+  })
+  const meta: SearchMeta = { command: 'search', dataset: plan.dataset }
+  const frontScore = truthScore(session, truth, plan.target.space)
+  try {
+    const result = await runSearch<unknown>({
+      space: plan.target.space,
+      strategy,
+      evaluator,
+      objectives: plan.objectives,
+      constraints: plan.constraints,
+      ...(plan.budget === undefined ? {} : { budget: { trials: plan.budget } }),
+      concurrency: plan.concurrency,
+      cache: plan.cache,
+      storage: fileStorage(plan.journal),
+      resume: plan.resume,
+      snapshotEvery: SNAPSHOT_EVERY,
+      meta: { ...meta },
+      signal: controller.signal,
+      onEvent: renderer.onEvent,
+      seed: plan.seed,
+      name: plan.strategy,
+      ...(cheapMetrics === undefined ? {} : { cheapMetrics }),
+      ...(frontScore === undefined ? {} : { frontScore }),
+    })
+    return { result, session, truth, interrupted: result.reason === 'aborted' }
+  } catch (e) {
+    if (!existsSync(plan.journal)) removeCreated(made)
+    throw e
+  } finally {
+    renderer.stop()
+    process.off('SIGINT', onSigint)
+    process.off('SIGTERM', onSigint)
+  }
+}
