@@ -7,7 +7,7 @@ import { expectNoLeaks } from './leaks.js'
 import { relativeError } from './testing-internal/kernel-test-utils.js'
 import { mobileNetLike, seedWeights, smallCnn } from './testing-internal/networks.js'
 
-// Every network family of DESIGN.md (NB201 cells, MobileNet/OFA blocks, CNNs, the MLP predictor,
+// Every network family nasjs trains (NB201 cells, MobileNet/OFA blocks, CNNs, the MLP predictor,
 // attention with embeddings) is differentiated on wasm and on cpu with the same weights and batch,
 // and every gradient must agree to 1e-4 relative: a kernel wasm lacks fails here by name. Weights are
 // seeded (see seedWeights) and both backends are deterministic, so every run compares the same numbers.
@@ -55,7 +55,7 @@ function expectModelParity(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, s
 
 const seeded = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed)
 
-describe('gradients of the DESIGN.md networks agree on wasm and cpu', () => {
+describe('gradients of the networks nasjs trains agree on wasm and cpu', () => {
   it('the benchmark CNN (conv, stride 2, dense)', async () => {
     const model = smallCnn()
     await expectModelParity(model, seeded([4, 28, 28, 1], 1), seeded([4, 10], 2), 1)

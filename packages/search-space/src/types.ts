@@ -40,7 +40,7 @@ export interface DecisionTree<A> {
 }
 
 /**
- * An immutable, JSON-serialisable search space (see DESIGN.md, "Core contracts"). All random
+ * An immutable, JSON-serialisable search space (see docs/architecture.md). All random
  * operations take an explicit seeded {@link Rng}; nothing mutates its arguments.
  * @since 0.1.0
  * @category models

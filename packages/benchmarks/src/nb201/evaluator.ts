@@ -55,7 +55,7 @@ export interface Nb201Evaluator extends Evaluator<Nb201ArchLike> {
 }
 
 /**
- * Wraps an {@link Nb201Benchmark} as an evaluator (DESIGN.md contract): a lookup that returns the
+ * Wraps an {@link Nb201Benchmark} as an evaluator (the contract in docs/architecture.md): a lookup that returns the
  * chosen metrics of the architecture and counts queries. It accepts every architecture form of
  * {@link Nb201ArchLike}; a malformed architecture rejects with `ARCH_INVALID`, an aborted signal
  * with `ABORTED`.

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 import { findWorkspaceRoot } from './data-dir.js'
 
@@ -12,21 +13,42 @@ export type CachedColumn = Float64Array | Int32Array
 const MAGIC = 'NASJSCC1'
 
 /**
- * The cache directory: `node_modules/.cache/nasjs` under the workspace root (found by walking up
- * for `pnpm-workspace.yaml`), else under the current directory when it has a `node_modules`.
+ * The cache directory, `node_modules/.cache/nasjs` (the find-cache-dir convention): under the
+ * workspace root of the current directory (found by walking up to `pnpm-workspace.yaml`), else under
+ * the current directory when it has a `node_modules`, else under the `node_modules` this package is
+ * installed in (a global `npm install -g @nasjs/cli` run from any directory still caches).
  * @since 0.1.0
  */
 export function columnCacheDir(): string | undefined {
   const root = findWorkspaceRoot(process.cwd())
   if (root !== undefined) return join(root, 'node_modules', '.cache', 'nasjs')
+  if (isDir(join(process.cwd(), 'node_modules')))
+    return join(process.cwd(), 'node_modules', '.cache', 'nasjs')
+  const own = ownNodeModules()
+  return own === undefined ? undefined : join(own, '.cache', 'nasjs')
+}
+
+function isDir(path: string): boolean {
   try {
-    if (statSync(join(process.cwd(), 'node_modules')).isDirectory()) {
-      return join(process.cwd(), 'node_modules', '.cache', 'nasjs')
-    }
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** The outermost `node_modules` directory above this module, or the workspace's when run from source. */
+function ownNodeModules(): string | undefined {
+  let here: string
+  try {
+    here = dirname(fileURLToPath(import.meta.url))
   } catch {
     return undefined
   }
-  return undefined
+  const root = findWorkspaceRoot(here)
+  if (root !== undefined) return join(root, 'node_modules')
+  const parts = here.split(sep)
+  const i = parts.indexOf('node_modules')
+  return i < 0 ? undefined : parts.slice(0, i + 1).join(sep)
 }
 
 /**

@@ -52,7 +52,7 @@ export interface SyntheticBenchmark<A> {
   readonly optimum: { readonly arch: A; readonly test_acc: number }
   /** All metrics of an architecture (synchronous, not counted). */
   query(arch: A): Metrics
-  /** An evaluator (DESIGN.md contract) that counts queries. */
+  /** An evaluator (the contract in docs/architecture.md) that counts queries. */
   readonly evaluator: Evaluator<A> & { readonly queries: number; readonly info: EvaluatorInfo }
 }
 

@@ -1,16 +1,18 @@
-import { dirname, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
+import { isAbsolute } from 'node:path'
 import { build, type Metafile, type Plugin } from 'esbuild'
-import { describe, expect, it } from 'vitest'
 
-const pkgRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+/**
+ * Bundling for the browser, with a report of what breaks it. Used by the repository checks; see
+ * docs/architecture.md ("The platform split").
+ */
 
-interface BundleCheck {
+export interface BundleCheck {
   /** One line per offending import: `entry > ... > importer > import (why)`. */
   readonly offenders: string[]
   /** The bundled code. */
   readonly output: string
+  /** Every input file of the bundle (paths relative to the working directory). */
+  readonly inputs: string[]
 }
 
 const SKIP = Symbol('resolving')
@@ -20,7 +22,10 @@ const SKIP = Symbol('resolving')
  * every import esbuild cannot resolve, each with the chain of files that leads to it from the entry
  * (read off esbuild's metafile). The offenders are kept external so that one run finds them all.
  */
-async function checkBrowserBundle(entry: { file: string } | { contents: string }): Promise<BundleCheck> {
+export async function checkBrowserBundle(
+  entry: { file: string } | { contents: string },
+  cwd: string,
+): Promise<BundleCheck> {
   const unresolved = new Map<string, string>() // import path -> esbuild's reason
   const flagImports: Plugin = {
     name: 'flag-node-and-unresolved-imports',
@@ -34,7 +39,8 @@ async function checkBrowserBundle(entry: { file: string } | { contents: string }
           importer: args.importer,
           pluginData: SKIP,
         })
-        if (r.errors.length === 0) return r
+        // a module a package's `browser` field disables resolves to no file: leave it to esbuild
+        if (r.errors.length === 0) return r.external || isAbsolute(r.path) ? r : undefined
         const reason = r.errors.map((e) => [e.text, ...e.notes.map((n) => n.text)].join(': ')).join('; ')
         unresolved.set(args.path, reason)
         return { path: args.path, external: true }
@@ -44,8 +50,8 @@ async function checkBrowserBundle(entry: { file: string } | { contents: string }
   const result = await build({
     ...('file' in entry
       ? { entryPoints: [entry.file] }
-      : { stdin: { contents: entry.contents, resolveDir: pkgRoot, sourcefile: 'stdin.ts', loader: 'ts' } }),
-    absWorkingDir: pkgRoot,
+      : { stdin: { contents: entry.contents, resolveDir: cwd, sourcefile: 'stdin.ts', loader: 'ts' } }),
+    absWorkingDir: cwd,
     bundle: true,
     platform: 'browser',
     format: 'esm',
@@ -79,35 +85,9 @@ async function checkBrowserBundle(entry: { file: string } | { contents: string }
       }
     }
   }
-  return { offenders, output: result.outputFiles.map((f) => f.text).join('\n') }
+  return {
+    offenders,
+    output: result.outputFiles.map((f) => f.text).join('\n'),
+    inputs: Object.keys(meta.inputs),
+  }
 }
-
-describe('the main entry bundles for the browser', () => {
-  it('src/index.ts has no node: import and no unresolved import', async () => {
-    const { offenders, output } = await checkBrowserBundle({ file: 'src/index.ts' })
-    expect(offenders).toEqual([])
-    expect(output).toContain('nb201FromTables')
-    // Node globals bundle without an import but fail in a browser at run time
-    expect(output).not.toMatch(/\b(process\.(env|cwd|pid)|Buffer\.|__dirname|require\()/)
-  })
-
-  it('the check finds node: imports, with the chain that leads to them (src/node/index.ts)', async () => {
-    const { offenders } = await checkBrowserBundle({ file: 'src/node/index.ts' })
-    expect(offenders).toContain('src/node/index.ts > src/node/data-dir.ts > node:fs (a Node built-in)')
-    expect(offenders.every((o) => o.startsWith('src/node/index.ts > src/node/'))).toBe(true)
-  })
-
-  it('the check finds unresolved imports, with their importer', async () => {
-    const { offenders } = await checkBrowserBundle({
-      contents:
-        "import { loadNb201 } from './src/node/nb201.js'\nimport 'fs'\nimport 'no-such-package-xyz'\nexport { loadNb201 }",
-    })
-    expect(offenders).toContainEqual(
-      expect.stringMatching(/^stdin.ts > no-such-package-xyz \(Could not resolve/),
-    )
-    expect(offenders).toContainEqual(expect.stringMatching(/^stdin.ts > fs \(.*built into node/))
-    expect(offenders).toContain(
-      'stdin.ts > src/node/nb201.ts > src/node/column-cache.ts > node:fs (a Node built-in)',
-    )
-  })
-})
