@@ -223,7 +223,16 @@ export function parseJournalRecord(json: unknown, line: number, where: string): 
       json,
     )
   }
-  return parsed.data as JournalRecord
+  // keep the parsed JSON itself (no second copy of a large journal in memory) unless zod changed
+  // something: metric values written as "NaN" / "Infinity" strings become numbers
+  return (hasMetricStrings(json) ? parsed.data : json) as JournalRecord
+}
+
+function hasMetricStrings(json: unknown): boolean {
+  const m = (json as { outcome?: { metrics?: Record<string, unknown> } }).outcome?.metrics
+  if (m === undefined) return false
+  for (const k in m) if (typeof m[k] === 'string') return true
+  return false
 }
 
 function journalError(where: string, line: number, what: string, value: unknown): NasError {

@@ -48,26 +48,39 @@ export interface TrialStorage {
 }
 
 /**
- * Builds a {@link StoredJournal} from records in order, validating each one (`where` names the
- * store in messages). Used by every store's `read`.
+ * Collects the records of a store in order, validating each one as it comes (`where` names the
+ * store in messages), so that a store can read a large journal line by line. Used by every store's
+ * `read`.
  * @since 0.1.0
  * @category storage
  */
-export function storedJournal(
-  jsons: readonly unknown[],
-  where: string,
-  lines?: readonly number[],
-): StoredJournal | undefined {
-  if (jsons.length === 0) return undefined
-  const header = parseJournalRecord(jsons[0], 1, where)
-  const entries: JournalEntry[] = []
-  const lineNos: number[] = []
-  for (let i = 1; i < jsons.length; i++) {
-    const line = lines?.[i] ?? i + 1
-    entries.push(parseJournalRecord(jsons[i], line, where) as JournalEntry)
-    lineNos.push(line)
+export class JournalReader {
+  private header: JournalHeader | undefined
+  private readonly entries: JournalEntry[] = []
+  private readonly lines: number[] = []
+  constructor(private readonly where: string) {}
+
+  /** Adds the record parsed from line `line` (1-based). */
+  add(json: unknown, line: number): void {
+    const first = this.header === undefined
+    const r = parseJournalRecord(json, first ? 1 : line, this.where)
+    if (first) this.header = r as JournalHeader
+    else {
+      this.entries.push(r as JournalEntry)
+      this.lines.push(line)
+    }
   }
-  return { header: header as JournalHeader, entries, lines: lineNos }
+
+  /** What was read, or `undefined` for an empty store. */
+  done(repaired?: string): StoredJournal | undefined {
+    if (this.header === undefined) return undefined
+    return {
+      header: this.header,
+      entries: this.entries,
+      lines: this.lines,
+      ...(repaired === undefined ? {} : { repaired }),
+    }
+  }
 }
 
 interface MemoryState {
@@ -117,12 +130,9 @@ function memoryStore(name: string, state: MemoryState): ReturnType<typeof memory
     },
     read(): Promise<StoredJournal | undefined> {
       try {
-        return Promise.resolve(
-          storedJournal(
-            state.records.map((r) => JSON.parse(r) as unknown),
-            name,
-          ),
-        )
+        const reader = new JournalReader(name)
+        state.records.forEach((r, i) => reader.add(JSON.parse(r), i + 1))
+        return Promise.resolve(reader.done())
       } catch (e) {
         return Promise.reject(e instanceof Error ? e : new Error(String(e)))
       }

@@ -194,10 +194,14 @@ describe('fileStorage: the JSONL journal', () => {
     expect(j.entries.filter((x) => x.type === 'tell')).toHaveLength(8)
   })
 
-  it('reports a corrupt line or another version with the file and line', () => {
+  it('reports a corrupt line, a bad header or another version with the file and line', async () => {
     const path = join(dir, 'h.jsonl')
-    writeFileSync(path, '{"v":2,"type":"header"}\nnot json\n{"v":2,"type":"end"}\n')
-    expect(() => readJournal(path)).toThrow(/line 2/)
+    await runSearch({ ...base, strategy: make('random', nb201), budget: { trials: 2 }, storage: fileStorage(path) })
+    const [header] = readFileSync(path, 'utf8').split('\n')
+    writeFileSync(path, `${header}\nnot json\n{"v":2,"type":"end"}\n`)
+    expect(() => readJournal(path)).toThrow(/h\.jsonl line 2 is not valid JSON/)
+    writeFileSync(path, '{"v":2,"type":"header"}\n')
+    expect(() => readJournal(path)).toThrow(/h\.jsonl line 1: header record field 'study'/)
     writeFileSync(path, '{"v":1,"type":"header"}\n')
     expect(() => readJournal(path)).toThrow(/version 1/)
     expect(readJournalFile(join(dir, 'missing.jsonl'))).toBeUndefined()

@@ -14,7 +14,7 @@ import { hostname } from 'node:os'
 import { NasError } from '@nasjs/core'
 import { parseJournalRecord } from '../driver/records.js'
 import type { JournalEntry, JournalHeader, JournalRecord } from '../driver/records.js'
-import { storedJournal } from '../driver/storage.js'
+import { JournalReader } from '../driver/storage.js'
 import type { StoredJournal, TrialStorage } from '../driver/storage.js'
 
 /**
@@ -203,27 +203,32 @@ function readJournalText(
   if (buf.length === 0) return undefined
   const lastNl = buf.lastIndexOf(0x0a)
   const validBytes = lastNl + 1
-  const text = buf.toString('utf8', 0, validBytes)
-  const lines = text.length === 0 ? [] : text.slice(0, -1).split('\n')
-  const jsons = lines.map((line, i) => {
+  const tornBytes = buf.length - validBytes
+  // line by line over the bytes: no copy of the whole file as one string or a list of lines
+  const reader = new JournalReader(path)
+  let line = 0
+  for (let start = 0; start < validBytes;) {
+    const end = buf.indexOf(0x0a, start)
+    const text = buf.toString('utf8', start, end)
+    line++
+    let json: unknown
     try {
-      return JSON.parse(line) as unknown
+      json = JSON.parse(text)
     } catch (cause) {
       throw new NasError({
         code: 'JOURNAL',
-        message: `journal ${path} line ${i + 1} is not valid JSON: ${line.slice(0, 80)}`,
-        path: [path, i + 1],
+        message: `journal ${path} line ${line} is not valid JSON: ${text.slice(0, 80)}`,
+        path: [path, line],
         cause,
       })
     }
-  })
-  const journal = storedJournal(jsons, path)
-  const tornBytes = buf.length - validBytes
+    reader.add(json, line)
+    start = end + 1
+  }
   return {
-    journal:
-      journal === undefined || tornBytes === 0
-        ? journal
-        : { ...journal, repaired: `cut a torn last line of ${tornBytes} bytes (a crash while writing)` },
+    journal: reader.done(
+      tornBytes === 0 ? undefined : `cut a torn last line of ${tornBytes} bytes (a crash while writing)`,
+    ),
     validBytes,
     tornBytes,
   }
