@@ -13,7 +13,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Rng } from '@nasjs/core'
-import { loadNb201, nb201FreeFeatures, trueParetoFront } from '@nasjs/benchmarks'
+import { trueParetoFront } from '@nasjs/benchmarks'
+import { loadNb201, nb201FreeFeatures } from '@nasjs/benchmarks/node'
 import { nb201 } from '@nasjs/search-space'
 import { createFeaturizer, createPredictor } from '../src/index.js'
 import { jointSelection } from '../src/strategies/linas.js'
@@ -76,7 +77,6 @@ function select(evaluated: number[], pool: number[], pred: number[][], size: num
     arch: i,
     hash: String(i),
     f: [pred[0]![i]!, pred[1]![i]!],
-    s: [0, 0],
   }))
   return jointSelection(measured, candidates, size).map((c) => c.arch)
 }

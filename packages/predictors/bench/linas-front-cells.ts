@@ -14,7 +14,8 @@
  */
 import { parseArgs } from 'node:util'
 import { Rng } from '@nasjs/core'
-import { compareOnNb201, loadNb201, nb201FreeFeatures, trueParetoFront } from '@nasjs/benchmarks'
+import { compareOnNb201, trueParetoFront } from '@nasjs/benchmarks'
+import { loadNb201, nb201FreeFeatures } from '@nasjs/benchmarks/node'
 import type { Runner } from '@nasjs/benchmarks'
 import { NB201_EDGES, nb201 } from '@nasjs/search-space'
 import type { Nb201Arch } from '@nasjs/search-space'
@@ -30,7 +31,7 @@ const { values } = parseArgs({
   },
 })
 const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => Number(values['first-seed']) + i)
-const objectives = ['valid_acc:max', 'latency.pixel3:min']
+const objectives = ['valid_acc:max', 'latency.pixel3:min'] as const
 const registry = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
 const bench = loadNb201()
 const free = nb201FreeFeatures(bench, 'cifar10', { metrics: values['free-metrics'].split(',') })

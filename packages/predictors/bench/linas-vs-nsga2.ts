@@ -9,7 +9,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { compareOnNb201, loadNb201, nb201FreeFeatures } from '@nasjs/benchmarks'
+import { compareOnNb201 } from '@nasjs/benchmarks'
+import { loadNb201, nb201FreeFeatures } from '@nasjs/benchmarks/node'
 import { nb201 } from '@nasjs/search-space'
 import { builtinStrategies, createStrategyRegistry, strategyRunner } from '@nasjs/strategies'
 import { predictorStrategies } from '../src/index.js'
@@ -30,7 +31,7 @@ const seeds = Number(values.seeds)
 // Seeds first..first+seeds-1 (a second, disjoint set checks that a result is not one seed set's luck).
 const firstSeed = Number(values['first-seed'])
 const seedList = Array.from({ length: seeds }, (_, i) => firstSeed + i)
-const objectives = ['valid_acc:max', 'latency.pixel3:min']
+const objectives = ['valid_acc:max', 'latency.pixel3:min'] as const
 const registry = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
 const bench = loadNb201()
 // Free statistics (log params, log FLOPs, NASWOT, Zen-NAS) that LINAS may feed its models; no queries.

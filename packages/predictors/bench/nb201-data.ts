@@ -1,5 +1,5 @@
 /** Shared NB201 data for the bench scripts: architectures, targets and feature matrices. */
-import { loadNb201, nb201FreeFeatures } from '@nasjs/benchmarks'
+import { loadNb201, nb201FreeFeatures } from '@nasjs/benchmarks/node'
 import type { EncodingKind } from '@nasjs/search-space'
 import { nb201 } from '@nasjs/search-space'
 

@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util'
 import { Rng, kendallTau } from '@nasjs/core'
-import { loadNb201, nb201FreeFeatures } from '@nasjs/benchmarks'
+import { loadNb201, nb201FreeFeatures } from '@nasjs/benchmarks/node'
 import { nb201 } from '@nasjs/search-space'
 import { gradientBoosting, randomForest, rmse } from '../src/index.js'
 

@@ -1,5 +1,5 @@
 import { NasError } from '@nasjs/core'
-import { loadNb201 } from '@nasjs/benchmarks'
+import { loadNb201 } from '@nasjs/benchmarks/node'
 import { nb201 } from '@nasjs/search-space'
 import { describe, expect, it } from 'vitest'
 import { formatHarnessTable, rmse, runPredictorHarness, summarizeHarness } from './harness.js'

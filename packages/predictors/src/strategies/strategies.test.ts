@@ -1,14 +1,12 @@
 import { Rng, paretoFront } from '@nasjs/core'
-import fc from 'fast-check'
 import { nb201 } from '@nasjs/search-space'
-import type { SearchSpace } from '@nasjs/search-space'
 import { builtinStrategies, createStrategyRegistry, runSearch } from '@nasjs/strategies'
 import { conditionalSpace, describeStrategyConformance, gridSpace } from '@nasjs/strategies/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { prepareTf } from '../tf-backend.js'
 import { isNasError } from '@nasjs/core'
 import { bananas, expectedImprovement, gpbo, linas, predictorStrategies } from './index.js'
-import { classYields, jointSelection } from './linas.js'
+import { jointSelection } from './linas.js'
 
 beforeAll(async () => {
   await prepareTf() // the MLP ensemble fits synchronously inside ask()
@@ -16,9 +14,9 @@ beforeAll(async () => {
 
 const spaces = [{ space: gridSpace() }, { space: conditionalSpace() }]
 const two = [
-  { name: 'acc', direction: 'max' as const },
-  { name: 'lat', direction: 'min' as const },
-]
+  { name: 'acc', direction: 'max' },
+  { name: 'lat', direction: 'min' },
+] as const
 
 describeStrategyConformance(bananas, {
   spaces,
@@ -42,20 +40,7 @@ describeStrategyConformance(linas, {
 describeStrategyConformance(linas, {
   spaces,
   objectives: two,
-  config: { initialSamples: 8, batchSize: 5, generations: 5, populationSize: 10, selection: 'pond' },
-})
-
-describeStrategyConformance(linas, {
-  spaces,
-  objectives: two,
-  config: {
-    initialSamples: 8,
-    batchSize: 5,
-    selection: 'candidates',
-    innerSearch: 'auto',
-    variantShare: 0.5,
-    logScale: 'auto',
-  },
+  config: { initialSamples: 8, batchSize: 5, generations: 5, populationSize: 10, identity: 'functional' },
 })
 
 describe('predictor strategies', () => {
@@ -63,6 +48,27 @@ describe('predictor strategies', () => {
     const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
     expect(reg.names()).toEqual(expect.arrayContaining(['bananas', 'gpbo', 'linas', 'rea']))
     expect(reg.describe().find((d) => d.name === 'linas')?.multiObjective).toBe(true)
+  })
+
+  it.each([
+    { variantShare: 0.3 },
+    { variantMinYield: 0.05 },
+    { logScale: 'auto' },
+    { exploration: 0.5 },
+    { innerSearch: 'auto' },
+    { selection: 'joint' },
+  ])('linas rejects the removed option %j as an unknown key', (config) => {
+    const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
+    let e: unknown
+    try {
+      // the removed options are type errors too; the run-time check is what this test is about
+      const name: string = 'linas'
+      reg.create(name, config, { space: nb201, rng: new Rng(1), objectives: two })
+    } catch (err) {
+      e = err
+    }
+    expect(isNasError(e) && e.code).toBe('CONFIG_INVALID')
+    expect(String(e)).toContain(Object.keys(config)[0])
   })
 
   it('expected improvement matches its closed form', () => {
@@ -139,114 +145,6 @@ describe('predictor strategies', () => {
     expect(guided / 3).toBeGreaterThan(0.9 * (6 * 3 + 0.2 * 15)) // near the optimum, 21 (all 3x3 convs)
   })
 
-  it('linas rejects an exhaustive inner search on a space too large to enumerate', () => {
-    const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
-    const big = gridSpace(8, 4) // 65,536 architectures
-    expect(() =>
-      reg.create('linas', { innerSearch: 'exhaustive' }, { space: big, rng: new Rng(1), objectives: two }),
-    ).toThrow(/innerSearch 'exhaustive'.*65536/)
-    expect(() => reg.create('linas', {}, { space: big, rng: new Rng(1), objectives: two })).not.toThrow()
-  })
-
-  it('linas proposes functionally equal variants of its evaluated front on NB201', async () => {
-    const trials = await linasOnNb201({ variantShare: 1, innerSearch: 'exhaustive' }, 2, 20)
-    const archs = trials.map((t) => t.arch)
-    const early = new Set(archs.slice(0, 10).map((a) => nb201.hash(a)))
-    const exact = new Set(archs.map((a) => JSON.stringify(a)))
-    expect(exact.size).toBe(20) // exact identity: no architecture twice
-    // every proposal of the first planned batch is a variant of an evaluated cell
-    expect(archs.slice(10).every((a) => early.has(nb201.hash(a)))).toBe(true)
-  })
-
-  it('class yields are H_n / n: 1 for a class of one, falling with the class size', () => {
-    const y = classYields(['a', 'b', 'b', 'c', 'c', 'c'])
-    expect(y.get('a')).toBe(1)
-    expect(y.get('b')).toBeCloseTo(1.5 / 2, 12)
-    expect(y.get('c')).toBeCloseTo((1 + 1 / 2 + 1 / 3) / 3, 12)
-    fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 200 }), (cls) => {
-        const ys = classYields(cls.map(String))
-        const size = (c: number) => cls.filter((x) => x === c).length
-        for (const a of new Set(cls)) {
-          const ya = ys.get(String(a))!
-          expect(ya).toBeGreaterThan(0)
-          expect(ya).toBeLessThanOrEqual(1)
-          // a smaller class has the higher yield
-          const larger = [...new Set(cls)].filter((b) => size(a) < size(b))
-          expect(larger.filter((b) => ys.get(String(b))! >= ya)).toEqual([])
-        }
-      }),
-    )
-  })
-
-  it.each([0.05, 0.1])(
-    'linas with variantMinYield %s proposes only variants of front classes that yield enough, small classes first',
-    async (minYield) => {
-      const trials = await linasOnNb201({ variantShare: 1, variantMinYield: minYield }, 3, 30)
-      const all = [...nb201.enumerate!()]
-      const yields = classYields(all.map((a) => nb201.hash(a)))
-      const members = new Map<string, string[]>()
-      for (const a of all)
-        members.set(nb201.hash(a), [...(members.get(nb201.hash(a)) ?? []), JSON.stringify(a)])
-      const hashes = trials.map((t) => nb201.hash(t.arch))
-      expect(new Set(trials.map((t) => JSON.stringify(t.arch))).size).toBe(30)
-      const f = trials.map((t) => {
-        const m = (t.outcome as unknown as { metrics: { acc: number; lat: number } }).metrics
-        return [-m.acc, m.lat]
-      })
-      let checked = 0
-      for (const start of [10, 20]) {
-        // The classes on the measured front when the batch was planned, their unseen variants, and the
-        // yields the batch must start with: whole classes in order of falling yield.
-        const seen = new Set(trials.slice(0, start).map((t) => JSON.stringify(t.arch)))
-        const front = new Set(paretoFront(f.slice(0, start)).map((i) => hashes[i]!))
-        const eligible = [...front]
-          .filter((h) => yields.get(h)! < 1 && yields.get(h)! >= minYield)
-          .sort((x, y) => yields.get(y)! - yields.get(x)!)
-        const expected = eligible
-          .flatMap((h) =>
-            members
-              .get(h)!
-              .filter((k) => !seen.has(k))
-              .map(() => yields.get(h)!),
-          )
-          .slice(0, 10)
-        const head = hashes.slice(start, start + expected.length)
-        for (const h of head) expect(eligible).toContain(h)
-        expect(head.map((h) => yields.get(h)!)).toEqual(expected)
-        checked += expected.length
-      }
-      expect(checked).toBeGreaterThan(0)
-    },
-  )
-
-  it('linas refuses variantMinYield on a space it cannot enumerate, or without a variant share', () => {
-    const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
-    const error = <A>(config: object, space: SearchSpace<A>) => {
-      try {
-        reg.create('linas', config, { space, rng: new Rng(1), objectives: two })
-      } catch (e) {
-        return isNasError(e) ? `${e.code}: ${e.message}` : String(e)
-      }
-      return 'no error'
-    }
-    expect(error({ variantShare: 0.3, variantMinYield: 0.05 }, gridSpace(8, 4))).toMatch(
-      /^CONFIG_INVALID: .*variantMinYield needs an enumerable space.*65536/,
-    )
-    expect(error({ variantMinYield: 0.05 }, nb201)).toMatch(/^CONFIG_INVALID: .*variantShare is 0/)
-    expect(error({ variantShare: 0.3, variantMinYield: 1.5 }, nb201)).toMatch(
-      /CONFIG_INVALID.*variantMinYield/,
-    )
-    expect(error({ variantShare: 0.3, variantMinYield: 0.05 }, nb201)).toBe('no error')
-  })
-
-  it('linas with a variantMinYield no front class reaches plans its batch as without variants', async () => {
-    const proposals = async (config: object) =>
-      (await linasOnNb201(config, 3, 20)).map((t) => JSON.stringify(t.arch))
-    // the front's classes have yields 1, 0.75 and 0.073 (see the test above): none reaches 0.8
-    expect(await proposals({ variantShare: 1, variantMinYield: 0.8 })).toEqual(await proposals({}))
-  })
-
   it('linas takes an average of models for one objective, and the same seed gives the same run', async () => {
     const config = {
       objectivePredictors: [
@@ -304,7 +202,7 @@ describe('predictor strategies', () => {
   })
 
   it('linas joint selection skips candidates that a measured architecture beats', () => {
-    const cand = (id: string, f: number[]) => ({ arch: id, hash: id, f, s: [0, 0] })
+    const cand = (id: string, f: number[]) => ({ arch: id, hash: id, f })
     const measured = [
       [0, 5],
       [5, 0],
@@ -339,7 +237,7 @@ describe('predictor strategies', () => {
       const reg = createStrategyRegistry([...builtinStrategies, ...predictorStrategies])
       const s = reg.create(
         'linas',
-        { extraFeatures, batchSize: 10, innerSearch: 'exhaustive', predictor: { kind: 'ridge' } },
+        { extraFeatures, batchSize: 10, predictor: { kind: 'ridge' } },
         { space: nb201, rng: new Rng(5), objectives: two, features: (a) => [noise(a)] },
       )
       const r = await runSearch({
@@ -355,7 +253,8 @@ describe('predictor strategies', () => {
     }
     const withFeature = await plannedAccuracy([true, false])
     const without = await plannedAccuracy([false, false])
-    expect(withFeature).toBeGreaterThan(0.8)
+    // random cells average 0.5; the inner NSGA-II finds cells the feature marks as good
+    expect(withFeature).toBeGreaterThan(0.7)
     expect(withFeature - without).toBeGreaterThan(0.2)
   })
 

@@ -1,9 +1,9 @@
-import { crowdingDistance, nonDominatedSort } from '@nasjs/core'
-import type { TrialOutcome } from '@nasjs/core'
+import type { NonDominatedSortOptions, TrialOutcome } from '@nasjs/core'
 import { z } from 'zod'
 import { StrategyBase, fromJsonNumber, jsonNumber, totalViolation } from '../base.js'
 import type { Proposed } from '../base.js'
 import type { StrategyContext, StrategyDefinition, StrategyState, TrialId } from '../types.js'
+import { breedChild, crowdedSurvivors, crowdedTournament, rankAndCrowding } from './nsga2-operators.js'
 
 /**
  * Config of {@link nsga2}.
@@ -89,26 +89,15 @@ class Nsga2<A> extends StrategyBase<A> {
   }
 
   /** Crowded-comparison binary tournament (Deb et al. 2002): lower rank, then larger crowding distance. */
-  private tournament(): Member<A> {
-    const a = this.rng.choice(this.population)
-    const b = this.rng.choice(this.population)
-    if (a.rank !== b.rank) return a.rank < b.rank ? a : b
-    return a.crowding >= b.crowding ? a : b
+  private tournament(): A {
+    return crowdedTournament(this.population, this.rng).arch
   }
 
   private child(): A {
+    // a population of one has no second parent to cross with: its member is mutated
+    if (this.population.length <= 1) return this.space.mutate(this.tournament(), this.rng)
     const { crossoverProb, mutationProb } = this.config
-    const p1 = this.tournament()
-    let c = p1.arch
-    let crossed = false
-    if (this.population.length > 1 && this.rng.uniform() < crossoverProb) {
-      const p2 = this.tournament()
-      c = this.space.crossover(p1.arch, p2.arch, this.rng)
-      crossed = true
-    }
-    // a child that is neither crossed nor mutated would be a clone of its parent
-    if (!crossed || this.rng.uniform() < mutationProb) c = this.space.mutate(c, this.rng)
-    return c
+    return breedChild(this.space, this.rng, () => this.tournament(), { crossoverProb, mutationProb })
   }
 
   protected propose(): Proposed<A> | undefined {
@@ -131,40 +120,32 @@ class Nsga2<A> extends StrategyBase<A> {
     return { arch: c }
   }
 
-  /** Ranks and crowding distances of `members` under constrained domination; returns the fronts. */
-  private rankAll(members: Member<A>[]): number[][] {
-    if (members.length === 0) return []
-    const fronts = nonDominatedSort(
+  /** Constrained domination (feasible first, then smaller total violation) when there are constraints. */
+  private sortOptions(members: readonly Member<A>[]): NonDominatedSortOptions {
+    return this.constraints.length > 0 ? { violations: members.map((m) => m.violation) } : {}
+  }
+
+  /** Sets the rank and crowding distance of every member. */
+  private rankAll(members: Member<A>[]): void {
+    const { rank, crowding } = rankAndCrowding(
       members.map((m) => m.f),
-      this.constraints.length > 0 ? { violations: members.map((m) => m.violation) } : {},
+      this.sortOptions(members),
     )
-    const pts = members.map((m) => m.f)
-    fronts.forEach((front, r) => {
-      const cd = crowdingDistance(pts, front)
-      front.forEach((i, k) => {
-        members[i]!.rank = r
-        members[i]!.crowding = cd[k]!
-      })
+    members.forEach((m, i) => {
+      m.rank = rank[i]!
+      m.crowding = crowding[i]!
     })
-    return fronts
   }
 
   /** Elitist environmental selection: fill N from the best fronts, the last one by crowding distance. */
   private select(): void {
-    const n = this.config.populationSize
     const all = [...this.population, ...this.offspring]
-    const fronts = this.rankAll(all)
-    const next: Member<A>[] = []
-    for (const front of fronts) {
-      if (next.length + front.length <= n) {
-        for (const i of front) next.push(all[i]!)
-        continue
-      }
-      const rest = front.map((i) => all[i]!).sort((x, y) => y.crowding - x.crowding)
-      next.push(...rest.slice(0, n - next.length))
-      break
-    }
-    this.population = next
+    const survivors = crowdedSurvivors(
+      all.map((m) => m.f),
+      this.config.populationSize,
+      this.sortOptions(all),
+    )
+    this.population = survivors.map((i) => all[i]!)
     this.rankAll(this.population)
     this.offspring = []
     this.asked = 0
@@ -244,11 +225,12 @@ class Nsga2<A> extends StrategyBase<A> {
  * total violation) and the best N survive, the last front cut by crowding distance. Children that
  * repeat an already proposed architecture are re-drawn (`dedupeTries`), since discrete spaces
  * otherwise waste evaluations on duplicates. Generations are synchronous: `ask` returns nothing
- * while a generation's children are outstanding.
+ * while a generation's children are outstanding. The operators are exported for other strategies:
+ * {@link rankAndCrowding}, {@link crowdedTournament}, {@link crowdedSurvivors}, {@link breedChild}.
  * @since 0.1.0
  * @category strategies
  */
-export const nsga2: StrategyDefinition<typeof Nsga2Config> = {
+export const nsga2: StrategyDefinition<typeof Nsga2Config, 'nsga2'> = {
   name: 'nsga2',
   description:
     'NSGA-II: non-dominated sorting, crowding distance, constrained domination (several objectives)',
