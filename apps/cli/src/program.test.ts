@@ -68,3 +68,17 @@ describe('nas --help', () => {
     expect(text).toContain('Examples:')
   })
 })
+
+describe('nas --version', () => {
+  it('prints the version of the package.json', async () => {
+    const { readFileSync } = await import('node:fs')
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string
+    }
+    const c = capture()
+    await expect(buildProgram(c.io).parseAsync(['node', 'nas', '--version'])).rejects.toMatchObject({
+      code: 'commander.version',
+    })
+    expect(c.text().trim()).toBe(pkg.version)
+  })
+})

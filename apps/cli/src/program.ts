@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import { Command } from '@commander-js/extra-typings'
 import { archCommand } from './commands/arch.js'
 import { compareCommand } from './commands/compare.js'
@@ -7,7 +8,8 @@ import { searchCommand } from './commands/search.js'
 import { spacesCommand } from './commands/spaces.js'
 import type { Io } from './context.js'
 
-export const VERSION = '0.1.0'
+/** The package's version, read from its package.json (one version number everywhere). */
+export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version
 
 /** Builds the `nas` program. Commands write through `io`, so tests can capture them. */
 export function buildProgram(io: Io): Command {

@@ -1,4 +1,3 @@
-import { initBackend, formatBackendInfo } from '@nasjs/backend'
 import { NasError } from '@nasjs/core'
 import { predictorStrategies } from '@nasjs/predictors'
 import { builtinStrategies, createStrategyRegistry, type StrategyRegistry } from '@nasjs/strategies'
@@ -22,6 +21,8 @@ export async function prepareStrategies(
   log: ((line: string) => void) | undefined,
 ): Promise<void> {
   if (!names.some((n) => PREDICTOR_NAMES.has(n))) return
+  // TF.js is loaded here, for the strategies that fit TF.js models, and never for the others
+  const { initBackend, formatBackendInfo } = await import('@nasjs/backend')
   const info = await initBackend({ quiet: true })
   log?.(`TF.js ${formatBackendInfo(info).split('; ')[0] ?? ''}`)
 }

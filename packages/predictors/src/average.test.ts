@@ -35,6 +35,7 @@ function stub(value: number, log: string[], fail = false): Predictor {
       pretraining: false,
     },
     fit: () => Promise.resolve().then(fitSync),
+    prepare: () => Promise.resolve(void log.push(`prepare ${value}`)),
     fitSync,
     predict: () => {
       throw new Error('not fitted')
@@ -178,5 +179,11 @@ describe('averagePredictor', () => {
   it('passes bad training data on as the first member reports it', () => {
     const e = thrown(() => averagePredictor([ridge(), ridge()]).fitSync(X, y.slice(1))) as NasError
     expect(e.code).toBe('INPUT_INVALID')
+  })
+
+  it('prepares every member', async () => {
+    const log: string[] = []
+    await averagePredictor([stub(1, log), stub(2, log)]).prepare()
+    expect(log).toEqual(['prepare 1', 'prepare 2'])
   })
 })

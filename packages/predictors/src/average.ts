@@ -133,6 +133,9 @@ export function averagePredictor(members: readonly Predictor[], options: Average
       }
       return assemble(fitted)
     },
+    prepare: async () => {
+      for (const m of members) await m.prepare()
+    },
     fitSync: (X, y, options) => {
       const opts = streams(options)
       const fitted: FittedPredictor[] = []

@@ -93,9 +93,14 @@ export interface Predictor {
   readonly requirements: PredictorRequirements
   fit(X: FeatureMatrix, y: ArrayLike<number>, options?: FitOptions): Promise<FittedPredictor>
   /**
+   * Loads what `fitSync` needs and resolves when it is ready: for the MLPs, TF.js and a backend
+   * (picked by `@nasjs/backend`'s `initBackend()` unless the application already chose one); for the
+   * other models nothing. Idempotent. `fit` prepares by itself; TF.js is never loaded at import.
+   */
+  prepare(): Promise<void>
+  /**
    * The same fit, synchronously, for ask/tell strategies (whose `ask` is synchronous). The MLPs need
-   * an initialised TF.js backend for it (`await initBackend()` from `@nasjs/backend`, or one awaited
-   * `fit`); without one they throw a `NasError` with code `BACKEND`.
+   * one awaited `prepare()` (or `fit`) first; without it they throw a `NasError` with code `BACKEND`.
    */
   fitSync(X: FeatureMatrix, y: ArrayLike<number>, options?: FitOptions): FittedPredictor
   /**

@@ -233,6 +233,9 @@ export function makePredictor(
       return fitSync(X, y, options)
     },
     fitSync,
+    prepare: async () => {
+      if (prepare) await prepare()
+    },
     predict(): never {
       throw notFittedError(name)
     },

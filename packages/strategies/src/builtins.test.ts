@@ -109,7 +109,8 @@ describe('builtin strategies', () => {
     for (const f of files) {
       const mod = (await import(new URL(f, dir).href)) as Record<string, unknown>
       for (const [exported, value] of Object.entries(mod)) {
-        if (isDefinition(value) && !builtinStrategies.includes(value)) missing.push(`${exported} (${f})`)
+        if (isDefinition(value) && !(builtinStrategies as readonly StrategyDefinition[]).includes(value))
+          missing.push(`${exported} (${f})`)
       }
     }
     expect(missing, `add these to builtinStrategies in src/builtins.ts: ${missing.join(', ')}`).toEqual([])

@@ -8,6 +8,7 @@ import { regularizedEvolution } from './strategies/rea.js'
 import { reinforce } from './strategies/reinforce.js'
 import { simulatedAnnealing } from './strategies/simulated-annealing.js'
 import { hyperband, successiveHalving } from './strategies/successive-halving.js'
+import type { z } from 'zod'
 import type { StrategyDefinition } from './types.js'
 
 /**
@@ -17,7 +18,7 @@ import type { StrategyDefinition } from './types.js'
  * @since 0.1.0
  * @category strategies
  */
-export const builtinStrategies: readonly StrategyDefinition[] = [
+export const builtinStrategies = [
   randomSearch,
   gridSearch,
   regularizedEvolution,
@@ -29,4 +30,4 @@ export const builtinStrategies: readonly StrategyDefinition[] = [
   successiveHalving,
   hyperband,
   simulatedAnnealing,
-] as readonly StrategyDefinition[]
+] as const satisfies readonly StrategyDefinition<z.ZodType, string>[]

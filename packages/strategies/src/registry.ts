@@ -45,11 +45,25 @@ export interface CreateStrategyOptions<A> {
 }
 
 /**
- * A lookup of strategy definitions by name.
+ * The config input type of every definition in `D` whose name is a literal type, by name: what
+ * {@link StrategyRegistry.create} checks a config against. Definitions typed with a plain `string`
+ * name are left out (their configs are checked at run time only).
  * @since 0.1.0
  * @category models
  */
-export interface StrategyRegistry {
+export type StrategyConfigs<D extends readonly StrategyDefinition<z.ZodType, string>[]> = {
+  [K in D[number] as string extends K['name'] ? never : K['name']]: z.input<K['configSchema']>
+}
+
+/**
+ * A lookup of strategy definitions by name. `M` maps the names known at compile time to their config
+ * input types (see {@link StrategyConfigs}): `create('rea', { populationSize: 'x' })` is a type error,
+ * and every name, known or not, is still checked at run time.
+ * @since 0.1.0
+ * @category models
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- {} = no names known at compile time
+export interface StrategyRegistry<M extends object = {}> {
   /** Adds a definition; a name that is already registered is a `DUPLICATE_NAME` NasError. */
   register(def: StrategyDefinition): void
   /** The definition; an unknown name is a `NOT_REGISTERED` NasError listing the known names. */
@@ -63,8 +77,18 @@ export interface StrategyRegistry {
   parseConfig(name: string, config?: unknown): unknown
   /** The JSON Schema of a strategy's config (`z.toJSONSchema`, input side: defaults are optional). */
   configJsonSchema(name: string): Record<string, unknown>
-  /** Parses the config and creates the strategy. */
-  create<A>(name: string, config: unknown, opts: CreateStrategyOptions<A>): Strategy<A>
+  /** Parses the config and creates the strategy; a name known at compile time has its config type-checked. */
+  create<N extends keyof M & string, A>(
+    name: N,
+    config: M[N] | undefined,
+    opts: CreateStrategyOptions<A>,
+  ): Strategy<A>
+  /** A name not known at compile time (e.g. from a command line): its config is checked at run time. */
+  create<A, N extends string = string>(
+    name: N & (N extends keyof M ? never : unknown),
+    config: unknown,
+    opts: CreateStrategyOptions<A>,
+  ): Strategy<A>
 }
 
 /**
@@ -132,12 +156,16 @@ function renderType(s: Record<string, unknown>): string {
  * @example
  * ```ts
  * const registry = createStrategyRegistry()
- * registry.names() // ['random', 'grid', 'rea', 'ls', 'nsga2', 'mcts', 'reinforce', 'beam', 'sh', 'hyperband']
+ * registry.names() // ['random', 'grid', 'rea', 'ls', 'nsga2', 'mcts', 'reinforce', 'beam', 'sh', 'hyperband', 'sa']
  * const rea = registry.create('rea', { populationSize: 20 }, { space: nb201, rng: new Rng(1), objectives })
  * ```
  * @since 0.1.0
  * @category constructors
  */
+export function createStrategyRegistry(): StrategyRegistry<StrategyConfigs<typeof builtinStrategies>>
+export function createStrategyRegistry<const D extends readonly StrategyDefinition<z.ZodType, string>[]>(
+  defs: D,
+): StrategyRegistry<StrategyConfigs<D>>
 export function createStrategyRegistry(
   defs: readonly StrategyDefinition[] = builtinStrategies,
 ): StrategyRegistry {
@@ -180,7 +208,7 @@ export function createStrategyRegistry(
       }),
     parseConfig: (name, config) => parseStrategyConfig(registry.get(name), config),
     configJsonSchema: (name) => jsonSchemaOf(registry.get(name)),
-    create(name, config, opts) {
+    create<A>(name: string, config: unknown, opts: CreateStrategyOptions<A>): Strategy<A> {
       const def = registry.get(name)
       const parsed = parseStrategyConfig(def, config)
       const objectives = opts.objectives

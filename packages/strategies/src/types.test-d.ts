@@ -1,10 +1,13 @@
+import { Rng } from '@nasjs/core'
 import type { TrialOutcome } from '@nasjs/core'
+import { nb201 } from '@nasjs/search-space'
 import type { Nb201Arch } from '@nasjs/search-space'
 import { describe, expectTypeOf, it } from 'vitest'
 import type { z } from 'zod'
 import type { SearchResult } from './driver/run-search.js'
 import type { Runner } from './runner.js'
-import type { Nsga2Config, ReaConfig, ReinforceConfig } from './index.js'
+import { createStrategyRegistry } from './index.js'
+import type { Nsga2Config, ReaConfig, ReinforceConfig, StrategyDefinition } from './index.js'
 import type { Proposal, Strategy } from './types.js'
 
 describe('public types', () => {
@@ -25,5 +28,22 @@ describe('public types', () => {
       SearchResult<Nb201Arch>['trials'][number] | undefined
     >()
     expectTypeOf<Awaited<ReturnType<Runner<Nb201Arch>>>[number]['arch']>().toEqualTypeOf<Nb201Arch>()
+  })
+
+  it('a registry type-checks the config of every strategy it knows by name', () => {
+    const opts = { space: nb201, rng: new Rng(1), objectives: [{ name: 'acc', direction: 'max' as const }] }
+    const registry = createStrategyRegistry()
+    expectTypeOf(registry.create('rea', { populationSize: 20 }, opts)).toEqualTypeOf<Strategy<Nb201Arch>>()
+    registry.create('nsga2', undefined, opts)
+    // @ts-expect-error populationSize is a number
+    registry.create('rea', { populationSize: 'x' }, opts)
+    // @ts-expect-error rea has no field mutationProb
+    registry.create('rea', { mutationProb: 0.5 }, opts)
+    // a name only known at run time (a command line) is checked at run time
+    const fromCli: string = 'rea'
+    registry.create(fromCli, { populationSize: 'x' }, opts)
+    // definitions typed with a plain string name add no compile-time names
+    const loose: StrategyDefinition[] = []
+    createStrategyRegistry(loose).create('rea', { anything: 1 }, opts)
   })
 })

@@ -49,6 +49,12 @@ export interface Strategy<A> {
   readonly name: string
   /** The parsed config (recorded in journals). */
   readonly config: unknown
+  /**
+   * Optional: loads what `ask` needs before the first call (e.g. TF.js for a surrogate that fits
+   * inside `ask`). The driver awaits it once when a study opens, before any replay; a caller that
+   * drives `ask`/`tell` by hand awaits it first. Must not draw from the rng.
+   */
+  prepare?(): Promise<void>
   ask(n?: number): readonly Proposal<A>[]
   tell(id: TrialId, outcome: TrialOutcome): void
   /** Warm start: an outcome of an architecture this strategy did not propose (e.g. from a benchmark). */
@@ -88,7 +94,7 @@ export interface StrategyContext<A> {
  *
  * @example
  * ```ts
- * const myStrategy: StrategyDefinition<typeof MyConfig> = {
+ * const myStrategy: StrategyDefinition<typeof MyConfig, 'mine'> = {
  *   name: 'mine', description: 'samples uniformly', configSchema: MyConfig,
  *   create: (config, ctx) => new MyStrategy(config, ctx),
  * }
@@ -97,8 +103,9 @@ export interface StrategyContext<A> {
  * @since 0.1.0
  * @category models
  */
-export interface StrategyDefinition<C extends z.ZodType = z.ZodType> {
-  readonly name: string
+export interface StrategyDefinition<C extends z.ZodType = z.ZodType, N extends string = string> {
+  /** The registered name; a literal type (`'rea'`) lets a registry type-check `create`'s config. */
+  readonly name: N
   /** One line for `nas strategies`. */
   readonly description: string
   readonly configSchema: C

@@ -16,8 +16,7 @@ const SQRT2 = Math.SQRT2
 function normPdf(z: number): number {
   return Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI)
 }
-/** @internal */
-export function normCdf(z: number): number {
+function normCdf(z: number): number {
   const x = Math.abs(z) / SQRT2
   const t = 1 / (1 + 0.3275911 * x)
   const erf =
@@ -123,6 +122,11 @@ class SurrogateBo<A> extends SurrogateStrategy<A> {
     this.extra = resolveExtraFeatures(name, config.extraFeatures, ctx)[0]!
   }
 
+  /** Loads what the surrogate's synchronous fit needs (TF.js for the MLP ensemble). */
+  prepare(): Promise<void> {
+    return this.predictor.prepare()
+  }
+
   protected plan(): A[] {
     const cfg = this.config
     const train = this.history.filter((h) => h.violation === 0)
@@ -167,12 +171,12 @@ class SurrogateBo<A> extends SurrogateStrategy<A> {
  * acquisition function (independent Thompson sampling by default; UCB or EI) and evaluates the top
  * `batchSize`. Single objective.
  *
- * The MLP ensemble fits synchronously inside `ask`, so a TF.js backend must be initialised first
- * (`await initBackend()` from `@nasjs/backend`); other predictors need nothing.
+ * The MLP ensemble fits synchronously inside `ask`: the driver awaits the strategy's `prepare()`
+ * (which loads TF.js and a backend) when the study opens; a hand-driven loop awaits it first.
  * @since 0.1.0
  * @category strategies
  */
-export const bananas: StrategyDefinition<typeof BananasConfig> = {
+export const bananas: StrategyDefinition<typeof BananasConfig, 'bananas'> = {
   name: 'bananas',
   description:
     'BANANAS: MLP-ensemble surrogate on the path encoding, Thompson sampling over mutants of the best',
@@ -190,7 +194,7 @@ export const bananas: StrategyDefinition<typeof BananasConfig> = {
  * @since 0.1.0
  * @category strategies
  */
-export const gpbo: StrategyDefinition<typeof GpboConfig> = {
+export const gpbo: StrategyDefinition<typeof GpboConfig, 'gpbo'> = {
   name: 'gpbo',
   description: 'Gaussian-process Bayesian optimisation with expected improvement',
   configSchema: GpboConfig,

@@ -1,3 +1,4 @@
+import type { z } from 'zod'
 import type { StrategyDefinition } from '@nasjs/strategies'
 import { bananas, gpbo } from './bayes-opt.js'
 import { linas } from './linas.js'
@@ -12,8 +13,7 @@ export { StrategyEncoding } from './surrogate-base.js'
  * @since 0.1.0
  * @category strategies
  */
-export const predictorStrategies: readonly StrategyDefinition[] = [
-  bananas,
-  gpbo,
-  linas,
-] as readonly StrategyDefinition[]
+export const predictorStrategies = [bananas, gpbo, linas] as const satisfies readonly StrategyDefinition<
+  z.ZodType,
+  string
+>[]

@@ -208,7 +208,7 @@ class DiverseBeam<A> extends StrategyBase<A> {
  * @since 0.1.0
  * @category strategies
  */
-export const diverseBeam: StrategyDefinition<typeof BeamConfig> = {
+export const diverseBeam: StrategyDefinition<typeof BeamConfig, 'beam'> = {
   name: 'beam',
   description: 'diverse beam search over the decision sequence (Hamming diversity between groups)',
   configSchema: BeamConfig,

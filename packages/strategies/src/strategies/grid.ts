@@ -124,7 +124,7 @@ class GridSearch<A> extends StrategyBase<A> {
  * @since 0.1.0
  * @category strategies
  */
-export const gridSearch: StrategyDefinition<typeof GridConfig> = {
+export const gridSearch: StrategyDefinition<typeof GridConfig, 'grid'> = {
   name: 'grid',
   description: 'exhaustive walk over the decision tree (lexicographic or shuffled)',
   configSchema: GridConfig,

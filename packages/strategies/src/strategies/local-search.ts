@@ -234,7 +234,7 @@ class LocalSearch<A> extends StrategyBase<A> {
  * @since 0.1.0
  * @category strategies
  */
-export const localSearch: StrategyDefinition<typeof LocalSearchConfig> = {
+export const localSearch: StrategyDefinition<typeof LocalSearchConfig, 'ls'> = {
   name: 'ls',
   description: 'hill climbing over neighbors with random restarts',
   configSchema: LocalSearchConfig,

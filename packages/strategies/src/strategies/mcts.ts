@@ -212,7 +212,7 @@ class Mcts<A> extends StrategyBase<A> {
  * @since 0.1.0
  * @category strategies
  */
-export const mcts: StrategyDefinition<typeof MctsConfig> = {
+export const mcts: StrategyDefinition<typeof MctsConfig, 'mcts'> = {
   name: 'mcts',
   description: 'Monte-Carlo tree search with UCT over the decision tree',
   configSchema: MctsConfig,

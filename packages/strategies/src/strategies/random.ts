@@ -36,7 +36,7 @@ class RandomSearch<A> extends StrategyBase<A> {
  * @since 0.1.0
  * @category strategies
  */
-export const randomSearch: StrategyDefinition<typeof RandomConfig> = {
+export const randomSearch: StrategyDefinition<typeof RandomConfig, 'random'> = {
   name: 'random',
   description: 'uniform random sampling from the space',
   configSchema: RandomConfig,

@@ -94,7 +94,7 @@ class RegularizedEvolution<A> extends StrategyBase<A> {
  * @since 0.1.0
  * @category strategies
  */
-export const regularizedEvolution: StrategyDefinition<typeof ReaConfig> = {
+export const regularizedEvolution: StrategyDefinition<typeof ReaConfig, 'rea'> = {
   name: 'rea',
   description: 'regularized (aging) evolution: tournament selection, mutation, the oldest dies',
   configSchema: ReaConfig,

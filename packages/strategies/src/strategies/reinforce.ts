@@ -217,7 +217,7 @@ class Reinforce<A> extends StrategyBase<A> {
  * @since 0.1.0
  * @category strategies
  */
-export const reinforce: StrategyDefinition<typeof ReinforceConfig> = {
+export const reinforce: StrategyDefinition<typeof ReinforceConfig, 'reinforce'> = {
   name: 'reinforce',
   description:
     'REINFORCE policy gradient over the decisions, moving-average baseline, optional MnasNet reward',

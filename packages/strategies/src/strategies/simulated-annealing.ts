@@ -168,7 +168,7 @@ class SimulatedAnnealing<A> extends StrategyBase<A> {
  * @since 0.1.0
  * @category strategies
  */
-export const simulatedAnnealing: StrategyDefinition<typeof SimulatedAnnealingConfig> = {
+export const simulatedAnnealing: StrategyDefinition<typeof SimulatedAnnealingConfig, 'sa'> = {
   name: 'sa',
   description:
     'simulated annealing: mutate the current architecture, accept a worse one with probability exp(-delta/T)',

@@ -183,7 +183,7 @@ class SuccessiveHalving<A> extends StrategyBase<A> {
  * @since 0.1.0
  * @category strategies
  */
-export const successiveHalving: StrategyDefinition<typeof ShConfig> = {
+export const successiveHalving: StrategyDefinition<typeof ShConfig, 'sh'> = {
   name: 'sh',
   description: 'successive halving over fidelities (e.g. epochs), keep the best 1/eta per rung',
   configSchema: ShConfig,
@@ -201,7 +201,7 @@ export const successiveHalving: StrategyDefinition<typeof ShConfig> = {
  * @since 0.1.0
  * @category strategies
  */
-export const hyperband: StrategyDefinition<typeof HyperbandConfig> = {
+export const hyperband: StrategyDefinition<typeof HyperbandConfig, 'hyperband'> = {
   name: 'hyperband',
   description: 'Hyperband: successive-halving brackets with different trade-offs of breadth and fidelity',
   configSchema: HyperbandConfig,

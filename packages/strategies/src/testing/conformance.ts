@@ -1,7 +1,7 @@
 import { NasError, Rng } from '@nasjs/core'
 import type { Metrics, Objective, ObjectiveList, TrialOutcome } from '@nasjs/core'
 import type { SearchSpace } from '@nasjs/search-space'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { runSearch } from '../driver/run-search.js'
 import { memoryStorage } from '../driver/storage.js'
 import { parseStrategyConfig } from '../registry.js'
@@ -124,6 +124,11 @@ export function describeStrategyConformance(def: StrategyDefinition, opts: Confo
         id % 7 === 3 ? 'failed' : id % 11 === 5 ? 'pruned' : 'complete'
 
       describe(`on ${space.id}`, () => {
+        // what the strategy's ask needs (e.g. TF.js) is loaded once, as the driver does at open
+        beforeAll(async () => {
+          await make(0).prepare?.()
+        })
+
         it('same seed, same proposals; proposals are valid with consecutive ids', () => {
           const a = simulate(make(42), space, metrics, { steps, batch: 3, kind, checkEmptyAsk: true })
           const b = simulate(make(42), space, metrics, { steps, batch: 3, kind })
