@@ -138,11 +138,11 @@ export class TrialLedger<A> {
       id: t.id,
       arch: t.arch,
       hash: t.hash,
-      ...(t.fidelity === undefined ? {} : { fidelity: t.fidelity }),
       cached: false,
       durationMs: 0,
       cost: 0,
     }
+    if (t.fidelity !== undefined) rec.fidelity = t.fidelity
     this.byId.set(t.id, rec)
     this.all.push(rec)
     return rec

@@ -65,9 +65,10 @@ const yieldToEventLoop = (): Promise<void> =>
 function badMetrics(m: unknown): string | undefined {
   if (typeof m !== 'object' || m === null || Array.isArray(m))
     return `the evaluator returned ${JSON.stringify(m)}, not a metrics object`
-  for (const [k, v] of Object.entries(m)) {
-    if (typeof v !== 'number')
-      return `the evaluator returned metric '${k}' = ${JSON.stringify(v)}, not a number`
+  const r = m as Record<string, unknown>
+  for (const k in r) {
+    if (typeof r[k] !== 'number')
+      return `the evaluator returned metric '${k}' = ${JSON.stringify(r[k])}, not a number`
   }
   return undefined
 }

@@ -167,6 +167,8 @@ export class Study<A> {
   private readonly onEvent: SearchEventListener | undefined
   private readonly progressEvery: number
   private readonly maxHits: number
+  /** The objective and constraint metrics every complete outcome must hold. */
+  private readonly needed: readonly string[]
   /** Outstanding trials to hand out again: left by an earlier session, or whose original failed. */
   private readonly queue: TrialRecord<A>[] = []
   /** Trials being evaluated, by cache key (or by id with the cache off). */
@@ -197,6 +199,9 @@ export class Study<A> {
     this.onEvent = opts.onEvent
     this.progressEvery = opts.progressIntervalMs ?? 200
     this.maxHits = opts.maxConsecutiveCacheHits ?? 10_000
+    this.needed = [
+      ...new Set([...this.objectives.map((o) => o.name), ...this.constraints.map((c) => c.metric)]),
+    ]
     this.ledger = new TrialLedger({
       space: opts.space,
       objectives: this.objectives,
@@ -237,6 +242,8 @@ export class Study<A> {
       }
       const study = new Study(opts, storage, stored !== undefined)
       const header = study.header(opts, budget)
+      // what ask needs (e.g. TF.js for a surrogate) is loaded before the first ask, replays included
+      await opts.strategy.prepare?.()
       if (stored === undefined) {
         if (budget === undefined) {
           throw new NasError({
@@ -526,15 +533,19 @@ export class Study<A> {
   /** Applies the missing-metric rule to a complete outcome (see {@link tell}). */
   private completeMetrics(t: TrialRecord<A>, o: Extract<TrialOutcome, { status: 'complete' }>): TrialOutcome {
     let metrics = o.metrics
+    if (this.hasAll(metrics)) {
+      this.sawComplete = true
+      return o
+    }
     let missing = missingMetrics(this.objectives, this.constraints, metrics)
-    if (missing.length > 0 && this.cheapMetrics !== undefined) {
+    if (this.cheapMetrics !== undefined) {
       const cm = this.cheapMetrics(t.arch)
       metrics = { ...cm, ...metrics }
       missing = missingMetrics(this.objectives, this.constraints, metrics)
     }
     if (missing.length === 0) {
       this.sawComplete = true
-      return metrics === o.metrics ? o : { status: 'complete', metrics }
+      return { status: 'complete', metrics }
     }
     const available = Object.keys(metrics)
     if (!this.sawComplete) {
@@ -549,6 +560,12 @@ export class Study<A> {
       status: 'failed',
       reason: `the evaluator returned no ${missing.map((n) => `'${n}'`).join(', ')} (it returned ${available.join(', ') || 'nothing'})`,
     }
+  }
+
+  /** Whether `metrics` has every objective and constraint metric (the common case, without allocating). */
+  private hasAll(metrics: Metrics): boolean {
+    for (const n of this.needed) if (!(n in metrics)) return false
+    return true
   }
 
   /** Tells the strategy, books the outcome, journals it, snapshots, and emits `trial-end`. */

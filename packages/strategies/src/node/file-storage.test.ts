@@ -196,7 +196,12 @@ describe('fileStorage: the JSONL journal', () => {
 
   it('reports a corrupt line, a bad header or another version with the file and line', async () => {
     const path = join(dir, 'h.jsonl')
-    await runSearch({ ...base, strategy: make('random', nb201), budget: { trials: 2 }, storage: fileStorage(path) })
+    await runSearch({
+      ...base,
+      strategy: make('random', nb201),
+      budget: { trials: 2 },
+      storage: fileStorage(path),
+    })
     const [header] = readFileSync(path, 'utf8').split('\n')
     writeFileSync(path, `${header}\nnot json\n{"v":2,"type":"end"}\n`)
     expect(() => readJournal(path)).toThrow(/h\.jsonl line 2 is not valid JSON/)
