@@ -62,6 +62,34 @@ export const fromJsonNumber = (x: unknown): number => (typeof x === 'number' ? x
 interface Pending<A> {
   readonly arch: A
   readonly fidelity?: number
+  /** Proposed by the base (an architecture not yet proposed), not by the subclass's rule. */
+  readonly unasked?: true
+}
+
+/**
+ * Spaces of at most this many architectures are searched without repeats by default (see
+ * {@link StrategyContext.distinct}).
+ * @since 0.1.0
+ */
+export const DISTINCT_SPACE_LIMIT = 10_000n
+
+/** Repeats answered in a row within one `ask` before an unproposed architecture is proposed instead. */
+const MAX_REPEATS = 1_000
+/** Draws of `space.sample` looking for an unproposed architecture in a space without `enumerate`. */
+const MAX_FRESH_DRAWS = 1_000
+
+/** The record of every proposal, for {@link StrategyContext.distinct}. */
+interface Distinct {
+  /** Keys (architecture text, and fidelity) of every proposal. */
+  readonly proposed: Set<string>
+  /** Complete outcomes told, by key. */
+  readonly told: Map<string, TrialOutcome>
+  /** Architecture texts of every proposal (any fidelity). */
+  readonly archs: Set<string>
+  /** Every architecture has been proposed. */
+  ranOut: boolean
+  /** Repeats answered from `told` without a trial. */
+  repeats: number
 }
 
 /**
@@ -92,12 +120,27 @@ export abstract class StrategyBase<A> implements Strategy<A> {
   protected nextId = 0
   protected readonly pending = new Map<TrialId, Pending<A>>()
   protected best: { arch: A; fitness: Fitness } | undefined
+  private readonly distinct: Distinct | undefined
+  private readonly spaceSize: bigint
 
   constructor(ctx: StrategyContext<A>) {
     this.rng = ctx.rng
     this.space = ctx.space
     this.objectives = ctx.objectives
     this.constraints = ctx.constraints
+    this.spaceSize = ctx.space.size()
+    this.distinct =
+      (ctx.distinct ?? this.spaceSize <= DISTINCT_SPACE_LIMIT)
+        ? { proposed: new Set(), told: new Map(), archs: new Set(), ranOut: false, repeats: 0 }
+        : undefined
+  }
+
+  /**
+   * Repeats of earlier proposals that the strategy's rule drew and that were answered from the
+   * outcome already told, without a trial (0 unless {@link StrategyContext.distinct} is on).
+   */
+  get repeatsAnswered(): number {
+    return this.distinct?.repeats ?? 0
   }
 
   /** One proposal, or `undefined` to wait for tells (or when exhausted). */
@@ -109,9 +152,12 @@ export abstract class StrategyBase<A> implements Strategy<A> {
   /** Restores {@link saveState}. */
   protected abstract loadState(state: StrategyState): void
 
-  /** True when nothing more will be proposed. */
+  /**
+   * True when nothing more will be proposed: with {@link StrategyContext.distinct}, once every
+   * architecture of the space has been proposed. Subclasses that end on their own add their rule.
+   */
   exhausted(): boolean {
-    return false
+    return this.distinct?.ranOut === true
   }
 
   ask(n = 1): readonly Proposal<A>[] {
@@ -124,13 +170,75 @@ export abstract class StrategyBase<A> implements Strategy<A> {
     }
     const out: Proposal<A>[] = []
     for (let i = 0; i < n; i++) {
-      const p = this.propose()
+      const p = this.distinct === undefined ? this.propose() : this.proposeDistinct(this.distinct)
       if (p === undefined) break
       const id = this.nextId++
       this.pending.set(id, p)
       out.push(p.fidelity === undefined ? { id, arch: p.arch } : { id, arch: p.arch, fidelity: p.fidelity })
     }
     return out
+  }
+
+  private keyOf(text: string, fidelity: number | undefined): string {
+    return fidelity === undefined ? text : `${text}\u0000${fidelity}`
+  }
+
+  /**
+   * The subclass's next proposal that repeats no earlier one. A repeat whose outcome is known is
+   * answered at once (the subclass observes it under the id it expects, `nextId`, which stays free);
+   * a repeat of a trial still in flight, or of one that did not complete, goes to the caller. After
+   * {@link MAX_REPEATS} answered repeats in a row, an architecture not yet proposed is proposed instead.
+   */
+  private proposeDistinct(d: Distinct): Pending<A> | undefined {
+    if (d.ranOut) return undefined
+    let last: Proposed<A> | undefined
+    for (let r = 0; r < MAX_REPEATS; r++) {
+      const p = this.propose()
+      if (p === undefined) return undefined
+      const text = this.space.format(p.arch)
+      const key = this.keyOf(text, p.fidelity)
+      if (!d.proposed.has(key)) {
+        d.proposed.add(key)
+        d.archs.add(text)
+        return p
+      }
+      const known = d.told.get(key)
+      if (known === undefined) return p
+      d.repeats++
+      this.track(p.arch, known, p.fidelity)
+      this.observe(p.arch, known, this.nextId, p.fidelity)
+      last = p
+    }
+    const fresh = this.unproposed(d)
+    return fresh !== undefined || d.ranOut ? fresh : last
+  }
+
+  /** A uniformly drawn architecture not yet proposed, or `undefined` (and `ranOut` when none is left). */
+  private unproposed(d: Distinct): Pending<A> | undefined {
+    const fresh = (a: A): Pending<A> => {
+      const text = this.space.format(a)
+      d.proposed.add(this.keyOf(text, undefined))
+      d.archs.add(text)
+      return { arch: a, unasked: true }
+    }
+    if (BigInt(d.archs.size) >= this.spaceSize) {
+      d.ranOut = true
+      return undefined
+    }
+    if (this.space.enumerate !== undefined) {
+      const left: A[] = []
+      for (const a of this.space.enumerate()) if (!d.archs.has(this.space.format(a))) left.push(a)
+      if (left.length === 0) {
+        d.ranOut = true
+        return undefined
+      }
+      return fresh(this.rng.choice(left))
+    }
+    for (let t = 0; t < MAX_FRESH_DRAWS; t++) {
+      const a = this.space.sample(this.rng)
+      if (!d.archs.has(this.space.format(a))) return fresh(a)
+    }
+    return undefined
   }
 
   tell(id: TrialId, outcome: TrialOutcome): void {
@@ -145,15 +253,28 @@ export abstract class StrategyBase<A> implements Strategy<A> {
     }
     checkOutcome(outcome)
     this.pending.delete(id)
+    this.remember(p.arch, p.fidelity, outcome)
     this.track(p.arch, outcome, p.fidelity)
-    this.observe(p.arch, outcome, id, p.fidelity)
+    this.observe(p.arch, outcome, p.unasked === true ? undefined : id, p.fidelity)
   }
 
   tellUnasked(arch: A, outcome: TrialOutcome): void {
     const a = this.space.validate(arch)
     checkOutcome(outcome)
+    this.remember(a, undefined, outcome)
     this.track(a, outcome, undefined)
     this.observe(a, outcome, undefined)
+  }
+
+  /** Records a told outcome for {@link StrategyContext.distinct}. */
+  private remember(arch: A, fidelity: number | undefined, outcome: TrialOutcome): void {
+    const d = this.distinct
+    if (d === undefined) return
+    const text = this.space.format(arch)
+    const key = this.keyOf(text, fidelity)
+    d.proposed.add(key)
+    d.archs.add(text)
+    if (outcome.status === 'complete') d.told.set(key, outcome)
   }
 
   recommend(): A | undefined {
@@ -183,7 +304,19 @@ export abstract class StrategyBase<A> implements Strategy<A> {
         id,
         arch: this.space.toJSON(p.arch),
         ...(p.fidelity === undefined ? {} : { fidelity: p.fidelity }),
+        ...(p.unasked === true ? { unasked: true } : {}),
       })),
+      ...(this.distinct === undefined
+        ? {}
+        : {
+            distinct: {
+              proposed: [...this.distinct.proposed],
+              told: [...this.distinct.told],
+              archs: [...this.distinct.archs],
+              ranOut: this.distinct.ranOut,
+              repeats: this.distinct.repeats,
+            },
+          }),
       best:
         this.best === undefined
           ? null
@@ -204,9 +337,33 @@ export abstract class StrategyBase<A> implements Strategy<A> {
     this.nextId = state.nextId as number
     this.rng = Rng.fromState(state.rng as RngState)
     this.pending.clear()
-    for (const p of state.pending as { id: number; arch: unknown; fidelity?: number }[]) {
+    for (const p of state.pending as { id: number; arch: unknown; fidelity?: number; unasked?: true }[]) {
       const arch = this.space.fromJSON(p.arch)
-      this.pending.set(p.id, p.fidelity === undefined ? { arch } : { arch, fidelity: p.fidelity })
+      this.pending.set(p.id, {
+        arch,
+        ...(p.fidelity === undefined ? {} : { fidelity: p.fidelity }),
+        ...(p.unasked === true ? { unasked: true } : {}),
+      })
+    }
+    const d = this.distinct
+    if (d !== undefined) {
+      const saved = state.distinct as
+        | {
+            proposed: string[]
+            told: [string, TrialOutcome][]
+            archs: string[]
+            ranOut: boolean
+            repeats: number
+          }
+        | undefined
+      d.proposed.clear()
+      d.told.clear()
+      d.archs.clear()
+      d.ranOut = saved?.ranOut ?? false
+      d.repeats = saved?.repeats ?? 0
+      for (const k of saved?.proposed ?? []) d.proposed.add(k)
+      for (const [k, o] of saved?.told ?? []) d.told.set(k, o)
+      for (const a of saved?.archs ?? []) d.archs.add(a)
     }
     const b = state.best as { arch: unknown; violation: unknown; value: unknown } | null
     this.best =

@@ -42,6 +42,8 @@ export interface CreateStrategyOptions<A> {
   readonly constraints?: readonly Constraint[]
   /** Free per-architecture statistics for predictor-guided strategies (see {@link StrategyContext}). */
   readonly features?: (arch: A) => readonly number[]
+  /** Propose each architecture at most once (see {@link StrategyContext.distinct}). */
+  readonly distinct?: boolean
 }
 
 /**
@@ -233,6 +235,7 @@ export function createStrategyRegistry(
         objectives,
         constraints: opts.constraints ?? [],
         ...(opts.features !== undefined ? { features: opts.features } : {}),
+        ...(opts.distinct !== undefined ? { distinct: opts.distinct } : {}),
       })
     },
   }

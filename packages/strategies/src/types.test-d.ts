@@ -4,6 +4,7 @@ import { nb201 } from '@nasjs/search-space'
 import type { Nb201Arch } from '@nasjs/search-space'
 import { describe, expectTypeOf, it } from 'vitest'
 import type { z } from 'zod'
+import { runSearch } from './driver/run-search.js'
 import type { SearchResult } from './driver/run-search.js'
 import type { Runner } from './runner.js'
 import { createStrategyRegistry } from './index.js'
@@ -45,5 +46,25 @@ describe('public types', () => {
     // definitions typed with a plain string name add no compile-time names
     const loose: StrategyDefinition[] = []
     createStrategyRegistry(loose).create('rea', { anything: 1 }, opts)
+  })
+
+  it('a search needs at least one budget limit and one objective; objective strings are typed', () => {
+    // compiled, never called
+    const check = (strategy: Strategy<Nb201Arch>) => {
+      const evaluator = () => Promise.resolve({ acc: 1, lat: 2 })
+      const base = { space: nb201, strategy, evaluator }
+      void runSearch({
+        ...base,
+        objectives: ['acc:max', { name: 'lat', direction: 'min' }],
+        budget: { trials: 9 },
+      })
+      // @ts-expect-error an empty budget
+      void runSearch({ ...base, objectives: ['acc:max'], budget: {} })
+      // @ts-expect-error no objective
+      void runSearch({ ...base, objectives: [], budget: { trials: 9 } })
+      // @ts-expect-error a direction is max or min
+      void runSearch({ ...base, objectives: ['acc:up'], budget: { trials: 9 } })
+    }
+    expectTypeOf(check).toBeFunction()
   })
 })

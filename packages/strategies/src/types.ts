@@ -35,7 +35,8 @@ export type StrategyState = { readonly [key: string]: unknown }
  * - `ask(n)` returns at most `n` proposals with fresh consecutive ids. It may be called again before
  *   earlier proposals are told (parallel workers). It returns fewer than `n` (maybe none) when the
  *   strategy waits for outstanding tells (e.g. the end of an NSGA-II generation) or is exhausted
- *   (see {@link Strategy.exhausted}); an ask that returns nothing leaves the state unchanged.
+ *   (see {@link Strategy.exhausted}); an ask that returns nothing leaves the state unchanged
+ *   (with `distinct` on, it may have answered repeats from outcomes already told, as tells would).
  * - `ask(n)` is the same as `n` calls of `ask(1)` (so a journal of single asks replays it).
  * - `tell(id, outcome)` exactly once per asked id, in any order; failed and pruned outcomes are data.
  * - Same seed and same tells, same proposals; `restore(snapshot())` on a fresh instance continues
@@ -86,6 +87,16 @@ export interface StrategyContext<A> {
    * Predictor-guided strategies may feed them to their models. Absent unless the caller has them.
    */
   readonly features?: (arch: A) => readonly number[]
+  /**
+   * Propose each architecture (at each fidelity) at most once. A repeat the strategy's own rule draws
+   * is answered at once from the outcome already told, without a trial, and when the rule keeps
+   * drawing repeats, an architecture not yet proposed is proposed instead; once every architecture has
+   * been proposed the strategy is exhausted. Default: on for spaces of at most
+   * 10,000 architectures (`DISTINCT_SPACE_LIMIT`, where a search can run out), off for larger ones,
+   * where a repeat is rare and the driver's cache answers it. Turn it off for a noisy evaluator whose
+   * repeats should be evaluated again (with the cache `off`).
+   */
+  readonly distinct?: boolean
 }
 
 /**

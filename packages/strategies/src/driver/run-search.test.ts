@@ -87,7 +87,7 @@ describe('runSearch', () => {
     let calls = 0
     const r = await runSearch({
       space,
-      strategy: make('random', space),
+      strategy: make('random', space, {}, 1, [obj('acc')], false), // repeats proposed, for the cache to answer
       evaluator: (a) => (calls++, Promise.resolve({ acc: a[0]! + a[1]! })),
       objectives: ['acc:max'] as const,
       budget: { trials: 40 },
@@ -103,7 +103,7 @@ describe('runSearch', () => {
     let calls = 0
     const r = await runSearch({
       space,
-      strategy: make('random', space),
+      strategy: make('random', space, {}, 1, [obj('acc')], false),
       evaluator: async (a) => {
         calls++
         await new Promise((res) => setTimeout(res, 5))

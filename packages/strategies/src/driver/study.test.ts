@@ -1,7 +1,7 @@
 import { NasError, Rng } from '@nasjs/core'
 import { nb201 } from '@nasjs/search-space'
 import { describe, expect, it, vi } from 'vitest'
-import { make } from '../testing-internal/drive.js'
+import { make, obj } from '../testing-internal/drive.js'
 import { gridSpace, syntheticMetrics } from '../testing/index.js'
 import { memoryStorage } from './storage.js'
 import { Study, stableJson } from './study.js'
@@ -35,7 +35,7 @@ describe('Study: the ledger of a search, driven by hand', () => {
     const space = gridSpace(1, 3)
     const study = await Study.open({
       space,
-      strategy: make('random', space),
+      strategy: make('random', space, {}, 1, [obj('acc')], false),
       objectives: acc,
       budget: { trials: 20 },
     })
@@ -58,7 +58,7 @@ describe('Study: the ledger of a search, driven by hand', () => {
     const space = gridSpace(1, 1)
     const study = await Study.open({
       space,
-      strategy: make('random', space),
+      strategy: make('random', space, {}, 1, [obj('acc')], false),
       objectives: acc,
       budget: { trials: 5 },
     })
@@ -84,7 +84,7 @@ describe('Study: the ledger of a search, driven by hand', () => {
     const space = gridSpace(1, 1)
     const study = await Study.open({
       space,
-      strategy: make('random', space),
+      strategy: make('random', space, {}, 1, [obj('acc')], false),
       objectives: acc,
       budget: { trials: 5 },
     })

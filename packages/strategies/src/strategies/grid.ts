@@ -86,6 +86,7 @@ class GridSearch<A> extends StrategyBase<A> {
   }
 
   override exhausted(): boolean {
+    if (super.exhausted()) return true
     return this.config.order === 'shuffled'
       ? this.index >= this.shuffledOrder().length
       : this.cursor === undefined

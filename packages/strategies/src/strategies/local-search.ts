@@ -84,7 +84,7 @@ class LocalSearch<A> extends StrategyBase<A> {
   }
 
   override exhausted(): boolean {
-    return this.done
+    return this.done || super.exhausted()
   }
 
   protected propose(): Proposed<A> | undefined {

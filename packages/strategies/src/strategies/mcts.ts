@@ -72,7 +72,7 @@ class Mcts<A> extends StrategyBase<A> {
   }
 
   override exhausted(): boolean {
-    return !this.config.revisit && this.peek([])?.closed === true
+    return (!this.config.revisit && this.peek([])?.closed === true) || super.exhausted()
   }
 
   /** A scalar reward, larger is better (a feasible value; infeasible ones sit below every feasible one). */

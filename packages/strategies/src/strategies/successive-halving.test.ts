@@ -1,6 +1,6 @@
 import { Rng } from '@nasjs/core'
 import { describe, expect, it } from 'vitest'
-import { drive, make } from '../testing-internal/drive.js'
+import { drive, make, obj } from '../testing-internal/drive.js'
 import { gridSpace } from '../testing/index.js'
 import { maxBracket } from './successive-halving.js'
 
@@ -41,7 +41,8 @@ describe('successive halving and Hyperband', () => {
   })
 
   it('Hyperband: the brackets of Li et al. (R = 81, eta = 3)', () => {
-    const s = make('hyperband', space, { maxFidelity: 81, eta: 3 })
+    // every bracket samples afresh, as the paper's; repeats are not answered away (distinct off)
+    const s = make('hyperband', space, { maxFidelity: 81, eta: 3 }, 1, [obj('acc')], false)
     const { evaluate } = multiFidelity(2)
     const ps = drive(s, (a, f) => evaluate(a, f), 10_000).slice(0, 81 + 27 + 9 + 3 + 1 + 34 + 11 + 3 + 1)
     const count = (from: number, n: number, f: number) =>

@@ -14,8 +14,14 @@ export function make<A>(
   config: unknown = {},
   seed = 1,
   objectives: readonly Objective[] = [obj('acc')],
+  distinct?: boolean,
 ): Strategy<A> {
-  return registry.create(name, config, { space, rng: new Rng(seed), objectives })
+  return registry.create(name, config, {
+    space,
+    rng: new Rng(seed),
+    objectives,
+    ...(distinct === undefined ? {} : { distinct }),
+  })
 }
 
 /** Asks one at a time and tells right away, `n` times (or until nothing is proposed). */

@@ -118,8 +118,14 @@ export function describeStrategyConformance(def: StrategyDefinition, opts: Confo
       const space: SearchSpace<unknown> = cs.space
       const metrics: (a: unknown, f?: number) => Metrics = cs.metrics ?? syntheticMetrics(space)
       const config = parseStrategyConfig(def, opts.config)
-      const make = (seed: number): Strategy<unknown> =>
-        def.create(config, { space, rng: new Rng(seed), objectives, constraints: [] })
+      const make = (seed: number, distinct?: boolean): Strategy<unknown> =>
+        def.create(config, {
+          space,
+          rng: new Rng(seed),
+          objectives,
+          constraints: [],
+          ...(distinct === undefined ? {} : { distinct }),
+        })
       const kind = (id: number): 'complete' | 'failed' | 'pruned' =>
         id % 7 === 3 ? 'failed' : id % 11 === 5 ? 'pruned' : 'complete'
 
@@ -129,9 +135,10 @@ export function describeStrategyConformance(def: StrategyDefinition, opts: Confo
           await make(0).prepare?.()
         })
 
-        it('same seed, same proposals; proposals are valid with consecutive ids', () => {
-          const a = simulate(make(42), space, metrics, { steps, batch: 3, kind, checkEmptyAsk: true })
-          const b = simulate(make(42), space, metrics, { steps, batch: 3, kind })
+        it('same seed, same proposals; proposals are valid with consecutive ids; empty asks change nothing', () => {
+          // with `distinct` on, an empty ask may have answered repeats (a tell): checked without it
+          const a = simulate(make(42, false), space, metrics, { steps, batch: 3, kind, checkEmptyAsk: true })
+          const b = simulate(make(42, false), space, metrics, { steps, batch: 3, kind })
           expect(a.log.length).toBeGreaterThan(0)
           expect(b.log).toEqual(a.log)
           a.log.forEach(([id, , fidelity], i) => {
@@ -139,6 +146,29 @@ export function describeStrategyConformance(def: StrategyDefinition, opts: Confo
             if (def.requiresFidelity === true) expect(fidelity !== null && fidelity > 0).toBe(true)
           })
           for (const arch of a.archs) expect(space.check(arch)).toBeUndefined()
+        })
+
+        it('with distinct: reproducible, consecutive ids, and nothing told complete is proposed again', () => {
+          const run = () => {
+            const s = make(42, true)
+            const log: LogEntry[] = []
+            const complete = new Set<string>()
+            for (let round = 0; round < steps * 3; round++) {
+              const [p] = s.ask(1)
+              if (p === undefined) break
+              const key = `${space.format(p.arch)}@${p.fidelity ?? ''}`
+              expect(complete.has(key), `trial ${p.id} repeats ${key}`).toBe(false)
+              log.push([p.id, space.hash(p.arch), p.fidelity ?? null])
+              const k = kind(p.id)
+              s.tell(p.id, outcomeOf(k, metrics(p.arch, p.fidelity)))
+              if (k === 'complete') complete.add(key)
+            }
+            return log
+          }
+          const a = run()
+          expect(a.length).toBeGreaterThan(0)
+          expect(run()).toEqual(a)
+          a.forEach(([id], i) => expect(id).toBe(i))
         })
 
         if (opts.seedSensitive !== false) {
