@@ -1,0 +1,8 @@
+/**
+ * `@nasjs/models`: architectures of nasjs search spaces as TensorFlow.js networks, with exact
+ * parameter and FLOP counts. Browser-safe: nothing here imports a Node module.
+ * @packageDocumentation
+ */
+export { BUILDABLE_SPACES, buildModel, modelCost, type BuildableSpace } from './build.js'
+export { KeepFirst, Zero } from './layers.js'
+export { NB201_EDGES, Nb201NetworkOptions, buildNb201, nb201Cost } from './nb201.js'
