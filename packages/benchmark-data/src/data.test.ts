@@ -45,7 +45,7 @@ describe('@nasjs/benchmark-data', () => {
     const present = existsSync(shared)
     expect(present || process.env.CI !== 'true', `${shared} is missing in CI`).toBe(true)
     if (!present) return
-    const reference = ['nb201', 'fbnet', 'quantization'].flatMap((d) =>
+    const reference = ['nb201', 'fbnet', 'quantization', 'images'].flatMap((d) =>
       filesBelow(join(shared, d)).map((f) => `${d}/${f}`),
     )
     expect(dataFiles.map((f) => f.path).sort()).toEqual(reference.sort())

@@ -20,9 +20,11 @@ const NB201 = 'NAS-Bench-201 (Dong and Yang 2020) / NATS-Bench (Dong et al. 2021
 const HW = 'HW-NAS-Bench (Li et al. 2021)'
 const HELP = 'HELP (Lee, Lee and Hwang 2021)'
 const ZERO = 'NAS-Bench-Suite-Zero (Krishnakumar et al. 2022)'
+const FASHION = 'Fashion-MNIST (Xiao, Rasul and Vollgraf 2017), 1,000 test images, 100 per class'
+const DIGITS = 'UCI optical digits (Alpaydin and Kaynak 1998), as in scikit-learn'
 
 /**
- * Every table this package ships, with its size, SHA-256 and credit. `SHA256SUMS` (package root) holds the same
+ * Every table and image file this package ships, with its size, SHA-256 and credit. `SHA256SUMS` (package root) holds the same
  * sums in `sha256sum` format; a test checks both against the files.
  * @since 0.1.0
  * @category data
@@ -33,6 +35,27 @@ export const dataFiles: readonly DataFile[] = [
     bytes: 632441,
     sha256: 'c0aab0c3a41f16b3e1a5ba56dba07e32b504ae975488dcc40ce9f36944a4f6fa',
     credit: HELP,
+    licence: 'MIT',
+  },
+  {
+    path: 'images/digits.csv.gz',
+    bytes: 57512,
+    sha256: '46abec6b12486ad9e51943373abcf22bbea1b5a51a1619b361570d8893f1464a',
+    credit: DIGITS,
+    licence: 'BSD-3-Clause',
+  },
+  {
+    path: 'images/fashion-mnist-t10k-subset1000-images-idx3-ubyte.gz',
+    bytes: 436289,
+    sha256: 'feaa9d3e61e47f011793a9b02fc7884cba81cc6ab8c2db025f00b47f002a8d0e',
+    credit: FASHION,
+    licence: 'MIT',
+  },
+  {
+    path: 'images/fashion-mnist-t10k-subset1000-labels-idx1-ubyte.gz',
+    bytes: 561,
+    sha256: '81f0f7677a5d496e027df2658b7e7d5c68ee7a92bf9d279501cc0a47ae5ca0c9',
+    credit: FASHION,
     licence: 'MIT',
   },
   {
@@ -103,6 +126,6 @@ export const dataFiles: readonly DataFile[] = [
     bytes: 11867,
     sha256: '96167baa5e24ed6f8e53c3c1f4565727ed3c7737bccc5fcbe3bdb3ad9a8c0fa6',
     credit: 'NATS-Bench-MCU (FP32 and INT8 accuracies of 100 NB201 cells)',
-    licence: 'CC BY 4.0',
+    licence: 'BSD-3-Clause',
   },
 ]
