@@ -7,3 +7,4 @@ export { BUILDABLE_SPACES, buildModel, modelCost, type BuildableSpace } from './
 export { KeepFirst, Zero } from './layers.js'
 export { NB201_EDGES, Nb201NetworkOptions, buildNb201, nb201Cost } from './nb201.js'
 export * from './data/index.js'
+export * from './train.js'

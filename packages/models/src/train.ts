@@ -1,0 +1,359 @@
+import { NasError } from '@nasjs/core'
+import * as tf from '@tensorflow/tfjs-core'
+import type * as tfl from '@tensorflow/tfjs-layers'
+import { z } from 'zod'
+import type { Dataset } from './data/dataset.js'
+import { batches } from './data/dataset.js'
+
+/**
+ * A training recipe (zod, strict, every field defaulted): the optimizer, the learning-rate schedule,
+ * regularisation and budgets.
+ * @since 0.1.0
+ * @category training
+ */
+export const TrainConfig = z
+  .object({
+    epochs: z.number().int().min(1).default(1).describe('passes over the training data'),
+    batchSize: z.number().int().min(1).default(64),
+    optimizer: z
+      .enum(['sgd', 'adam', 'adamw', 'lion'])
+      .default('sgd')
+      .describe('sgd (momentum, Nesterov), adam, adamw (decoupled decay), lion (Chen et al. 2023)'),
+    lr: z.number().positive().default(0.05).describe('peak learning rate'),
+    momentum: z.number().min(0).max(1).default(0.9).describe('SGD momentum'),
+    nesterov: z.boolean().default(true).describe('Nesterov momentum for SGD'),
+    beta1: z.number().min(0).max(1).optional().describe('first-moment decay (adam/adamw 0.9, lion 0.9)'),
+    beta2: z.number().min(0).max(1).optional().describe('second-moment decay (adam/adamw 0.999, lion 0.99)'),
+    epsilon: z.number().positive().default(1e-8),
+    weightDecay: z
+      .number()
+      .min(0)
+      .default(5e-4)
+      .describe('L2 added to the gradient (sgd, adam) or decoupled decay (adamw, lion)'),
+    schedule: z.enum(['cosine', 'step', 'constant']).default('cosine'),
+    warmupSteps: z.number().int().min(0).default(0).describe('linear warm-up from 0 to lr over these steps'),
+    stepEvery: z.number().int().min(1).default(30).describe('step schedule: epochs between decays'),
+    stepGamma: z.number().positive().max(1).default(0.1).describe('step schedule: factor per decay'),
+    labelSmoothing: z.number().min(0).max(1).default(0),
+    clipNorm: z.number().positive().optional().describe('clip the global gradient norm to this'),
+    gradientNoise: z
+      .object({ eta: z.number().positive().default(0.01), gamma: z.number().min(0).default(0.55) })
+      .strict()
+      .optional()
+      .describe('Gaussian gradient noise of variance eta / (1 + step)^gamma (Neelakantan et al. 2015)'),
+    augment: z
+      .object({ cropPadding: z.number().int().min(0).default(0), flip: z.boolean().default(false) })
+      .strict()
+      .optional(),
+    seed: z.number().int().default(0).describe('seed of the batch order and augmentation'),
+    maxSteps: z.number().int().min(1).optional().describe('stop after this many steps'),
+    maxSeconds: z.number().positive().optional().describe('stop after this much wall time'),
+    divergenceLoss: z
+      .number()
+      .positive()
+      .default(1e4)
+      .describe('a training loss above this (or not finite) ends the run as failed'),
+  })
+  .strict()
+/** @since 0.1.0 */
+export type TrainConfig = z.input<typeof TrainConfig>
+
+/**
+ * What {@link train} reports as it goes (once per step).
+ * @since 0.1.0
+ */
+export interface TrainProgress {
+  readonly epoch: number
+  readonly step: number
+  readonly totalSteps: number
+  readonly loss: number
+  readonly lr: number
+  readonly imagesPerSecond: number
+}
+
+/**
+ * How a run ended: `complete` (every epoch), `budget` (maxSteps or maxSeconds), `aborted` (the
+ * signal), or `failed` (the loss diverged; `reason` says at which step).
+ * @since 0.1.0
+ */
+export interface TrainResult {
+  readonly status: 'complete' | 'budget' | 'aborted' | 'failed'
+  readonly reason?: string
+  readonly epochs: number
+  readonly steps: number
+  readonly seconds: number
+  readonly imagesPerSecond: number
+  /** Mean training loss of the last epoch run. */
+  readonly trainLoss: number
+}
+
+/**
+ * The learning rate at `step` (0-based) of `totalSteps`: linear warm-up, then cosine decay to 0, a
+ * step decay every `stepEvery` epochs, or constant.
+ * @since 0.1.0
+ * @category training
+ */
+export function learningRate(
+  config: z.output<typeof TrainConfig>,
+  step: number,
+  totalSteps: number,
+  stepsPerEpoch: number,
+): number {
+  const { lr, warmupSteps } = config
+  if (step < warmupSteps) return (lr * (step + 1)) / warmupSteps
+  if (config.schedule === 'constant') return lr
+  if (config.schedule === 'step')
+    return lr * config.stepGamma ** Math.floor(step / stepsPerEpoch / config.stepEvery)
+  const t = (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps)
+  return 0.5 * lr * (1 + Math.cos(Math.PI * t))
+}
+
+/**
+ * Checks a training config: a `CONFIG_INVALID` NasError names the bad field and the fields.
+ * @since 0.1.0
+ * @category training
+ */
+export function parseTrainConfig(config: unknown): z.output<typeof TrainConfig> {
+  const r = TrainConfig.safeParse(config ?? {})
+  if (r.success) return r.data
+  const issue = r.error.issues[0]!
+  const key = issue.path.join('.')
+  throw new NasError({
+    code: 'CONFIG_INVALID',
+    message: `training config${key === '' ? '' : ` '${key}'`}: ${issue.message}; the fields are ${Object.keys(TrainConfig.shape).join(', ')}`,
+    value: key === '' ? config : (config as Record<string, unknown>)[issue.path[0] as string],
+    allowed: Object.keys(TrainConfig.shape),
+  })
+}
+
+/**
+ * Cross-entropy of logits against integer labels, with label smoothing `eps` (the target puts
+ * `1 - eps + eps / K` on the label and `eps / K` elsewhere), averaged over the batch.
+ * @since 0.1.0
+ * @category training
+ */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, classes: number, eps = 0): tf.Scalar {
+  return tf.tidy(() => {
+    const oneHot = tf.cast(tf.oneHot(tf.cast(labels, 'int32'), classes), 'float32')
+    const target = eps === 0 ? oneHot : tf.add(tf.mul(oneHot, 1 - eps), eps / classes)
+    const logp = tf.logSoftmax(logits)
+    return tf.neg(tf.mean(tf.sum(tf.mul(target, logp), -1)))
+  })
+}
+
+/** Optimizer state: one or two slots per trainable variable. @internal */
+export interface Slots {
+  readonly m: tf.Variable[]
+  readonly v: tf.Variable[]
+}
+
+/**
+ * One update of `vars` with `grads` (already clipped and noised), in place. SGD is PyTorch's (and TF's
+ * `momentum`) rule with dampening 0; Adam is Kingma and Ba's with bias correction; AdamW decays the
+ * weights by `lr * weightDecay` apart from the gradient (Loshchilov and Hutter); Lion takes the sign
+ * of an interpolation of momentum and gradient (Chen et al. 2023). `t` counts updates from 1.
+ * @internal
+ */
+export function applyUpdate(
+  c: z.output<typeof TrainConfig>,
+  vars: readonly tf.Variable[],
+  grads: readonly tf.Tensor[],
+  slots: Slots,
+  lr: number,
+  t: number,
+): void {
+  tf.tidy(() => {
+    vars.forEach((w, i) => {
+      let g = grads[i]!
+      const coupled = c.optimizer === 'sgd' || c.optimizer === 'adam'
+      if (coupled && c.weightDecay > 0) g = tf.add(g, tf.mul(w, c.weightDecay))
+      const m = slots.m[i]!
+      if (c.optimizer === 'sgd') {
+        const buf = tf.add(tf.mul(m, c.momentum), g)
+        m.assign(buf)
+        const step = c.nesterov ? tf.add(g, tf.mul(buf, c.momentum)) : buf
+        w.assign(tf.sub(w, tf.mul(step, lr)))
+      } else if (c.optimizer === 'lion') {
+        const b1 = c.beta1 ?? 0.9
+        const b2 = c.beta2 ?? 0.99
+        const update = tf.sign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)))
+        const decayed = c.weightDecay > 0 ? tf.mul(w, 1 - lr * c.weightDecay) : w
+        w.assign(tf.sub(decayed, tf.mul(update, lr)))
+        m.assign(tf.add(tf.mul(m, b2), tf.mul(g, 1 - b2)))
+      } else {
+        const b1 = c.beta1 ?? 0.9
+        const b2 = c.beta2 ?? 0.999
+        const v = slots.v[i]!
+        const m1 = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1))
+        const v1 = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2))
+        m.assign(m1)
+        v.assign(v1)
+        const mHat = tf.div(m1, 1 - b1 ** t)
+        const vHat = tf.div(v1, 1 - b2 ** t)
+        const step = tf.div(mHat, tf.add(tf.sqrt(vHat), c.epsilon))
+        const decayed = c.optimizer === 'adamw' && c.weightDecay > 0 ? tf.mul(w, 1 - lr * c.weightDecay) : w
+        w.assign(tf.sub(decayed, tf.mul(step, lr)))
+      }
+    })
+  })
+}
+
+/** Gradients clipped to a global norm and noised, as new tensors (the caller disposes them). */
+function prepareGrads(
+  c: z.output<typeof TrainConfig>,
+  grads: readonly tf.Tensor[],
+  step: number,
+  noiseSeed: number,
+): tf.Tensor[] {
+  return tf.tidy(() => {
+    let out = grads.map((g) => g.clone())
+    if (c.clipNorm !== undefined) {
+      const norm = tf.sqrt(tf.addN(out.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!
+      if (norm > c.clipNorm) out = out.map((g) => tf.mul(g, c.clipNorm! / norm))
+    }
+    if (c.gradientNoise !== undefined) {
+      const std = Math.sqrt(c.gradientNoise.eta / (1 + step) ** c.gradientNoise.gamma)
+      out = out.map((g, i) => tf.add(g, tf.randomNormal(g.shape, 0, std, 'float32', noiseSeed + i)))
+    }
+    return out
+  })
+}
+
+/**
+ * Trains `model` (logits out) on `train` with `config`: seeded batches, the optimizer and schedule of
+ * the config, BatchNorm in training mode. Stops at the epochs, `maxSteps`, `maxSeconds` or the
+ * signal; a loss that is not finite or exceeds `divergenceLoss` ends the run as `failed` with the
+ * step. Same seed and backend, same weights. Leaks no tensor (the optimizer state is disposed).
+ * @since 0.1.0
+ * @category training
+ */
+export async function train(
+  model: tfl.LayersModel,
+  data: Dataset,
+  config: TrainConfig = {},
+  opts: { readonly signal?: AbortSignal; readonly onProgress?: (p: TrainProgress) => void } = {},
+): Promise<TrainResult> {
+  const c = parseTrainConfig(config)
+  const inShape = model.inputs[0]!.shape.slice(1)
+  if (inShape.join(',') !== data.shape.join(',')) {
+    throw new NasError({
+      code: 'INPUT_INVALID',
+      message: `the model takes examples of shape [${inShape.join(', ')}] but '${data.name}' has [${data.shape.join(', ')}]`,
+      value: data.shape,
+    })
+  }
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable)
+  // tidy frees the zeros each variable is made from and keeps the variables
+  const zeroSlots = () => tf.tidy(() => vars.map((w) => tf.variable(tf.zerosLike(w), false)))
+  const slots: Slots = {
+    m: zeroSlots(),
+    v: c.optimizer === 'adam' || c.optimizer === 'adamw' ? zeroSlots() : [],
+  }
+  const stepsPerEpoch = Math.ceil(data.y.length / c.batchSize)
+  const totalSteps = Math.min(stepsPerEpoch * c.epochs, c.maxSteps ?? Infinity)
+  const t0 = performance.now()
+  let step = 0
+  let seen = 0
+  let epochLoss = 0
+  let epochBatches = 0
+  let epochsDone = 0
+  let status: TrainResult['status'] = 'complete'
+  let reason: string | undefined
+  try {
+    outer: for (let epoch = 0; epoch < c.epochs; epoch++) {
+      epochLoss = 0
+      epochBatches = 0
+      for (const b of batches(data, {
+        batchSize: c.batchSize,
+        shuffleSeed: c.seed * 1_000_003 + epoch,
+        ...(c.augment === undefined ? {} : { augment: c.augment }),
+      })) {
+        if (opts.signal?.aborted === true) {
+          status = 'aborted'
+          break outer
+        }
+        if (
+          step >= totalSteps ||
+          (c.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= c.maxSeconds)
+        ) {
+          status = 'budget'
+          break outer
+        }
+        const lr = learningRate(c, step, totalSteps, stepsPerEpoch)
+        const x = tf.tensor(b.xs, [b.n, ...data.shape])
+        const y = tf.tensor1d(b.ys, 'int32')
+        const { value, grads } = tf.variableGrads(() => {
+          const logits = model.apply(x, { training: true }) as tf.Tensor2D
+          return crossEntropy(logits, y, data.classes, c.labelSmoothing)
+        }, vars)
+        const loss = value.dataSync()[0]!
+        value.dispose()
+        tf.dispose([x, y])
+        const ordered = vars.map((v) => grads[v.name]!)
+        if (!Number.isFinite(loss) || loss > c.divergenceLoss) {
+          tf.dispose(ordered)
+          status = 'failed'
+          reason = `the training loss diverged at step ${step} (epoch ${epoch}): ${loss}`
+          break outer
+        }
+        const ready = prepareGrads(c, ordered, step, c.seed * 7919 + step * 131)
+        tf.dispose(ordered)
+        applyUpdate(c, vars, ready, slots, lr, step + 1)
+        tf.dispose(ready)
+        step++
+        seen += b.n
+        epochLoss += loss
+        epochBatches++
+        opts.onProgress?.({
+          epoch,
+          step,
+          totalSteps,
+          loss,
+          lr,
+          imagesPerSecond: seen / ((performance.now() - t0) / 1000),
+        })
+        if (step % 8 === 0) await new Promise((r) => setTimeout(r, 0)) // let signals and timers run
+      }
+      epochsDone = epoch + 1
+    }
+  } finally {
+    tf.dispose([...slots.m, ...slots.v])
+  }
+  const seconds = (performance.now() - t0) / 1000
+  return {
+    status,
+    ...(reason === undefined ? {} : { reason }),
+    epochs: epochsDone,
+    steps: step,
+    seconds,
+    imagesPerSecond: seen / Math.max(seconds, 1e-9),
+    trainLoss: epochBatches === 0 ? NaN : epochLoss / epochBatches,
+  }
+}
+
+/**
+ * Loss and accuracy of `model` on `data` (BatchNorm in inference mode), in batches; leaks no tensor.
+ * @since 0.1.0
+ * @category training
+ */
+export function evaluate(
+  model: tfl.LayersModel,
+  data: Dataset,
+  batchSize = 256,
+): { loss: number; acc: number } {
+  let loss = 0
+  let correct = 0
+  for (const b of batches(data, { batchSize })) {
+    const [l, k] = tf.tidy(() => {
+      const logits = model.predict(tf.tensor(b.xs, [b.n, ...data.shape])) as tf.Tensor2D
+      const y = tf.tensor1d(b.ys, 'int32')
+      const ce = crossEntropy(logits, y, data.classes).dataSync()[0]!
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), y), 'float32')).dataSync()[0]!
+      return [ce, hits]
+    })
+    loss += l * b.n
+    correct += k
+  }
+  const n = data.y.length
+  return { loss: loss / n, acc: correct / n }
+}
