@@ -1,0 +1,102 @@
+import { NasError } from '@nasjs/core'
+import type { Evaluator, EvaluatorContext, EvaluatorInfo, Metrics } from '@nasjs/core'
+import type { SearchSpace } from '@nasjs/search-space'
+import { buildModel, modelCost } from './build.js'
+import type { Dataset } from './data/dataset.js'
+import type { Nb201NetworkOptions } from './nb201.js'
+import type { TrainConfig } from './train.js'
+import { evaluate, parseTrainConfig, train } from './train.js'
+
+/**
+ * Options of {@link trainingEvaluator}.
+ * @since 0.1.0
+ */
+export interface TrainingEvaluatorOptions<A> {
+  readonly space: SearchSpace<A>
+  /** The splits: `valid` is the search signal; `test` is reported, never searched on. */
+  readonly data: { readonly train: Dataset; readonly valid: Dataset; readonly test?: Dataset }
+  /** The builder's width and depth (input shape and classes come from the data). */
+  readonly network?: Omit<Nb201NetworkOptions, 'inputShape' | 'classes'>
+  /** The training recipe; a trial's fidelity, when a strategy gives one, is its number of epochs. */
+  readonly train?: TrainConfig
+}
+
+/** The metrics a training evaluation returns. */
+export const TRAINING_METRICS = ['valid_acc', 'test_acc', 'params', 'flops', 'train_seconds'] as const
+
+/**
+ * An evaluator that trains: architecture -> {@link buildModel} -> {@link train} for the trial's
+ * fidelity in epochs (else the recipe's `epochs`) -> `valid_acc` (%, the search signal), `test_acc`
+ * (%, reported, never searched on; left out without a test split), `params`, `flops` and
+ * `train_seconds`. The training seed is the trial's seed when the driver gives
+ * one. A run that diverges rejects (the driver records a failed trial with the reason); the search's
+ * abort signal stops training. Its `info` declares no functional cache: every architecture is
+ * trained as written.
+ * @since 0.1.0
+ * @category evaluators
+ */
+export function trainingEvaluator<A>(
+  opts: TrainingEvaluatorOptions<A>,
+): Evaluator<A> & { readonly info: EvaluatorInfo } {
+  const recipe = parseTrainConfig(opts.train)
+  const { train: trainSet, valid, test } = opts.data
+  if (valid.shape.join(',') !== trainSet.shape.join(',') || valid.classes !== trainSet.classes) {
+    throw new NasError({
+      code: 'INPUT_INVALID',
+      message: `the validation split ('${valid.name}', [${valid.shape.join(', ')}], ${valid.classes} classes) does not match the training split ('${trainSet.name}', [${trainSet.shape.join(', ')}], ${trainSet.classes} classes)`,
+    })
+  }
+  const network = {
+    ...opts.network,
+    inputShape: trainSet.shape as [number, number, number],
+    classes: trainSet.classes,
+  }
+  const metrics =
+    test === undefined ? TRAINING_METRICS.filter((m) => m !== 'test_acc') : [...TRAINING_METRICS]
+  const evaluator = async (arch: A, ctx: EvaluatorContext): Promise<Metrics> => {
+    if (ctx.signal.aborted)
+      throw new NasError({
+        code: 'ABORTED',
+        message: 'the training evaluation was aborted before it started',
+      })
+    const epochs = ctx.fidelity ?? recipe.epochs
+    if (!Number.isInteger(epochs) || epochs < 1)
+      throw new NasError({
+        code: 'INPUT_INVALID',
+        message: `a training fidelity is a whole number of epochs >= 1, got ${epochs}`,
+        value: epochs,
+      })
+    const cost = modelCost(opts.space, arch, network)
+    const model = buildModel(opts.space, arch, { ...network, seed: ctx.seed ?? network.seed ?? 0 })
+    try {
+      const r = await train(
+        model,
+        trainSet,
+        { ...opts.train, epochs, seed: ctx.seed ?? recipe.seed },
+        {
+          signal: ctx.signal,
+          onProgress: (p) => {
+            if (p.step % Math.max(1, Math.floor(p.totalSteps / epochs)) === 0)
+              ctx.report(p.epoch + 1, { train_loss: p.loss })
+          },
+        },
+      )
+      if (r.status === 'failed')
+        throw new NasError({ code: 'INTERNAL', message: r.reason ?? 'training failed' })
+      if (r.status === 'aborted')
+        throw new NasError({ code: 'ABORTED', message: `training aborted after ${r.steps} steps` })
+      const out: Metrics = {
+        valid_acc: 100 * evaluate(model, valid).acc,
+        params: cost.params,
+        flops: cost.flops,
+        train_seconds: r.seconds,
+      }
+      if (test !== undefined) out.test_acc = 100 * evaluate(model, test).acc
+      return out
+    } finally {
+      model.dispose()
+    }
+  }
+  const info: EvaluatorInfo = Object.freeze({ metrics: Object.freeze(metrics), functionalCache: false })
+  return Object.assign(evaluator, { info })
+}
