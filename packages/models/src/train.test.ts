@@ -162,6 +162,23 @@ describe('train', () => {
     }
   }, 120_000)
 
+  it('leaves the weights of a node that reaches no output alone, as PyTorch does', async () => {
+    // nodes 1 and 2 feed nothing into node 3: their convolutions get no gradient
+    const dead = nb201.parse(
+      '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|',
+    )
+    const model = buildModel(nb201, dead, { channels: 4, cellsPerStage: 1, inputShape: [8, 8, 1] })
+    const before = model.trainableWeights.map((w) => Array.from(w.read().dataSync()))
+    const r = await train(model, digits.train, { optimizer: 'adamw', lr: 0.01, maxSteps: 3 })
+    expect(r.status).toBe('budget')
+    const after = model.trainableWeights.map((w) => Array.from(w.read().dataSync()))
+    const unchanged = after.filter((w, i) => w.every((x, k) => x === before[i]![k])).length
+    const changed = after.length - unchanged
+    expect(unchanged).toBeGreaterThan(0)
+    expect(changed).toBeGreaterThan(0)
+    model.dispose()
+  }, 60_000)
+
   it('ends a diverging run as failed, stops at maxSteps and on the signal, and reports progress', async () => {
     const model = small(3)
     const failed = await train(model, digits.train, { optimizer: 'sgd', lr: 1e6, divergenceLoss: 100 })

@@ -289,7 +289,10 @@ export async function train(
         const loss = value.dataSync()[0]!
         value.dispose()
         tf.dispose([x, y])
-        const ordered = vars.map((v) => grads[v.name]!)
+        // a weight the loss does not depend on (a cell node no operation carries on) has no
+        // gradient: like PyTorch's optimizers, leave it alone (no update, no decay)
+        const live = vars.flatMap((v, i) => (grads[v.name] === undefined ? [] : [i]))
+        const ordered = live.map((i) => grads[vars[i]!.name]!)
         if (!Number.isFinite(loss) || loss > c.divergenceLoss) {
           tf.dispose(ordered)
           status = 'failed'
@@ -298,7 +301,8 @@ export async function train(
         }
         const ready = prepareGrads(c, ordered, step, c.seed * 7919 + step * 131)
         tf.dispose(ordered)
-        applyUpdate(c, vars, ready, slots, lr, step + 1)
+        const pick = <T>(xs: readonly T[]) => (xs.length === 0 ? [] : live.map((i) => xs[i]!))
+        applyUpdate(c, pick(vars), ready, { m: pick(slots.m), v: pick(slots.v) }, lr, step + 1)
         tf.dispose(ready)
         step++
         seen += b.n
