@@ -1,8 +1,9 @@
-import { NasError, Rng } from '@nasjs/core'
+import { Rng } from '@nasjs/core'
 import type { Nb201Arch } from '@nasjs/search-space'
 import { nb201 } from '@nasjs/search-space'
 import * as tfl from '@tensorflow/tfjs-layers'
 import { z } from 'zod'
+import { parseConfig } from './config.js'
 import { KeepFirst, Zero } from './layers.js'
 
 /**
@@ -36,16 +37,7 @@ export const Nb201NetworkOptions = z
 export type Nb201NetworkOptions = z.input<typeof Nb201NetworkOptions>
 
 function parseOptions(options: unknown): z.output<typeof Nb201NetworkOptions> {
-  const r = Nb201NetworkOptions.safeParse(options ?? {})
-  if (r.success) return r.data
-  const issue = r.error.issues[0]!
-  const path = issue.path.join('.')
-  throw new NasError({
-    code: 'CONFIG_INVALID',
-    message: `NAS-Bench-201 network option ${path === '' ? '' : `'${path}' `}is invalid: ${issue.message}; the options are ${Object.keys(Nb201NetworkOptions.shape).join(', ')}`,
-    value: path === '' ? options : (options as Record<string, unknown>)[issue.path[0] as string],
-    allowed: Object.keys(Nb201NetworkOptions.shape),
-  })
+  return parseConfig(Nb201NetworkOptions, options, 'NAS-Bench-201 network option')
 }
 
 /** The (target node, source node) of each of the six edges, in the order of the architecture string. */

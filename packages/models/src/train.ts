@@ -2,6 +2,7 @@ import { NasError } from '@nasjs/core'
 import * as tf from '@tensorflow/tfjs-core'
 import type * as tfl from '@tensorflow/tfjs-layers'
 import { z } from 'zod'
+import { parseConfig } from './config.js'
 import type { Dataset } from './data/dataset.js'
 import { batches } from './data/dataset.js'
 
@@ -114,16 +115,7 @@ export function learningRate(
  * @category training
  */
 export function parseTrainConfig(config: unknown): z.output<typeof TrainConfig> {
-  const r = TrainConfig.safeParse(config ?? {})
-  if (r.success) return r.data
-  const issue = r.error.issues[0]!
-  const key = issue.path.join('.')
-  throw new NasError({
-    code: 'CONFIG_INVALID',
-    message: `training config${key === '' ? '' : ` '${key}'`}: ${issue.message}; the fields are ${Object.keys(TrainConfig.shape).join(', ')}`,
-    value: key === '' ? config : (config as Record<string, unknown>)[issue.path[0] as string],
-    allowed: Object.keys(TrainConfig.shape),
-  })
+  return parseConfig(TrainConfig, config, 'training config')
 }
 
 /**

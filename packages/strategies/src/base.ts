@@ -312,7 +312,6 @@ export abstract class StrategyBase<A> implements Strategy<A> {
             distinct: {
               proposed: [...this.distinct.proposed],
               told: [...this.distinct.told],
-              archs: [...this.distinct.archs],
               ranOut: this.distinct.ranOut,
               repeats: this.distinct.repeats,
             },
@@ -351,7 +350,6 @@ export abstract class StrategyBase<A> implements Strategy<A> {
         | {
             proposed: string[]
             told: [string, TrialOutcome][]
-            archs: string[]
             ranOut: boolean
             repeats: number
           }
@@ -361,9 +359,11 @@ export abstract class StrategyBase<A> implements Strategy<A> {
       d.archs.clear()
       d.ranOut = saved?.ranOut ?? false
       d.repeats = saved?.repeats ?? 0
-      for (const k of saved?.proposed ?? []) d.proposed.add(k)
+      for (const k of saved?.proposed ?? []) {
+        d.proposed.add(k)
+        d.archs.add(k.split('\u0000')[0]!) // a key is the architecture text, then the fidelity
+      }
       for (const [k, o] of saved?.told ?? []) d.told.set(k, o)
-      for (const a of saved?.archs ?? []) d.archs.add(a)
     }
     const b = state.best as { arch: unknown; violation: unknown; value: unknown } | null
     this.best =
