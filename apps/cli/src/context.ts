@@ -32,9 +32,10 @@ export function table(rows: readonly (readonly string[])[], header?: readonly st
   return lines.join('\n')
 }
 
-/** Formats a metric value for people: accuracies with 2 decimals, small values with 4 significant digits. */
+/** Formats a metric value for people: accuracies with 2 decimals, small values with 4 significant digits, large counts whole. */
 export function fmtMetric(v: number | undefined): string {
   if (v === undefined || Number.isNaN(v)) return '-'
+  if (Number.isInteger(v) && Math.abs(v) >= 1000) return String(v) // counts (params of a trained network)
   if (Math.abs(v) >= 100) return v.toFixed(1)
   if (Math.abs(v) >= 1) return v.toFixed(2)
   return v.toPrecision(4)

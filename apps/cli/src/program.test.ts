@@ -28,9 +28,11 @@ describe('nas --help', () => {
         -h, --help                     display help for command
 
       Commands:
-        search [options]               run a search on a benchmark and write
-                                       trials.jsonl, summary.json, pareto.csv and
-                                       report.html
+        search [options]               run a search on a benchmark (or by training on
+                                       data) and write trials.jsonl, summary.json,
+                                       pareto.csv and report.html
+        train [options]                train one architecture on data, report its
+                                       accuracy, and save it as model.json + weights
         compare [options]              compare strategies on a benchmark over seeds
                                        (incumbent by valid_acc, reported by test_acc)
         spaces [options]               list the built-in search spaces, or show one

@@ -6,6 +6,7 @@ import { reportCommand } from './commands/report.js'
 import { strategiesCommand } from './commands/strategies.js'
 import { searchCommand } from './commands/search.js'
 import { spacesCommand } from './commands/spaces.js'
+import { trainCommand } from './commands/train.js'
 import type { Io } from './context.js'
 
 /** The package's version, read from its package.json (one version number everywhere). */
@@ -20,6 +21,7 @@ export function buildProgram(io: Io): Command {
     .configureOutput({ writeErr: (s) => io.err.write(s), writeOut: (s) => io.out(s.replace(/\n$/, '')) })
     .exitOverride()
   program.addCommand(searchCommand(io))
+  program.addCommand(trainCommand(io))
   program.addCommand(compareCommand(io))
   program.addCommand(spacesCommand(io))
   program.addCommand(strategiesCommand(io))

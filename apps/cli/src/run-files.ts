@@ -1,3 +1,4 @@
+import type { TrainingSetup } from '@nasjs/models/node'
 import {
   accessSync,
   constants,
@@ -72,6 +73,8 @@ export interface RunSummary {
 export interface SearchMeta {
   readonly command: 'search'
   readonly dataset: string
+  /** A training search (`--evaluator train`): its setup, as the journal header records it. */
+  readonly training?: TrainingSetup
 }
 
 /** Reads the CLI's settings from a journal header (a journal not written by `nas search` is an error). */
@@ -84,7 +87,19 @@ export function searchMeta(header: JournalHeader, where: string): SearchMeta {
       path: [where],
     })
   }
-  return { command: 'search', dataset: m['dataset'] }
+  const training = m['training']
+  if (training !== undefined && (typeof training !== 'object' || training === null)) {
+    throw new NasError({
+      code: 'JOURNAL',
+      message: `${where}: the header's training setup is not an object`,
+      path: [where],
+    })
+  }
+  return {
+    command: 'search',
+    dataset: m['dataset'],
+    ...(training === undefined ? {} : { training: training }),
+  }
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {

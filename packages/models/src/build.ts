@@ -1,18 +1,27 @@
 import { NasError } from '@nasjs/core'
 import type { SearchSpace } from '@nasjs/search-space'
 import type * as tfl from '@tensorflow/tfjs-layers'
+import type { DartsNetworkOptions } from './darts.js'
+import { buildDarts, dartsCost } from './darts.js'
 import type { Nb201NetworkOptions } from './nb201.js'
 import { buildNb201, nb201Cost } from './nb201.js'
 
 /**
- * The spaces that have a builder. The other built-in spaces (darts, nb101, ofa-mbv3, fbnet, vit,
+ * The spaces that have a builder. The other built-in spaces (nb101, ofa-mbv3, fbnet, vit,
  * transformer, gnn) do not have one yet.
  * @since 0.1.0
  */
-export const BUILDABLE_SPACES = ['nb201'] as const
+export const BUILDABLE_SPACES = ['nb201', 'darts'] as const
 
 /** @since 0.1.0 */
 export type BuildableSpace = (typeof BUILDABLE_SPACES)[number]
+
+/**
+ * The builder options of each buildable space: {@link Nb201NetworkOptions} for `nb201`,
+ * {@link DartsNetworkOptions} for `darts`.
+ * @since 0.1.0
+ */
+export type NetworkOptions = Nb201NetworkOptions | DartsNetworkOptions
 
 function builderFor(space: SearchSpace<unknown>): BuildableSpace {
   const id = space.id
@@ -28,19 +37,17 @@ function builderFor(space: SearchSpace<unknown>): BuildableSpace {
 /**
  * The network of architecture `arch` of `space` as a TF.js model (logits out). `arch` is checked
  * against the space first (`ARCH_INVALID` names what is wrong); options are the space's builder
- * options (for `nb201`: {@link Nb201NetworkOptions}).
+ * options (for `nb201`: {@link Nb201NetworkOptions}; for `darts`: {@link DartsNetworkOptions}, whose
+ * `auxiliary: true` gives a second output).
  * @example
  * const model = buildModel(nb201, nb201.parse('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'))
  * @since 0.1.0
  * @category models
  */
-export function buildModel<A>(
-  space: SearchSpace<A>,
-  arch: A,
-  options?: Nb201NetworkOptions,
-): tfl.LayersModel {
-  builderFor(space)
-  return buildNb201(space.validate(arch) as never, options)
+export function buildModel<A>(space: SearchSpace<A>, arch: A, options?: NetworkOptions): tfl.LayersModel {
+  const builder = builderFor(space)
+  const a = space.validate(arch) as never
+  return builder === 'darts' ? buildDarts(a, options) : buildNb201(a, options)
 }
 
 /**
@@ -52,8 +59,9 @@ export function buildModel<A>(
 export function modelCost<A>(
   space: SearchSpace<A>,
   arch: A,
-  options?: Nb201NetworkOptions,
+  options?: NetworkOptions,
 ): { params: number; flops: number } {
-  builderFor(space)
-  return nb201Cost(space.validate(arch) as never, options)
+  const builder = builderFor(space)
+  const a = space.validate(arch) as never
+  return builder === 'darts' ? dartsCost(a, options) : nb201Cost(a, options)
 }

@@ -3,6 +3,7 @@ import type { Evaluator, EvaluatorContext, EvaluatorInfo, Metrics } from '@nasjs
 import type { SearchSpace } from '@nasjs/search-space'
 import { buildModel, modelCost } from './build.js'
 import type { Dataset } from './data/dataset.js'
+import type { DartsNetworkOptions } from './darts.js'
 import type { Nb201NetworkOptions } from './nb201.js'
 import type { TrainConfig } from './train.js'
 import { evaluate, parseTrainConfig, train } from './train.js'
@@ -16,7 +17,8 @@ export interface TrainingEvaluatorOptions<A> {
   /** The splits: `valid` is the search signal; `test` is reported, never searched on. */
   readonly data: { readonly train: Dataset; readonly valid: Dataset; readonly test?: Dataset }
   /** The builder's width and depth (input shape and classes come from the data). */
-  readonly network?: Omit<Nb201NetworkOptions, 'inputShape' | 'classes'>
+  readonly network?:
+    Omit<Nb201NetworkOptions, 'inputShape' | 'classes'> | Omit<DartsNetworkOptions, 'inputShape' | 'classes'>
   /** The training recipe; a trial's fidelity, when a strategy gives one, is its number of epochs. */
   readonly train?: TrainConfig
 }
@@ -67,7 +69,12 @@ export function trainingEvaluator<A>(
         value: epochs,
       })
     const cost = modelCost(opts.space, arch, network)
-    const model = buildModel(opts.space, arch, { ...network, seed: ctx.seed ?? network.seed ?? 0 })
+    const model = buildModel(opts.space, arch, {
+      ...network,
+      seed: ctx.seed ?? (network as { seed?: number }).seed ?? 0,
+    })
+    let lossSum = 0
+    let batches = 0
     try {
       const r = await train(
         model,
@@ -76,8 +83,14 @@ export function trainingEvaluator<A>(
         {
           signal: ctx.signal,
           onProgress: (p) => {
-            if (p.step % Math.max(1, Math.floor(p.totalSteps / epochs)) === 0)
-              ctx.report(p.epoch + 1, { train_loss: p.loss })
+            lossSum += p.loss
+            batches++
+            if (p.step % Math.max(1, Math.floor(p.totalSteps / epochs)) === 0) {
+              // once per epoch: the epoch's mean training loss and the speed so far
+              ctx.report(p.epoch + 1, { train_loss: lossSum / batches, images_per_s: p.imagesPerSecond })
+              lossSum = 0
+              batches = 0
+            }
           },
         },
       )

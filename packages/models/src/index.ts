@@ -3,9 +3,17 @@
  * parameter and FLOP counts. Browser-safe: nothing here imports a Node module.
  * @packageDocumentation
  */
-export { BUILDABLE_SPACES, buildModel, modelCost, type BuildableSpace } from './build.js'
+export { BUILDABLE_SPACES, buildModel, modelCost, type BuildableSpace, type NetworkOptions } from './build.js'
 export { KeepFirst, Zero } from './layers.js'
 export { NB201_EDGES, Nb201NetworkOptions, buildNb201, nb201Cost } from './nb201.js'
+export { DartsNetworkOptions, buildDarts, dartsCost } from './darts.js'
+export {
+  DilatedDepthwiseConv2d,
+  DropPath,
+  type DilatedDepthwiseConv2dArgs,
+  type DropPathArgs,
+} from './darts-layers.js'
 export * from './data/index.js'
 export * from './train.js'
 export * from './evaluator.js'
+export { exportArtifacts, modelJson } from './export.js'

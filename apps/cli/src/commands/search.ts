@@ -17,7 +17,7 @@ export function searchCommand(io: Io) {
   const strategies = cliStrategyRegistry()
   return new Command('search')
     .description(
-      'run a search on a benchmark and write trials.jsonl, summary.json, pareto.csv and report.html',
+      'run a search on a benchmark (or by training on data) and write trials.jsonl, summary.json, pareto.csv and report.html',
     )
     .addOption(new Option('--space <id>', `search space (${TABLE_SPACES.join(', ')})`).default('nb201'))
     .option('--dataset <name>', "dataset (default: the benchmark's first, cifar10 for nb201)")
@@ -35,7 +35,12 @@ export function searchCommand(io: Io) {
     .option('--config <file>', "JSON file with the strategy's config (see nas strategies)")
     .option('--out <dir>', 'run directory (default: runs/<strategy>-<space>-<dataset>-<time>)')
     .option('--resume', 'continue the run in --out from its journal (only --budget may change)')
-    .addOption(new Option('--concurrency <n>', 'evaluations in flight').default('1'))
+    .addOption(
+      new Option(
+        '--concurrency <n>',
+        'evaluations in flight (with --evaluator train: worker threads, one candidate each)',
+      ).default('1'),
+    )
     .addOption(
       new Option(
         '--cache <mode>',
@@ -45,15 +50,39 @@ export function searchCommand(io: Io) {
         .default('auto' as const),
     )
     .option(
-      '--data <dir>',
-      'benchmark data directory, used alone (default: NASJS_DATA_DIR, then @nasjs/benchmark-data, then ../shared/data)',
+      '--data <dir|dataset>',
+      'table: benchmark data directory, used alone (default: NASJS_DATA_DIR, then @nasjs/benchmark-data, then ../shared/data); train: the data to train on: fashion-mnist (default), digits or a CSV file',
     )
+    .addOption(
+      new Option(
+        '--evaluator <kind>',
+        'table: look every architecture up in the benchmark; train: build and train it on --data',
+      )
+        .choices(['table', 'train'] as const)
+        .default('table' as const),
+    )
+    .option(
+      '--epochs <n>',
+      'train: epochs of a full trial (multi-fidelity strategies train fewer) (default: 3)',
+    )
+    .option('--train-size <n>', 'train: training examples (default: fashion-mnist 2000, else the rest)')
+    .option(
+      '--valid-size <n>',
+      'train: validation examples, the search signal (default: fashion-mnist 1000, else 10 %)',
+    )
+    .option('--test-size <n>', 'train: test examples, reported only (default: fashion-mnist 2000, else 20 %)')
+    .option('--width <n>', 'train: channels of the first stage (default: 8)')
+    .option('--cells <n>', 'train: nb201: cells per stage (default: 1); darts: cells in all (default: 5)')
+    .option('--batch-size <n>', 'train: batch size (default: 64)')
+    .option('--lr <x>', 'train: peak learning rate (default: 0.05, SGD with Nesterov momentum, cosine)')
+    .option('--train-config <file>', 'train: JSON file with the training recipe (optimizer, schedule, ...)')
     .option('--json', 'NDJSON progress on stderr; the summary as the last line of stdout')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
       `
 Metrics: valid_acc, test_acc, params, flops, latency.<device>, energy.<device>
+  with --evaluator train: valid_acc, test_acc, params, flops, train_seconds
   HW-NAS-Bench devices: edgegpu raspi4 edgetpu pixel3 eyeriss fpga; HELP settings e.g. titan_rtx_1, gold_6226
 The run directory is locked while a search runs in it; a second search there is refused.
 Examples:
@@ -61,7 +90,9 @@ Examples:
   nas search --strategy rea --budget 150 --objective valid_acc:max --out runs/rea
   nas search --strategy rea --objective valid_acc:max --constraint "latency.pixel3<=5"
   nas search --out runs/rea --resume           # continue an interrupted run
-  nas search --out runs/rea --resume --budget 300   # ... with a larger budget`,
+  nas search --out runs/rea --resume --budget 300   # ... with a larger budget
+  nas search --evaluator train --data fashion-mnist --strategy rea --budget 30 --objective valid_acc:max
+                                               # train every candidate (scaled-down NB201 network)`,
     )
     .action(async (raw, command) => {
       const req = parseSearchFlags(raw, (name) => command.getOptionValueSource(name) === 'cli')

@@ -19,6 +19,16 @@ export const SearchFlags = z.object({
   data: z.string().optional(),
   json: z.boolean().optional(),
   quiet: z.boolean().optional(),
+  evaluator: z.enum(['table', 'train']),
+  epochs: z.string().optional(),
+  trainSize: z.string().optional(),
+  validSize: z.string().optional(),
+  testSize: z.string().optional(),
+  width: z.string().optional(),
+  cells: z.string().optional(),
+  batchSize: z.string().optional(),
+  lr: z.string().optional(),
+  trainConfig: z.string().optional(),
 })
 export type SearchFlags = z.infer<typeof SearchFlags>
 
@@ -39,8 +49,54 @@ export interface SearchRequest {
   readonly data: string | undefined
   readonly json: boolean
   readonly quiet: boolean
+  /** `table`: look results up in a benchmark; `train`: build and train every architecture on `data`. */
+  readonly evaluator: 'table' | 'train'
+  /** The training flags (with `evaluator: 'train'`). */
+  readonly training: TrainingFlags
   /** Options given on the command line (the rest are defaults). */
   readonly given: ReadonlySet<string>
+}
+
+/** The flags of a training search, checked; absent ones take the defaults of the plan. */
+export interface TrainingFlags {
+  readonly epochs?: number
+  readonly trainSize?: number
+  readonly validSize?: number
+  readonly testSize?: number
+  readonly width?: number
+  readonly cells?: number
+  readonly batchSize?: number
+  readonly lr?: number
+  readonly configFile?: string
+}
+
+/** The training flags that only make sense with `--evaluator train`. */
+export const TRAINING_FLAGS = [
+  'epochs',
+  'trainSize',
+  'validSize',
+  'testSize',
+  'width',
+  'cells',
+  'batchSize',
+  'lr',
+  'trainConfig',
+] as const
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+
+/** A positive number flag (`--lr`): `CONFIG_INVALID` naming the text given. */
+export function positiveFlag(name: string, text: string): number {
+  const n = Number(text)
+  if (text.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `--${name} must be a number > 0, got '${text}'`,
+      value: text,
+      allowed: ['number > 0'],
+    })
+  }
+  return n
 }
 
 /** An integer flag: `BUDGET_INVALID` for --budget, else `CONFIG_INVALID`, naming the text given. */
@@ -69,6 +125,38 @@ export function parseSearchFlags(raw: unknown, given: (name: string) => boolean)
     })
   }
   f.objective?.forEach((o) => parseObjective(o))
+  if (f.evaluator !== 'train' && f.resume !== true) {
+    const stray = TRAINING_FLAGS.filter((k) => f[k] !== undefined)
+    if (stray.length > 0) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: `--${kebab(stray[0]!)} is a training option; add --evaluator train to train every architecture`,
+        value: stray.map((k) => `--${kebab(k)}`),
+        allowed: ['--evaluator train'],
+      })
+    }
+  }
+  if (f.evaluator === 'train' && f.dataset !== undefined) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `--dataset picks a benchmark's dataset; with --evaluator train the data is --data (fashion-mnist, digits or a CSV file), got --dataset ${f.dataset}`,
+      value: f.dataset,
+      allowed: ['--data fashion-mnist', '--data digits', '--data file.csv'],
+    })
+  }
+  const int = (k: 'epochs' | 'trainSize' | 'validSize' | 'testSize' | 'width' | 'cells' | 'batchSize') =>
+    f[k] === undefined ? {} : { [k]: intFlag(kebab(k), f[k], 1) }
+  const training: TrainingFlags = {
+    ...int('epochs'),
+    ...int('trainSize'),
+    ...int('validSize'),
+    ...int('testSize'),
+    ...int('width'),
+    ...int('cells'),
+    ...int('batchSize'),
+    ...(f.lr === undefined ? {} : { lr: positiveFlag('lr', f.lr) }),
+    ...(f.trainConfig === undefined ? {} : { configFile: f.trainConfig }),
+  }
   f.constraint?.forEach((c) => parseConstraint(c))
   const names = [
     'space',
@@ -81,6 +169,9 @@ export function parseSearchFlags(raw: unknown, given: (name: string) => boolean)
     'config',
     'concurrency',
     'cache',
+    'evaluator',
+    'data',
+    ...TRAINING_FLAGS,
   ]
   return {
     space: f.space,
@@ -98,6 +189,8 @@ export function parseSearchFlags(raw: unknown, given: (name: string) => boolean)
     data: f.data,
     json: f.json === true,
     quiet: f.quiet === true,
+    evaluator: f.evaluator,
+    training,
     given: new Set(names.filter(given)),
   }
 }

@@ -6,7 +6,9 @@ import { readJournalHeader } from '@nasjs/strategies/node'
 import { RUN_FILES, checkRunDir, readJsonFile, searchMeta } from '../run-files.js'
 import { assertRunsOnTable } from '../strategies.js'
 import { checkTargetMetrics, tableTarget, type TableTarget } from '../targets.js'
-import type { SearchRequest } from './parse.js'
+import type { TrainingSetup } from '@nasjs/models/node'
+import { TRAINING_FLAGS, type SearchRequest } from './parse.js'
+import { checkTrainingMetrics, dataLabel, dataSpec, trainingSetup, trainingTarget } from './training.js'
 
 /** Everything a search needs, checked, before anything is loaded or written. */
 export interface SearchPlan {
@@ -27,6 +29,8 @@ export interface SearchPlan {
   readonly data: string | undefined
   /** How the user named the run directory, for the resume hint. */
   readonly outArg: string
+  /** With `--evaluator train`: what to train every architecture on, and how. */
+  readonly training?: TrainingSetup
 }
 
 const timestamp = () => new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
@@ -44,6 +48,7 @@ function strategyConfig(req: SearchRequest, registry: StrategyRegistry): unknown
 }
 
 function planNew(req: SearchRequest, registry: StrategyRegistry): SearchPlan {
+  if (req.evaluator === 'train') return planNewTraining(req, registry)
   const target = tableTarget(req.space)
   const dataset = req.dataset ?? target.defaultDataset
   const objectives =
@@ -74,6 +79,53 @@ function planNew(req: SearchRequest, registry: StrategyRegistry): SearchPlan {
   }
 }
 
+function planNewTraining(req: SearchRequest, registry: StrategyRegistry): SearchPlan {
+  const target = trainingTarget(req.space)
+  const training = trainingSetup(req.space, req.data, req.seed, req.training)
+  const dataset = dataLabel(training.data)
+  const def = registry.get(req.strategy)
+  // accuracy against size for multi-objective strategies, accuracy alone for the others
+  const objectives =
+    req.objectives !== undefined
+      ? (req.objectives as unknown as ObjectiveList)
+      : def.multiObjective === true
+        ? target.defaultObjectives
+        : (['valid_acc:max'] as unknown as ObjectiveList)
+  parseObjectives(objectives)
+  checkTrainingMetrics(objectives, req.constraints)
+  // multi-fidelity strategies (sh, hyperband) train at most --epochs unless their config says otherwise
+  const fileConfig =
+    req.configFile === undefined ? {} : (readJsonFile(req.configFile, 'strategy config') as object)
+  const config =
+    def.requiresFidelity === true && !Object.hasOwn(fileConfig ?? {}, 'maxFidelity')
+      ? registry.parseConfig(req.strategy, {
+          ...fileConfig,
+          maxFidelity: (training.train as { epochs: number }).epochs,
+        })
+      : strategyConfig(req, registry)
+  const name = dataset.replace(/^.*[\\/]/, '').replace(/\.csv(\.gz)?$/i, '')
+  const dir = resolve(req.out ?? join('runs', `${req.strategy}-${req.space}-${name}-train-${timestamp()}`))
+  checkRunDir(dir, false)
+  return {
+    dir,
+    journal: join(dir, RUN_FILES.journal),
+    resume: false,
+    target,
+    dataset,
+    strategy: req.strategy,
+    strategyConfig: config,
+    objectives,
+    constraints: req.constraints,
+    budget: req.budget,
+    seed: req.seed,
+    concurrency: req.concurrency,
+    cache: req.cache,
+    data: undefined,
+    outArg: req.out ?? dir,
+    training,
+  }
+}
+
 function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan {
   if (req.out === undefined) {
     throw new NasError({
@@ -93,10 +145,37 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
     })
   }
   const meta = searchMeta(header, journal)
+  const training = meta.training
+  if (req.given.has('evaluator') && req.evaluator !== (training === undefined ? 'table' : 'train')) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `--resume: the run in ${dir} was made with --evaluator ${training === undefined ? 'table' : 'train'}, not ${req.evaluator}`,
+      value: req.evaluator,
+      allowed: [training === undefined ? 'table' : 'train'],
+    })
+  }
+  const stray = TRAINING_FLAGS.filter((k) => req.given.has(k))
+  if (stray.length > 0) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `--resume keeps the run's training setup; drop --${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (only --budget may change on resume)`,
+      value: stray,
+    })
+  }
   // a flag given on the command line must agree with the run being resumed; only --budget may change
   const same: [string, string, unknown, unknown][] = [
     ['space', '--space', req.space, header.space],
     ['dataset', '--dataset', req.dataset, meta.dataset],
+    ...(training === undefined
+      ? []
+      : ([
+          [
+            'data',
+            '--data',
+            req.data === undefined ? undefined : dataLabel(dataSpec(req.data)),
+            meta.dataset,
+          ],
+        ] as [string, string, unknown, unknown][])),
     ['strategy', '--strategy', req.strategy, header.strategy.name],
     ['seed', '--seed', req.seed, header.seed],
     ['objective', '--objective', req.objectives, header.objectives],
@@ -126,7 +205,7 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
       })
     }
   }
-  const target = tableTarget(header.space)
+  const target = training === undefined ? tableTarget(header.space) : trainingTarget(header.space)
   return {
     dir,
     journal,
@@ -141,7 +220,8 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
     seed: header.seed,
     concurrency: header.concurrency,
     cache: header.cache,
-    data: req.data,
+    data: training === undefined ? req.data : undefined,
     outArg: req.out,
+    ...(training === undefined ? {} : { training }),
   }
 }

@@ -9,6 +9,7 @@ import { createRunDir, removeCreated, type SearchMeta } from '../run-files.js'
 import { prepareStrategies } from '../strategies.js'
 import type { TableSession, TableTruth } from '../targets.js'
 import type { SearchPlan } from './plan.js'
+import type { TrainingSession } from './training.js'
 import { truthScore } from './report.js'
 
 /** What a finished (or interrupted) search leaves for the report. */
@@ -33,7 +34,28 @@ export async function runPlannedSearch(
   io: Io,
   opts: { readonly json: boolean; readonly quiet: boolean },
 ): Promise<SearchOutcome> {
-  const session = plan.target.open(plan.data)
+  const log = opts.json || opts.quiet ? undefined : (l: string) => io.err.write(l + '\n')
+  const training =
+    plan.training === undefined
+      ? undefined
+      : await (await import('./training.js')).openTrainingSession(plan.training, plan.concurrency)
+  if (training !== undefined) log?.(training.description)
+  try {
+    return await runWithSession(plan, registry, io, opts, training, log)
+  } finally {
+    await training?.close()
+  }
+}
+
+async function runWithSession(
+  plan: SearchPlan,
+  registry: StrategyRegistry,
+  io: Io,
+  opts: { readonly json: boolean; readonly quiet: boolean },
+  training: TrainingSession | undefined,
+  log: ((line: string) => void) | undefined,
+): Promise<SearchOutcome> {
+  const session = training ?? plan.target.open(plan.data)
   const objectives = parseObjectives(plan.objectives)
   const constraints = parseConstraints(plan.constraints)
   const metrics = [
@@ -49,10 +71,7 @@ export async function runPlannedSearch(
   ])
   const cheapMetrics = session.cheapMetrics(plan.dataset, metrics)
   const truth = session.truth(plan.dataset, objectives)
-  await prepareStrategies(
-    [plan.strategy],
-    opts.json || opts.quiet ? undefined : (l) => io.err.write(l + '\n'),
-  )
+  if (training === undefined) await prepareStrategies([plan.strategy], log)
   const strategy = registry.create(plan.strategy, plan.strategyConfig, {
     space: plan.target.space,
     rng: new Rng(plan.seed),
@@ -77,6 +96,7 @@ export async function runPlannedSearch(
   const renderer = createRenderer({
     json: opts.json,
     quiet: opts.quiet,
+    ...(training === undefined ? {} : { epochs: (training.setup.train as { epochs: number }).epochs }),
     describeBest: (e: Extract<SearchEvent, { type: 'progress' }>) =>
       e.frontSize !== undefined && objectives.length > 1
         ? `front ${e.frontSize}`
@@ -84,7 +104,11 @@ export async function runPlannedSearch(
           ? `best ${first.name} ${fmtMetric(e.best[first.name])}`
           : '',
   })
-  const meta: SearchMeta = { command: 'search', dataset: plan.dataset }
+  const meta: SearchMeta = {
+    command: 'search',
+    dataset: plan.dataset,
+    ...(training === undefined ? {} : { training: training.setup }),
+  }
   const frontScore = truthScore(session, truth, plan.target.space)
   try {
     const result = await runSearch<unknown>({

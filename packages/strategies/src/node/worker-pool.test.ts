@@ -27,6 +27,38 @@ describe('worker_threads pool', () => {
     }
   })
 
+  it('calls a factory export once per worker with the options, then evaluates with what it returns', async () => {
+    const pool = createWorkerPool(
+      { module: fixture, export: 'scaled', workers: 1, options: { scale: 7 } },
+      (a: string[]) => a,
+    )
+    try {
+      await pool.ready()
+      const a = ['nor_conv_3x3', 'none', 'skip_connect', 'none', 'none', 'avg_pool_3x3']
+      const m1 = await pool.evaluator(a, ctx)
+      const m2 = await pool.evaluator(a, ctx)
+      expect(m1).toMatchObject({ convs: 1, scale: 7 })
+      expect(m2.loadedOnce).toBe(m1.loadedOnce) // one factory call, two evaluations
+    } finally {
+      await pool.close()
+    }
+  })
+
+  it('a factory that throws rejects ready() with CONFIG_INVALID and its message', async () => {
+    const pool = createWorkerPool(
+      { module: fixture, export: 'scaled', workers: 1, options: { fail: 'no data' } },
+      (a: unknown) => a,
+    )
+    try {
+      await expect(pool.ready()).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: expect.stringContaining('cannot start: no data'),
+      })
+    } finally {
+      await pool.close()
+    }
+  })
+
   it('serves runSearch as its evaluator, and failures become failed trials', async () => {
     const pool = createWorkerPool({ module: fixture, export: 'evaluate', workers: 2 }, (a: unknown) => a)
     await pool.ready()

@@ -21,6 +21,12 @@ export interface WorkerEvaluatorSpec {
   readonly export?: string
   /** Pool size (default and maximum: the number of cores). */
   readonly workers?: number
+  /**
+   * When given, the export is a factory: each worker calls it once with these options (structured-
+   * cloned: plain data only) and evaluates with the function it returns or resolves to. This is how
+   * a worker loads its own data and backend once, not per architecture.
+   */
+  readonly options?: unknown
 }
 
 /**
@@ -42,11 +48,26 @@ const { parentPort, workerData } = require('node:worker_threads')
 let fn
 let current
 const load = import(workerData.url).then(
-  (m) => {
+  async (m) => {
     fn = m[workerData.exportName]
     if (typeof fn !== 'function') {
       parentPort.postMessage({ type: 'load-error', message: 'no function export ' + JSON.stringify(workerData.exportName), exports: Object.keys(m) })
-    } else parentPort.postMessage({ type: 'ready' })
+      return
+    }
+    if (workerData.factory) {
+      try {
+        fn = await fn(workerData.options)
+      } catch (e) {
+        fn = undefined
+        parentPort.postMessage({ type: 'load-error', message: String((e && e.message) || e), exports: [] })
+        return
+      }
+      if (typeof fn !== 'function') {
+        parentPort.postMessage({ type: 'load-error', message: 'the factory ' + JSON.stringify(workerData.exportName) + ' did not return a function', exports: [] })
+        return
+      }
+    }
+    parentPort.postMessage({ type: 'ready' })
   },
   (e) => parentPort.postMessage({ type: 'load-error', message: String((e && e.message) || e), exports: [] }),
 )
@@ -144,7 +165,10 @@ export function createWorkerPool<A>(spec: WorkerEvaluatorSpec, toJSON: (a: A) =>
   readyP.catch(() => {})
 
   const attach = (slot: Slot): void => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { url, exportName } })
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { url, exportName, factory: spec.options !== undefined, options: spec.options },
+    })
     slot.worker = worker
     worker.on('message', (msg: WorkerMessage) => {
       if (msg.type === 'ready') return readyResolve()

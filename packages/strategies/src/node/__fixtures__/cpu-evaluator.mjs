@@ -25,3 +25,10 @@ export function spin(arg) {
   }
   return { spun: 1 }
 }
+
+// A factory (WorkerEvaluatorSpec.options): called once per worker with the options, returns the evaluator.
+export async function scaled(options) {
+  if (options.fail) throw new Error(`cannot start: ${options.fail}`)
+  const loadedOnce = Date.now()
+  return (json, ctx) => ({ ...evaluate(json, ctx), scale: options.scale, loadedOnce })
+}

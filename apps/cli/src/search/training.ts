@@ -1,0 +1,214 @@
+import { NasError, parseConstraint, parseObjectives } from '@nasjs/core'
+import type { EvaluatorInfo, Metrics, ObjectiveList } from '@nasjs/core'
+import type { ResolvedTrainingSetup, TrainingSetup } from '@nasjs/models/node'
+import { getSpace } from '@nasjs/search-space'
+import { readJsonFile } from '../run-files.js'
+import type { TableSession, TableTarget } from '../targets.js'
+import type { TrainingFlags } from './parse.js'
+
+/** What a training evaluation returns (`TRAINING_METRICS` of `@nasjs/models`, which loads TF.js). */
+export const TRAINING_METRIC_NAMES = ['valid_acc', 'test_acc', 'params', 'flops', 'train_seconds'] as const
+
+/** The defaults of a training search: small enough that 30 trials finish in well under 30 minutes on 2 cores. */
+export const TRAINING_DEFAULTS = {
+  data: 'fashion-mnist',
+  epochs: 3,
+  trainSize: 2000,
+  validSize: 1000,
+  testSize: 2000,
+  width: 8,
+  cells: 1,
+  dartsCells: 5,
+} as const
+
+/** The data of `--data`: a dataset name, or a CSV file of features with the label last. */
+export function dataSpec(arg: string): TrainingSetup['data'] {
+  if (arg === 'fashion-mnist' || arg === 'digits') return arg
+  if (/\.csv(\.gz)?$/i.test(arg)) return { csv: arg }
+  throw new NasError({
+    code: 'NOT_REGISTERED',
+    message: `--data '${arg}': with --evaluator train the data is fashion-mnist, digits or a .csv file of features with a label column`,
+    value: arg,
+    allowed: ['fashion-mnist', 'digits', 'file.csv'],
+  })
+}
+
+/** The name a run records for its data (the report's "dataset"). */
+export const dataLabel = (spec: TrainingSetup['data']): string =>
+  typeof spec === 'string' ? spec : (spec?.csv ?? 'fashion-mnist')
+
+/**
+ * The builder's width and depth from `--width` and `--cells`: NB201's channels and cells per stage,
+ * DARTS' channels and cells in all (reductions at 1/3 and 2/3 of them).
+ */
+export function networkOptions(space: string, flags: TrainingFlags): Record<string, number> {
+  const d = TRAINING_DEFAULTS
+  if (space === 'darts') return { channels: flags.width ?? d.width, layers: flags.cells ?? d.dartsCells }
+  return { channels: flags.width ?? d.width, cellsPerStage: flags.cells ?? d.cells }
+}
+
+/** A training setup from the flags: `--train-config` gives the recipe, the flags override its fields. */
+export function trainingSetup(
+  space: string,
+  data: string | undefined,
+  seed: number,
+  flags: TrainingFlags,
+  sizes: { trainSize: number; validSize: number; testSize: number } = TRAINING_DEFAULTS,
+): TrainingSetup {
+  const recipe =
+    flags.configFile === undefined ? {} : (readJsonFile(flags.configFile, 'training config') as object)
+  if (typeof recipe !== 'object' || recipe === null || Array.isArray(recipe)) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `--train-config ${flags.configFile} must hold a JSON object of training fields (epochs, lr, optimizer, ...)`,
+      value: recipe,
+    })
+  }
+  const d = TRAINING_DEFAULTS
+  const spec = dataSpec(data ?? d.data)
+  // the default sizes are Fashion-MNIST's (60,000 + 10,000 images); smaller data keeps the loader's
+  // fractions (10 % validation, 20 % test, the rest to train)
+  const big = spec === 'fashion-mnist'
+  const size = (given: number | undefined, d: number) => (given !== undefined ? given : big ? d : undefined)
+  const split = {
+    train: size(flags.trainSize, sizes.trainSize),
+    valid: size(flags.validSize, sizes.validSize),
+    test: size(flags.testSize, sizes.testSize),
+  }
+  return {
+    space,
+    data: spec,
+    split: {
+      ...Object.fromEntries(Object.entries(split).filter(([, v]) => v !== undefined)),
+      seed,
+    },
+    network: networkOptions(space, flags),
+    train: {
+      ...recipe,
+      epochs: flags.epochs ?? (recipe as { epochs?: number }).epochs ?? d.epochs,
+      ...(flags.batchSize === undefined ? {} : { batchSize: flags.batchSize }),
+      ...(flags.lr === undefined ? {} : { lr: flags.lr }),
+    },
+  }
+}
+
+/**
+ * The target of a training search on `space`: metrics are what training returns; there is no table,
+ * so no true front and no index. The space must have a network builder (checked when the session opens).
+ */
+export function trainingTarget(spaceId: string): TableTarget {
+  const space = getSpace(spaceId)
+  return {
+    space,
+    datasets: [],
+    defaultDataset: TRAINING_DEFAULTS.data,
+    defaultObjectives: ['valid_acc:max', 'params:min'],
+    recordMetrics: TRAINING_METRIC_NAMES,
+    showMetrics: ['test_acc', 'params', 'flops', 'train_seconds'],
+    checkMetrics(_dataset, names) {
+      for (const n of names) {
+        if (!(TRAINING_METRIC_NAMES as readonly string[]).includes(n)) {
+          throw new NasError({
+            code: 'METRIC_MISSING',
+            message: `metric '${n}' is not measured by training; the metrics are ${TRAINING_METRIC_NAMES.join(', ')}`,
+            value: n,
+            allowed: TRAINING_METRIC_NAMES,
+          })
+        }
+      }
+    },
+    open: () => reportOnlySession(),
+  }
+}
+
+/** Objective and constraint names checked against the training metrics. */
+export function checkTrainingMetrics(objectives: ObjectiveList, constraints: readonly string[]): void {
+  trainingTarget('nb201').checkMetrics('', [
+    ...parseObjectives(objectives).map((o) => o.name),
+    ...constraints.map((c) => parseConstraint(c).metric),
+  ])
+}
+
+/** A session for reporting a finished training run: nothing to evaluate, no table behind it. */
+export function reportOnlySession(): TableSession {
+  return {
+    evaluator: () => {
+      throw new NasError({ code: 'INTERNAL', message: 'a report session does not evaluate' })
+    },
+    cheapMetrics: () => undefined,
+    features: () => () => [],
+    indexOf: () => undefined,
+    truth: () => undefined,
+  }
+}
+
+/** A training session: the evaluator (in this thread, or `workers` worker threads) and its costs. */
+export interface TrainingSession extends TableSession {
+  /** What was loaded, for the log line. */
+  readonly description: string
+  readonly setup: ResolvedTrainingSetup
+  close(): Promise<void>
+}
+
+/**
+ * Opens a training session: picks the TF.js backend, loads the data (shape and classes for the cost
+ * counters; with `workers > 1` each worker thread loads its own copy and trains one candidate), and
+ * checks the setup. TF.js is loaded here and only here.
+ */
+export async function openTrainingSession(setup: TrainingSetup, workers: number): Promise<TrainingSession> {
+  const [{ initBackend, formatBackendInfo }, models, node] = await Promise.all([
+    import('@nasjs/backend'),
+    import('@nasjs/models'),
+    import('@nasjs/models/node'),
+  ])
+  const backend = await initBackend({ quiet: true })
+  const opened = await node.openTraining(setup)
+  const { data, space } = opened
+  const s = opened.setup
+  const network = {
+    ...(s.network as object),
+    inputShape: data.train.shape as [number, number, number],
+    classes: data.train.classes,
+  }
+  // the builder's checks (input shape, width) before any trial starts
+  const cost = (a: unknown) => models.modelCost(space, a, network)
+  cost(space.sample(new (await import('@nasjs/core')).Rng(0)))
+  let evaluator = opened.evaluator
+  let close = async () => {}
+  if (workers > 1) {
+    const { createWorkerPool } = await import('@nasjs/strategies/node')
+    const pool = createWorkerPool(node.trainingWorkerSpec(s, workers), (a) => space.toJSON(a))
+    try {
+      await pool.ready()
+    } catch (e) {
+      await pool.close()
+      throw e
+    }
+    const info: EvaluatorInfo = opened.evaluator.info
+    evaluator = Object.assign(pool.evaluator, { info })
+    let closed: Promise<void> | undefined
+    close = () => (closed ??= pool.close())
+  }
+  const sizes = `${data.train.y.length} train / ${data.valid.y.length} valid / ${data.test.y.length} test`
+  const shape = `[${data.train.shape.join('x')}], ${data.train.classes} classes`
+  return {
+    description: `training on ${data.source}: ${sizes}, ${shape}; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}${workers > 1 ? `; ${workers} worker threads` : ''}`,
+    setup: s,
+    evaluator: () => evaluator,
+    cheapMetrics(_dataset, metrics) {
+      const cheap = metrics.filter((m) => m === 'params' || m === 'flops')
+      if (cheap.length === 0) return undefined
+      return (a) => {
+        const c = cost(a) as Metrics
+        return Object.fromEntries(cheap.map((k) => [k, c[k]!]))
+      }
+    },
+    features: () => (a) => {
+      const c = cost(a)
+      return [Math.log1p(c.params), Math.log1p(c.flops)]
+    },
+    indexOf: () => undefined,
+    truth: () => undefined,
+    close,
+  }
+}

@@ -1,0 +1,136 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { initBackend } from '@nasjs/backend'
+import { NasError } from '@nasjs/core'
+import { nb201 } from '@nasjs/search-space'
+import * as tf from '@tensorflow/tfjs-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildModel } from '../build.js'
+import { evaluate } from '../train.js'
+import { loadDataset } from './datasets.js'
+import {
+  loadSavedModel,
+  openTraining,
+  resolveTrainingSetup,
+  saveModel,
+  trainingWorker,
+  trainingWorkerSpec,
+} from './training.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'nas-models-'))
+beforeAll(async () => {
+  await initBackend({ quiet: true })
+})
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const setup = {
+  space: 'nb201',
+  data: 'digits' as const,
+  split: { train: 300, valid: 100, test: 100, seed: 2 },
+  network: { channels: 3, cellsPerStage: 1 },
+  train: { optimizer: 'adam', lr: 0.01, epochs: 3, batchSize: 32 },
+}
+const arch = nb201.parse(
+  '|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|',
+)
+const ctx = { signal: new AbortController().signal, report: () => {} }
+const codeOf = async (p: Promise<unknown> | (() => unknown)) => {
+  try {
+    await (typeof p === 'function' ? p() : p)
+  } catch (e) {
+    return e instanceof NasError ? e.code : `not a NasError: ${String(e)}`
+  }
+  return undefined
+}
+
+describe('training from a plain-data setup', () => {
+  it('openTraining loads the splits and trains; the worker entry gives the same metrics for the JSON form', async () => {
+    const { evaluator, data, setup: s } = await openTraining(setup)
+    expect([data.train.y.length, data.valid.y.length, data.test.y.length]).toEqual([300, 100, 100])
+    expect(s.split.seed).toBe(2)
+    const m = await evaluator(arch, { ...ctx, seed: 4 })
+    const fromWorker = await (await trainingWorker(setup))(nb201.toJSON(arch), { ...ctx, seed: 4 })
+    const { train_seconds: _a, ...same } = m
+    const { train_seconds: _b, ...same2 } = fromWorker
+    expect(same2).toEqual(same)
+    expect(m.valid_acc).toBeGreaterThan(20) // chance is 10 %
+  })
+
+  it('the worker spec carries the resolved setup as plain data', () => {
+    const spec = trainingWorkerSpec(setup, 2)
+    expect(spec).toMatchObject({ export: 'trainingWorker', workers: 2 })
+    expect(spec.module).toMatch(/^file:/)
+    expect(structuredClone(spec.options)).toEqual(resolveTrainingSetup(setup))
+  })
+
+  it('bad setups: one NasError each', async () => {
+    expect(await codeOf(() => resolveTrainingSetup({ space: 'gnn' }))).toBe('NOT_REGISTERED')
+    expect(await codeOf(() => resolveTrainingSetup({ space: 'nb999' }))).toBe('NOT_REGISTERED')
+    expect(await codeOf(() => resolveTrainingSetup({ data: 'cifar10' as never }))).toBe('CONFIG_INVALID')
+    expect(await codeOf(() => resolveTrainingSetup({ split: { train: 0 } }))).toBe('CONFIG_INVALID')
+    expect(await codeOf(() => resolveTrainingSetup({ epochs: 3 } as never))).toBe('CONFIG_INVALID')
+    expect(await codeOf(openTraining({ ...setup, network: { channels: -1 } }))).toBe(undefined) // checked per build
+    const bad = join(dir, 'bad.csv')
+    writeFileSync(bad, 'a,b,label\n1,2,0\n1,x,1\n')
+    expect(await codeOf(openTraining({ data: { csv: bad } }))).toBe('DATA_CORRUPT')
+  })
+})
+
+describe('saveModel / loadSavedModel', () => {
+  it('writes model.json + weights.bin + nasjs.json that load back with equal outputs and accuracy', async () => {
+    const data = await loadDataset('digits', { seed: 0, train: 100, valid: 50, test: 50 })
+    const model = buildModel(nb201, arch, { channels: 3, cellsPerStage: 1, inputShape: [8, 8, 1], seed: 1 })
+    const out = join(dir, 'saved')
+    const r = await saveModel(model, out, { space: 'nb201', arch: nb201.format(arch) })
+    expect(r.files.map((f) => f.slice(out.length + 1))).toEqual(['model.json', 'weights.bin', 'nasjs.json'])
+    expect(JSON.parse(readFileSync(join(out, 'nasjs.json'), 'utf8'))).toMatchObject({ space: 'nb201' })
+    const loaded = await loadSavedModel(out)
+    expect(evaluate(loaded, data.test).acc).toBe(evaluate(model, data.test).acc)
+    const x = tf.randomNormal([4, 8, 8, 1], 0, 1, 'float32', 3)
+    const d = tf.tidy(
+      () =>
+        tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor))).dataSync()[0]!,
+    )
+    expect(d).toBeLessThan(1e-5)
+    tf.dispose(x)
+    model.dispose()
+    loaded.dispose()
+  })
+
+  it('a fresh process loads the saved model with plain TF.js packages (no nasjs layer) and gets equal outputs', async () => {
+    const model = buildModel(
+      nb201,
+      nb201.parse('|none~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|none~2|'),
+      {
+        channels: 3,
+        cellsPerStage: 1,
+        inputShape: [8, 8, 1],
+        seed: 9,
+      },
+    )
+    const out = join(dir, 'plain')
+    await saveModel(model, out)
+    const x = tf.randomNormal([3, 8, 8, 1], 0, 1, 'float32', 5)
+    const inputs = join(dir, 'inputs.json')
+    writeFileSync(inputs, JSON.stringify({ shape: x.shape, values: Array.from(x.dataSync()) }))
+    const ours = Array.from((model.predict(x) as tf.Tensor).dataSync())
+    const require = createRequire(createRequire(import.meta.url).resolve('@nasjs/backend/package.json'))
+    const cpu = require.resolve('@tensorflow/tfjs-backend-cpu')
+    const fixture = fileURLToPath(new URL('./__fixtures__/load-plain.mjs', import.meta.url))
+    const r = spawnSync(process.execPath, [fixture, out, inputs, cpu], { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    const theirs = JSON.parse(r.stdout) as number[]
+    expect(theirs).toHaveLength(ours.length)
+    expect(Math.max(...theirs.map((v, i) => Math.abs(v - ours[i]!)))).toBeLessThan(1e-5)
+    tf.dispose(x)
+    model.dispose()
+  })
+
+  it('a missing or unreadable directory is one IO error', async () => {
+    expect(await codeOf(loadSavedModel(join(dir, 'nothing-here')))).toBe('IO')
+  })
+})
