@@ -119,6 +119,9 @@ describe('nas search --evaluator train', () => {
     expect((r.json() as { objectives: string[] }).objectives).toEqual(['valid_acc:max'])
     const fidelities = readFileSync(join(cwd, 'sh/trials.jsonl'), 'utf8').match(/"fidelity":\d+/g) ?? []
     expect(new Set(fidelities)).toEqual(new Set(['"fidelity":1', '"fidelity":3']))
+    // the promoted trial continued from the state its rung-1 trial left in the run directory
+    expect(readFileSync(join(cwd, 'sh/trials.jsonl'), 'utf8')).toMatch(/"epochs_resumed":1/)
+    expect(existsSync(join(cwd, 'sh/checkpoints'))).toBe(true)
   })
 })
 
@@ -141,6 +144,28 @@ describe('nas train', () => {
     expect(human.status).toBe(0)
     expect(human.stderr).toMatch(/epoch 1\/1 · step \d+\/\d+ · loss [\d.]+ · \d+ img\/s · ETA/)
     expect(human.stdout).toMatch(/test_acc\s+\d+\.\d\d/)
+  })
+})
+
+describe('nas train --checkpoint', () => {
+  it('a killed training continues from its last epoch and ends as an uninterrupted one', async () => {
+    const cwd = tempDir()
+    const arch = '|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|'
+    const args = ['train', '--arch', arch, '--data', 'digits', '--width', '4', '--epochs', '8', '--json']
+    const straight = nas(cwd, [...args, '--checkpoint', 'a.state'])
+    expect(straight.status, straight.stderr).toBe(0)
+    const child = nasAsync(cwd, [...args, '--checkpoint', 'b.state'])
+    const closed = new Promise((r) => child.on('close', r))
+    for (let i = 0; i < 3000 && !existsSync(join(cwd, 'b.state')); i++) await sleep(10)
+    child.kill('SIGKILL')
+    await closed
+    const resumed = nas(cwd, [...args, '--checkpoint', 'b.state'])
+    expect(resumed.status, resumed.stderr).toBe(0)
+    const m = (r: ReturnType<typeof nas>) => (r.json() as { metrics: Record<string, number> }).metrics
+    expect([m(resumed)['valid_acc'], m(resumed)['test_acc']]).toEqual([
+      m(straight)['valid_acc'],
+      m(straight)['test_acc'],
+    ])
   })
 })
 

@@ -6,7 +6,7 @@ import { createStrategyRegistry, runSearch } from '@nasjs/strategies'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { modelCost } from './build.js'
 import type { Dataset } from './data/dataset.js'
-import { trainingEvaluator } from './evaluator.js'
+import { memoryCheckpoints, trainingEvaluator } from './evaluator.js'
 import { loadDataset } from './node/index.js'
 
 let data: { train: Dataset; valid: Dataset; test: Dataset }
@@ -94,4 +94,37 @@ describe('trainingEvaluator', () => {
       trainingEvaluator({ space: nb201, data, network })(arch, ctx({ fidelity: 0.5 })),
     ).rejects.toMatchObject({ code: 'INPUT_INVALID' })
   }, 60_000)
+
+  it('with a checkpoint store, a promoted trial continues from the lower rung and ends as one trained straight', async () => {
+    const arch = nb201.parse(
+      '|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|',
+    )
+    const recipe = { epochs: 3, batchSize: 50 }
+    const promoted = trainingEvaluator({
+      space: nb201,
+      data,
+      network,
+      train: recipe,
+      checkpoints: memoryCheckpoints(),
+    })
+    const low = await promoted(arch, ctx({ fidelity: 1, seed: 5 }))
+    expect(low.epochs_resumed).toBeUndefined()
+    // the promotion comes as another trial with another seed: the stored state (seed 5) is continued
+    const c = ctx({ fidelity: 3, seed: 9 })
+    const high = await promoted(arch, c)
+    expect(high.epochs_resumed).toBe(1)
+    expect(c.reports).toEqual([2, 3]) // only the epochs it trained
+    const straight = trainingEvaluator({
+      space: nb201,
+      data,
+      network,
+      train: recipe,
+      checkpoints: memoryCheckpoints(),
+    })
+    const full = await straight(arch, ctx({ fidelity: 3, seed: 5 }))
+    expect(high.valid_acc).toBe(full.valid_acc)
+    expect(high.test_acc).toBe(full.test_acc)
+    // a lower fidelity after a higher one trains from scratch
+    expect((await promoted(arch, ctx({ fidelity: 1, seed: 5 }))).valid_acc).toBe(low.valid_acc)
+  }, 120_000)
 })

@@ -5,7 +5,7 @@ import { buildModel, modelCost } from './build.js'
 import type { Dataset } from './data/dataset.js'
 import type { DartsNetworkOptions } from './darts.js'
 import type { Nb201NetworkOptions } from './nb201.js'
-import type { TrainConfig } from './train.js'
+import type { TrainConfig, TrainState } from './train.js'
 import { evaluate, parseTrainConfig, train } from './train.js'
 
 /**
@@ -21,6 +21,40 @@ export interface TrainingEvaluatorOptions<A> {
     Omit<Nb201NetworkOptions, 'inputShape' | 'classes'> | Omit<DartsNetworkOptions, 'inputShape' | 'classes'>
   /** The training recipe; a trial's fidelity, when a strategy gives one, is its number of epochs. */
   readonly train?: TrainConfig
+  /**
+   * Where training states are kept, by architecture: a trial continues from the state of an earlier
+   * one of the same architecture that trained fewer epochs (successive halving's promotions, a trial
+   * killed mid-training), with the learning-rate schedule over the recipe's `epochs`, so a continued
+   * trial ends as one trained straight through. Without it every trial trains from scratch.
+   */
+  readonly checkpoints?: CheckpointStore
+}
+
+/**
+ * A place for {@link TrainState}s by key: {@link memoryCheckpoints} here, `fileCheckpoints(dir)` in
+ * `@nasjs/models/node` (shared by worker threads and across a resumed run).
+ * @since 0.1.0
+ */
+export interface CheckpointStore {
+  get(key: string): TrainState | undefined | Promise<TrainState | undefined>
+  set(key: string, state: TrainState): void | Promise<void>
+}
+
+/**
+ * A checkpoint store in memory that keeps the `max` most recently written states.
+ * @since 0.1.0
+ * @category evaluators
+ */
+export function memoryCheckpoints(max = 64): CheckpointStore {
+  const states = new Map<string, TrainState>()
+  return {
+    get: (key) => states.get(key),
+    set(key, state) {
+      states.delete(key)
+      states.set(key, state)
+      while (states.size > max) states.delete(states.keys().next().value!)
+    },
+  }
 }
 
 /** The metrics a training evaluation returns. */
@@ -75,12 +109,25 @@ export function trainingEvaluator<A>(
     })
     let lossSum = 0
     let batches = 0
+    const store = opts.checkpoints
+    const key = store === undefined ? '' : opts.space.format(arch)
+    let resume = store === undefined ? undefined : await store.get(key)
+    if (resume !== undefined && (resume.epochs > epochs || resume.optimizer !== recipe.optimizer))
+      resume = undefined
     try {
       const r = await train(
         model,
         trainSet,
-        { ...opts.train, epochs, seed: ctx.seed ?? recipe.seed },
         {
+          ...opts.train,
+          epochs,
+          // a continued trial keeps the seed it started with, and the schedule runs over the recipe's epochs
+          seed: resume?.seed ?? ctx.seed ?? recipe.seed,
+          ...(store === undefined ? {} : { horizonEpochs: Math.max(recipe.epochs, epochs) }),
+        },
+        {
+          ...(resume === undefined ? {} : { resume }),
+          ...(store === undefined ? {} : { onEpochEnd: (s: TrainState) => store.set(key, s) }),
           signal: ctx.signal,
           onProgress: (p) => {
             lossSum += p.loss
@@ -105,6 +152,7 @@ export function trainingEvaluator<A>(
         train_seconds: r.seconds,
       }
       if (test !== undefined) out.test_acc = 100 * evaluate(model, test).acc
+      if (r.startEpoch > 0) out.epochs_resumed = r.startEpoch
       return out
     } finally {
       model.dispose()

@@ -213,3 +213,61 @@ describe('train', () => {
     model.dispose()
   })
 })
+
+describe('checkpoints: a run resumed from its state ends as an uninterrupted one', () => {
+  const weightsOf = (m: ReturnType<typeof small>) => m.getWeights().map((w) => Array.from(w.dataSync()))
+
+  it('1 epoch + resume to 3 (schedule over a 3-epoch horizon) = 3 epochs straight, for sgd and adam', async () => {
+    const sub = {
+      ...digits.train,
+      x: digits.train.x.subarray(0, 300 * 64),
+      y: digits.train.y.subarray(0, 300),
+    }
+    for (const optimizer of ['sgd', 'adam'] as const) {
+      const config = { optimizer, lr: 0.02, batchSize: 50, seed: 3 }
+      const straight = small(1)
+      await train(straight, sub, { ...config, epochs: 3 })
+      const a = small(1)
+      let state: import('./train.js').TrainState | undefined
+      const first = await train(
+        a,
+        sub,
+        { ...config, epochs: 1, horizonEpochs: 3 },
+        { onEpochEnd: (s) => void (state = s) },
+      )
+      expect(first).toMatchObject({ status: 'complete', epochs: 1, startEpoch: 0 })
+      expect(state).toMatchObject({ epochs: 1, step: 6, seed: 3, optimizer })
+      a.dispose()
+      const b = small(99) // other initial weights: the state replaces them
+      const rest = await expectNoLeaks(() => train(b, sub, { ...config, epochs: 3 }, { resume: state! }))
+      expect(rest).toMatchObject({ status: 'complete', epochs: 3, startEpoch: 1, steps: 18 })
+      expect(weightsOf(b)).toEqual(weightsOf(straight))
+      straight.dispose()
+      b.dispose()
+    }
+  })
+
+  it('a state of another seed, optimizer or network is one CONFIG_INVALID', async () => {
+    const sub = {
+      ...digits.train,
+      x: digits.train.x.subarray(0, 100 * 64),
+      y: digits.train.y.subarray(0, 100),
+    }
+    const m = small(1)
+    let state: import('./train.js').TrainState | undefined
+    await train(m, sub, { epochs: 1, seed: 1 }, { onEpochEnd: (s) => void (state = s) })
+    const code = async (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: unknown) => (e instanceof NasError ? e.code : String(e)),
+      )
+    expect(await code(train(m, sub, { epochs: 2, seed: 2 }, { resume: state! }))).toBe('CONFIG_INVALID')
+    expect(await code(train(m, sub, { epochs: 2, seed: 1, optimizer: 'adam' }, { resume: state! }))).toBe(
+      'CONFIG_INVALID',
+    )
+    const other = buildModel(nb201, CELL, { channels: 4, cellsPerStage: 1, inputShape: [8, 8, 1] })
+    expect(await code(train(other, sub, { epochs: 2, seed: 1 }, { resume: state! }))).toBe('CONFIG_INVALID')
+    m.dispose()
+    other.dispose()
+  })
+})

@@ -46,6 +46,14 @@ export const TrainConfig = z
       .object({ cropPadding: z.number().int().min(0).default(0), flip: z.boolean().default(false) })
       .strict()
       .optional(),
+    horizonEpochs: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        "the schedule's length in epochs (default: epochs); longer, training stops after `epochs` on the way and a resumed run continues on the same schedule",
+      ),
     seed: z.number().int().default(0).describe('seed of the batch order and augmentation'),
     maxSteps: z.number().int().min(1).optional().describe('stop after this many steps'),
     maxSeconds: z.number().positive().optional().describe('stop after this much wall time'),
@@ -73,6 +81,25 @@ export interface TrainProgress {
 }
 
 /**
+ * Everything a training run needs to continue exactly where it stopped, at the end of an epoch: the
+ * model's weights (BatchNorm statistics included), the optimizer's slots, the step and the seed (the
+ * batch order of an epoch depends on the seed and the epoch only). Plain typed arrays: it can be kept
+ * in memory, posted to a worker, or written to a file (`saveTrainState` in `@nasjs/models/node`).
+ * @since 0.1.0
+ */
+export interface TrainState {
+  /** Epochs done. */
+  readonly epochs: number
+  readonly step: number
+  readonly seed: number
+  readonly optimizer: string
+  /** Every weight of the model, in `model.weights` order. */
+  readonly weights: readonly { readonly shape: readonly number[]; readonly values: Float32Array }[]
+  /** The optimizer's slots, one per trainable weight (`v` empty but for adam and adamw). */
+  readonly slots: { readonly m: readonly Float32Array[]; readonly v: readonly Float32Array[] }
+}
+
+/**
  * How a run ended: `complete` (every epoch), `budget` (maxSteps or maxSeconds), `aborted` (the
  * signal), or `failed` (the loss diverged; `reason` says at which step).
  * @since 0.1.0
@@ -86,6 +113,8 @@ export interface TrainResult {
   readonly imagesPerSecond: number
   /** Mean training loss of the last epoch run. */
   readonly trainLoss: number
+  /** The epoch this run started from (0, or a resumed state's epochs). */
+  readonly startEpoch: number
 }
 
 /**
@@ -211,11 +240,39 @@ function prepareGrads(
   })
 }
 
+/** A state fits the model and config it is resumed with, or one CONFIG_INVALID says why not. */
+function checkState(
+  state: TrainState,
+  model: tfl.LayersModel,
+  vars: readonly tf.Variable[],
+  c: z.output<typeof TrainConfig>,
+): void {
+  const bad = (why: string, value: unknown, allowed?: unknown) =>
+    new NasError({
+      code: 'CONFIG_INVALID',
+      message: `cannot resume training from this state: ${why}`,
+      value,
+      ...(allowed === undefined ? {} : { allowed: [allowed] }),
+    })
+  if (state.seed !== c.seed)
+    throw bad(`it was trained with seed ${state.seed}, not ${c.seed}`, c.seed, state.seed)
+  if (state.optimizer !== c.optimizer)
+    throw bad(`it was trained with ${state.optimizer}, not ${c.optimizer}`, c.optimizer, state.optimizer)
+  if (state.epochs > c.epochs)
+    throw bad(`it has ${state.epochs} epochs done, more than the ${c.epochs} asked for`, c.epochs)
+  const shapes = model.weights.map((w) => w.shape.join('x')).join(',')
+  const stored = state.weights.map((w) => w.shape.join('x')).join(',')
+  if (shapes !== stored || state.slots.m.length !== vars.length)
+    throw bad('its weights are not the shapes of this model (another architecture or width)', stored, shapes)
+}
+
 /**
  * Trains `model` (logits out) on `train` with `config`: seeded batches, the optimizer and schedule of
  * the config, BatchNorm in training mode. Stops at the epochs, `maxSteps`, `maxSeconds` or the
  * signal; a loss that is not finite or exceeds `divergenceLoss` ends the run as `failed` with the
  * step. Same seed and backend, same weights. Leaks no tensor (the optimizer state is disposed).
+ * `onEpochEnd` receives a {@link TrainState} after every epoch; `resume` continues from one, and the
+ * continued run ends with the weights of an uninterrupted one.
  * @since 0.1.0
  * @category training
  */
@@ -223,7 +280,14 @@ export async function train(
   model: tfl.LayersModel,
   data: Dataset,
   config: TrainConfig = {},
-  opts: { readonly signal?: AbortSignal; readonly onProgress?: (p: TrainProgress) => void } = {},
+  opts: {
+    readonly signal?: AbortSignal
+    readonly onProgress?: (p: TrainProgress) => void
+    /** Continue from this state (taken by `onEpochEnd` of an earlier run of the same model and config). */
+    readonly resume?: TrainState
+    /** Called after every epoch with the state to continue from (a checkpoint). */
+    readonly onEpochEnd?: (state: TrainState) => void | Promise<void>
+  } = {},
 ): Promise<TrainResult> {
   const c = parseTrainConfig(config)
   const inShape = model.inputs[0]!.shape.slice(1)
@@ -235,16 +299,29 @@ export async function train(
     })
   }
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable)
+  const resume = opts.resume
+  if (resume !== undefined) checkState(resume, model, vars, c)
   // tidy frees the zeros each variable is made from and keeps the variables
   const zeroSlots = () => tf.tidy(() => vars.map((w) => tf.variable(tf.zerosLike(w), false)))
+  const fromState = (xs: readonly Float32Array[]) =>
+    vars.map((w, i) => tf.tidy(() => tf.variable(tf.tensor(xs[i]!, w.shape), false)))
+  const adam = c.optimizer === 'adam' || c.optimizer === 'adamw'
   const slots: Slots = {
-    m: zeroSlots(),
-    v: c.optimizer === 'adam' || c.optimizer === 'adamw' ? zeroSlots() : [],
+    m: resume === undefined ? zeroSlots() : fromState(resume.slots.m),
+    v: adam ? (resume === undefined ? zeroSlots() : fromState(resume.slots.v)) : [],
+  }
+  if (resume !== undefined) {
+    const ws = resume.weights.map((w) => tf.tensor(w.values, [...w.shape]))
+    model.setWeights(ws)
+    tf.dispose(ws)
   }
   const stepsPerEpoch = Math.ceil(data.y.length / c.batchSize)
   const totalSteps = Math.min(stepsPerEpoch * c.epochs, c.maxSteps ?? Infinity)
+  // the learning-rate schedule runs over the horizon (default: these epochs)
+  const scheduleSteps = Math.max(totalSteps, stepsPerEpoch * (c.horizonEpochs ?? 0))
+  const startEpoch = resume?.epochs ?? 0
   const t0 = performance.now()
-  let step = 0
+  let step = resume?.step ?? 0
   let seen = 0
   let epochLoss = 0
   let epochBatches = 0
@@ -252,7 +329,7 @@ export async function train(
   let status: TrainResult['status'] = 'complete'
   let reason: string | undefined
   try {
-    outer: for (let epoch = 0; epoch < c.epochs; epoch++) {
+    outer: for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
       epochLoss = 0
       epochBatches = 0
       for (const b of batches(data, {
@@ -271,7 +348,7 @@ export async function train(
           status = 'budget'
           break outer
         }
-        const lr = learningRate(c, step, totalSteps, stepsPerEpoch)
+        const lr = learningRate(c, step, scheduleSteps, stepsPerEpoch)
         const x = tf.tensor(b.xs, [b.n, ...data.shape])
         const y = tf.tensor1d(b.ys, 'int32')
         const { value, grads } = tf.variableGrads(() => {
@@ -311,6 +388,20 @@ export async function train(
         if (step % 8 === 0) await new Promise((r) => setTimeout(r, 0)) // let signals and timers run
       }
       epochsDone = epoch + 1
+      if (opts.onEpochEnd !== undefined) {
+        const read = (ts: readonly tf.Tensor[]) => ts.map((t) => new Float32Array(t.dataSync()))
+        await opts.onEpochEnd({
+          epochs: epochsDone,
+          step,
+          seed: c.seed,
+          optimizer: c.optimizer,
+          weights: model.weights.map((w) => {
+            const t = w.read()
+            return { shape: [...t.shape], values: new Float32Array(t.dataSync()) }
+          }),
+          slots: { m: read(slots.m), v: read(slots.v) },
+        })
+      }
     }
   } finally {
     tf.dispose([...slots.m, ...slots.v])
@@ -319,7 +410,8 @@ export async function train(
   return {
     status,
     ...(reason === undefined ? {} : { reason }),
-    epochs: epochsDone,
+    epochs: Math.max(epochsDone, startEpoch),
+    startEpoch,
     steps: step,
     seconds,
     imagesPerSecond: seen / Math.max(seconds, 1e-9),

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Command, Option } from '@commander-js/extra-typings'
 import { NasError } from '@nasjs/core'
@@ -35,6 +36,10 @@ export function trainCommand(io: Io) {
     .option('--train-config <file>', 'JSON file with the training recipe (optimizer, schedule, augment, ...)')
     .addOption(new Option('--seed <n>', 'seed of the splits, the weights and the batch order').default('0'))
     .option('--save <dir>', 'write model.json, weights.bin and nasjs.json (input statistics, metrics) here')
+    .option(
+      '--checkpoint <file>',
+      'keep the training state here after every epoch; run the same command again to continue from it',
+    )
     .option('--json', 'the result as one JSON line on stdout')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
@@ -88,6 +93,10 @@ Example:
       const onSigint = () => controller.abort()
       process.on('SIGINT', onSigint)
       process.on('SIGTERM', onSigint)
+      const checkpoint = opts.checkpoint === undefined ? undefined : resolve(opts.checkpoint)
+      const resume =
+        checkpoint !== undefined && existsSync(checkpoint) ? node.loadTrainState(checkpoint) : undefined
+      if (resume !== undefined) log?.(`continuing from ${checkpoint} after epoch ${resume.epochs}`)
       const t0 = Date.now()
       let lastLine = 0
       let epochLoss = 0
@@ -99,6 +108,8 @@ Example:
           { ...s.train, seed },
           {
             signal: controller.signal,
+            ...(resume === undefined ? {} : { resume }),
+            ...(checkpoint === undefined ? {} : { onEpochEnd: (st) => node.saveTrainState(checkpoint, st) }),
             onProgress: (p) => {
               epochLoss += p.loss
               epochSteps++
@@ -106,7 +117,8 @@ Example:
               const endOfEpoch = p.step % Math.round(perEpoch) === 0 || p.step === p.totalSteps
               if (log !== undefined && (endOfEpoch || Date.now() - lastLine > 2000)) {
                 lastLine = Date.now()
-                const eta = ((Date.now() - t0) / p.step) * (p.totalSteps - p.step)
+                const done = p.step - (resume?.step ?? 0)
+                const eta = ((Date.now() - t0) / Math.max(1, done)) * (p.totalSteps - p.step)
                 log(
                   `epoch ${p.epoch + 1}/${(s.train as { epochs: number }).epochs} · step ${p.step}/${p.totalSteps} · loss ${(epochLoss / epochSteps).toFixed(4)} · ${Math.round(p.imagesPerSecond)} img/s · ETA ${duration(eta)}`,
                 )
@@ -119,7 +131,11 @@ Example:
           },
         )
         if (r.status === 'aborted') {
-          io.err.write(`\ninterrupted after ${r.steps} steps; nothing saved\n`)
+          io.err.write(
+            checkpoint === undefined
+              ? `\ninterrupted after ${r.steps} steps; nothing saved (--checkpoint keeps the state after every epoch)\n`
+              : `\ninterrupted after ${r.steps} steps; run the same command to continue from ${checkpoint} (epoch ${r.epochs})\n`,
+          )
           process.exitCode = EXIT.interrupted
           return
         }

@@ -81,9 +81,14 @@ function planNew(req: SearchRequest, registry: StrategyRegistry): SearchPlan {
 
 function planNewTraining(req: SearchRequest, registry: StrategyRegistry): SearchPlan {
   const target = trainingTarget(req.space)
-  const training = trainingSetup(req.space, req.data, req.seed, req.training)
-  const dataset = dataLabel(training.data)
   const def = registry.get(req.strategy)
+  // multi-fidelity strategies continue promoted trials from training states kept in the run
+  // directory (a path relative to it, so a moved run resumes)
+  const training = {
+    ...trainingSetup(req.space, req.data, req.seed, req.training),
+    ...(def.requiresFidelity === true ? { checkpointDir: 'checkpoints' } : {}),
+  }
+  const dataset = dataLabel(training.data)
   // accuracy against size for multi-objective strategies, accuracy alone for the others
   const objectives =
     req.objectives !== undefined

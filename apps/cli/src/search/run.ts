@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { Rng, parseConstraints, parseObjectives, type SearchEvent } from '@nasjs/core'
 import { runSearch, type SearchResult, type StrategyRegistry } from '@nasjs/strategies'
 import { fileStorage } from '@nasjs/strategies/node'
@@ -38,7 +39,14 @@ export async function runPlannedSearch(
   const training =
     plan.training === undefined
       ? undefined
-      : await (await import('./training.js')).openTrainingSession(plan.training, plan.concurrency)
+      : await (
+          await import('./training.js')
+        ).openTrainingSession(
+          plan.training.checkpointDir === undefined
+            ? plan.training
+            : { ...plan.training, checkpointDir: resolve(plan.dir, plan.training.checkpointDir) },
+          plan.concurrency,
+        )
   if (training !== undefined) log?.(training.description)
   try {
     return await runWithSession(plan, registry, io, opts, training, log)

@@ -12,8 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildModel } from '../build.js'
 import { evaluate } from '../train.js'
 import { loadDataset } from './datasets.js'
+import type { TrainState } from '../train.js'
 import {
+  fileCheckpoints,
   loadSavedModel,
+  loadTrainState,
+  saveTrainState,
   openTraining,
   resolveTrainingSetup,
   saveModel,
@@ -132,5 +136,43 @@ describe('saveModel / loadSavedModel', () => {
 
   it('a missing or unreadable directory is one IO error', async () => {
     expect(await codeOf(loadSavedModel(join(dir, 'nothing-here')))).toBe('IO')
+  })
+})
+
+describe('training states on disk', () => {
+  it('saveTrainState / loadTrainState round-trip; a corrupt file is DATA_CORRUPT and a missing store entry', async () => {
+    const state: TrainState = {
+      epochs: 2,
+      step: 40,
+      seed: 3,
+      optimizer: 'adam',
+      weights: [
+        { shape: [2, 3], values: Float32Array.from([1, 2, 3, 4, 5, 6]) },
+        { shape: [1], values: Float32Array.from([0.5]) },
+      ],
+      slots: {
+        m: [Float32Array.from([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])],
+        v: [Float32Array.from([9, 8, 7, 6, 5, 4])],
+      },
+    }
+    const file = join(dir, 'a.state')
+    saveTrainState(file, state)
+    expect(loadTrainState(file)).toEqual(state)
+    writeFileSync(join(dir, 'bad.state'), 'not a state')
+    expect(await codeOf(() => loadTrainState(join(dir, 'bad.state')))).toBe('DATA_CORRUPT')
+    const store = fileCheckpoints(join(dir, 'ckpt'))
+    expect(await store.get('|none~0|+|none~0|none~1|+|none~0|none~1|none~2|')).toBeUndefined()
+    await store.set('k', state)
+    expect(await store.get('k')).toEqual(state)
+  })
+
+  it('a setup with checkpointDir continues promoted trials from its files', async () => {
+    const ckpt = { ...setup, train: { ...setup.train, epochs: 2 }, checkpointDir: join(dir, 'run-ckpt') }
+    const { evaluator } = await openTraining(ckpt)
+    await evaluator(arch, { ...ctx, fidelity: 1, seed: 1 })
+    // another evaluator of the same setup (another worker thread, or a resumed run) finds the state
+    const again = await openTraining(ckpt)
+    const m = await again.evaluator(arch, { ...ctx, fidelity: 2, seed: 2 })
+    expect(m.epochs_resumed).toBe(1)
   })
 })

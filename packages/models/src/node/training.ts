@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { NasError } from '@nasjs/core'
 import type { Evaluator, EvaluatorContext, EvaluatorInfo, Metrics } from '@nasjs/core'
@@ -9,7 +10,9 @@ import * as tfl from '@tensorflow/tfjs-layers'
 import { z } from 'zod'
 import { BUILDABLE_SPACES } from '../build.js'
 import { parseConfig } from '../config.js'
+import type { CheckpointStore } from '../evaluator.js'
 import { trainingEvaluator } from '../evaluator.js'
+import type { TrainState } from '../train.js'
 import { exportArtifacts, modelJson } from '../export.js'
 import type { DatasetSpec, LoadedDataset } from './datasets.js'
 import { DATASET_NAMES, loadDataset } from './datasets.js'
@@ -48,6 +51,11 @@ export const TrainingSetup = z
       .describe('examples per split (counts or fractions) and the split seed'),
     network: z.record(z.string(), z.unknown()).default({}).describe("the builder's width and depth options"),
     train: z.record(z.string(), z.unknown()).default({}).describe('the training recipe (TrainConfig)'),
+    checkpointDir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('keep training states here (fileCheckpoints): promoted and retried trials continue'),
   })
   .strict()
 /** @since 0.1.0 */
@@ -112,6 +120,7 @@ export async function openTraining(setup: TrainingSetup): Promise<{
     data,
     network: s.network,
     train: s.train,
+    ...(s.checkpointDir === undefined ? {} : { checkpoints: fileCheckpoints(s.checkpointDir) }),
   })
   return { evaluator, data, setup: s, space }
 }
@@ -241,4 +250,137 @@ export async function loadSavedModel(dir: string): Promise<tfl.LayersModel> {
       weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
     }),
   )
+}
+
+const STATE_MAGIC = 'nasjs-train-state-1'
+
+/**
+ * Writes a {@link TrainState} to `file` (atomically: a temporary file, then a rename): a JSON header
+ * with the counters and shapes, then the float32 values.
+ * @since 0.1.0
+ * @category training
+ */
+export function saveTrainState(file: string, state: TrainState): void {
+  const arrays = [...state.weights.map((w) => w.values), ...state.slots.m, ...state.slots.v]
+  const header = Buffer.from(
+    JSON.stringify({
+      magic: STATE_MAGIC,
+      epochs: state.epochs,
+      step: state.step,
+      seed: state.seed,
+      optimizer: state.optimizer,
+      weights: state.weights.map((w) => w.shape),
+      m: state.slots.m.map((a) => a.length),
+      v: state.slots.v.map((a) => a.length),
+    }),
+  )
+  const size = Buffer.alloc(4)
+  size.writeUInt32LE(header.length)
+  // the header is padded to a multiple of 4 bytes so the values can be read as a Float32Array
+  const pad = Buffer.alloc((4 - ((4 + header.length) % 4)) % 4, 0x20)
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
+  try {
+    writeFileSync(
+      tmp,
+      Buffer.concat([
+        size,
+        header,
+        pad,
+        ...arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)),
+      ]),
+    )
+    renameSync(tmp, file)
+  } catch (e) {
+    throw new NasError({
+      code: 'IO',
+      message: `cannot write the training state ${file}: ${(e as Error).message}`,
+      value: file,
+      cause: e,
+    })
+  }
+}
+
+/**
+ * Reads a state {@link saveTrainState} wrote; a file that is not one is `DATA_CORRUPT` naming it.
+ * @since 0.1.0
+ * @category training
+ */
+export function loadTrainState(file: string): TrainState {
+  const corrupt = (why: string) =>
+    new NasError({
+      code: 'DATA_CORRUPT',
+      message: `${file} is not a nasjs training state: ${why}`,
+      value: file,
+    })
+  let bytes: Buffer
+  try {
+    bytes = readFileSync(file)
+  } catch (e) {
+    throw new NasError({
+      code: 'IO',
+      message: `cannot read ${file}: ${(e as Error).message}`,
+      value: file,
+      cause: e,
+    })
+  }
+  if (bytes.length < 4) throw corrupt('too short')
+  const n = bytes.readUInt32LE(0)
+  let h: {
+    magic: string
+    epochs: number
+    step: number
+    seed: number
+    optimizer: string
+    weights: number[][]
+    m: number[]
+    v: number[]
+  }
+  try {
+    h = JSON.parse(bytes.subarray(4, 4 + n).toString('utf8')) as typeof h
+  } catch {
+    throw corrupt('unreadable header')
+  }
+  if (h.magic !== STATE_MAGIC) throw corrupt('wrong magic')
+  const start = 4 + n + ((4 - ((4 + n) % 4)) % 4)
+  if ((bytes.length - start) % 4 !== 0 || start > bytes.length) throw corrupt('truncated')
+  const values = new Float32Array(
+    bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length),
+  )
+  let at = 0
+  const take = (len: number) => {
+    if (at + len > values.length) throw corrupt('truncated')
+    const out = values.slice(at, at + len)
+    at += len
+    return out
+  }
+  const weights = h.weights.map((shape) => ({ shape, values: take(shape.reduce((p, d) => p * d, 1)) }))
+  const m = h.m.map(take)
+  const v = h.v.map(take)
+  if (at !== values.length) throw corrupt('trailing bytes')
+  return { epochs: h.epochs, step: h.step, seed: h.seed, optimizer: h.optimizer, weights, slots: { m, v } }
+}
+
+/**
+ * A checkpoint store of files in `dir` (one per key, named by its SHA-1): worker threads share it,
+ * and a resumed search finds the states of the run before. A corrupt file counts as missing.
+ * @since 0.1.0
+ * @category evaluators
+ */
+export function fileCheckpoints(dir: string): CheckpointStore {
+  const path = (key: string) => join(dir, `${createHash('sha1').update(key).digest('hex')}.state`)
+  return {
+    get(key) {
+      const file = path(key)
+      if (!existsSync(file)) return undefined
+      try {
+        return loadTrainState(file)
+      } catch {
+        return undefined
+      }
+    },
+    set(key, state) {
+      mkdirSync(dir, { recursive: true })
+      saveTrainState(path(key), state)
+    },
+  }
 }
