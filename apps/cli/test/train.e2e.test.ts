@@ -119,6 +119,14 @@ describe('nas search --evaluator train', () => {
     expect((r.json() as { objectives: string[] }).objectives).toEqual(['valid_acc:max'])
     const fidelities = readFileSync(join(cwd, 'sh/trials.jsonl'), 'utf8').match(/"fidelity":\d+/g) ?? []
     expect(new Set(fidelities)).toEqual(new Set(['"fidelity":1', '"fidelity":3']))
+    // every trial told once: the trials killed in flight were asked again, none twice
+    const tells = readFileSync(join(cwd, 'sh/trials.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; trial?: number })
+      .filter((r) => r.type === 'tell')
+      .map((r) => r.trial)
+    expect(new Set(tells).size).toBe(tells.length)
     // the promoted trial continued from the state its rung-1 trial left in the run directory
     expect(readFileSync(join(cwd, 'sh/trials.jsonl'), 'utf8')).toMatch(/"epochs_resumed":1/)
     expect(existsSync(join(cwd, 'sh/checkpoints'))).toBe(true)
@@ -145,6 +153,42 @@ describe('nas train', () => {
     expect(human.stderr).toMatch(/epoch 1\/1 · step \d+\/\d+ · loss [\d.]+ · \d+ img\/s · ETA/)
     expect(human.stdout).toMatch(/test_acc\s+\d+\.\d\d/)
   })
+})
+
+describe('nas train on the other builders', () => {
+  const V2 =
+    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
+  const NB101 =
+    '{"matrix":[[0,1,1,0,0,1,0],[0,0,0,1,0,0,0],[0,0,0,0,0,1,0],[0,0,0,0,1,0,0],[0,0,0,0,0,1,0],[0,0,0,0,0,0,1],[0,0,0,0,0,0,0]],"ops":["input","maxpool3x3","conv3x3-bn-relu","conv1x1-bn-relu","conv3x3-bn-relu","maxpool3x3","output"]}'
+  for (const [space, arch] of [
+    ['darts', V2],
+    ['nb101', NB101],
+  ] as const) {
+    it(`${space}: trains on the digits and saves a model without nasjs layers`, () => {
+      const cwd = tempDir()
+      const r = nas(cwd, [
+        'train',
+        '--space',
+        space,
+        '--arch',
+        arch,
+        '--data',
+        'digits',
+        '--width',
+        space === 'nb101' ? '8' : '4', // NB101's stem needs 5 channels or more
+        '--epochs',
+        '1',
+        '--train-size',
+        '300',
+        '--save',
+        'm',
+        '--json',
+      ])
+      expect(r.status, r.stderr).toBe(0)
+      expect((r.json() as { metrics: Record<string, number> }).metrics['params']).toBeGreaterThan(1000)
+      expect(readFileSync(join(cwd, 'm/model.json'), 'utf8')).not.toMatch(/"Nas[A-Za-z]+"/)
+    })
+  }
 })
 
 describe('nas train --checkpoint', () => {

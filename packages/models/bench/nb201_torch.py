@@ -96,7 +96,7 @@ def read(path):
         ytr = np.frombuffer(f.read(4 * n_train), dtype='<i4')
         xte = np.frombuffer(f.read(4 * n_test * size), dtype='<f4').reshape(n_test, h, w, ch)
         yte = np.frombuffer(f.read(4 * n_test), dtype='<i4')
-    nchw = lambda x: torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    nchw = lambda x: torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
     return nchw(xtr), torch.from_numpy(ytr.astype(np.int64)), nchw(xte), torch.from_numpy(yte.astype(np.int64)), ch, classes
 
 

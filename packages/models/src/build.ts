@@ -3,25 +3,37 @@ import type { SearchSpace } from '@nasjs/search-space'
 import type * as tfl from '@tensorflow/tfjs-layers'
 import type { DartsNetworkOptions } from './darts.js'
 import { buildDarts, dartsCost } from './darts.js'
+import type { FbnetNetworkOptions } from './fbnet.js'
+import { buildFbnet, fbnetCost } from './fbnet.js'
+import type { Nb101NetworkOptions } from './nb101.js'
+import { buildNb101, nb101Cost } from './nb101.js'
 import type { Nb201NetworkOptions } from './nb201.js'
 import { buildNb201, nb201Cost } from './nb201.js'
+import type { OfaMbv3NetworkOptions } from './ofa-mbv3.js'
+import { buildOfaMbv3, ofaMbv3Cost } from './ofa-mbv3.js'
 
 /**
- * The spaces that have a builder. The other built-in spaces (nb101, ofa-mbv3, fbnet, vit,
- * transformer, gnn) do not have one yet.
+ * The spaces that have a builder. The other built-in spaces (vit, transformer, gnn) do not have one
+ * yet.
  * @since 0.1.0
  */
-export const BUILDABLE_SPACES = ['nb201', 'darts'] as const
+export const BUILDABLE_SPACES = ['nb201', 'darts', 'nb101', 'ofa-mbv3', 'fbnet'] as const
 
 /** @since 0.1.0 */
 export type BuildableSpace = (typeof BUILDABLE_SPACES)[number]
 
 /**
  * The builder options of each buildable space: {@link Nb201NetworkOptions} for `nb201`,
- * {@link DartsNetworkOptions} for `darts`.
+ * {@link DartsNetworkOptions} for `darts`, {@link Nb101NetworkOptions} for `nb101`,
+ * {@link OfaMbv3NetworkOptions} for `ofa-mbv3`, {@link FbnetNetworkOptions} for `fbnet`.
  * @since 0.1.0
  */
-export type NetworkOptions = Nb201NetworkOptions | DartsNetworkOptions
+export type NetworkOptions =
+  | Nb201NetworkOptions
+  | DartsNetworkOptions
+  | Nb101NetworkOptions
+  | OfaMbv3NetworkOptions
+  | FbnetNetworkOptions
 
 function builderFor(space: SearchSpace<unknown>): BuildableSpace {
   const id = space.id
@@ -38,7 +50,9 @@ function builderFor(space: SearchSpace<unknown>): BuildableSpace {
  * The network of architecture `arch` of `space` as a TF.js model (logits out). `arch` is checked
  * against the space first (`ARCH_INVALID` names what is wrong); options are the space's builder
  * options (for `nb201`: {@link Nb201NetworkOptions}; for `darts`: {@link DartsNetworkOptions}, whose
- * `auxiliary: true` gives a second output).
+ * `auxiliary: true` gives a second output; for `nb101`: {@link Nb101NetworkOptions}; for `ofa-mbv3`:
+ * {@link OfaMbv3NetworkOptions}, whose input size is the architecture's resolution unless
+ * `inputShape` says otherwise; for `fbnet`: {@link FbnetNetworkOptions}).
  * @example
  * const model = buildModel(nb201, nb201.parse('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'))
  * @since 0.1.0
@@ -47,7 +61,18 @@ function builderFor(space: SearchSpace<unknown>): BuildableSpace {
 export function buildModel<A>(space: SearchSpace<A>, arch: A, options?: NetworkOptions): tfl.LayersModel {
   const builder = builderFor(space)
   const a = space.validate(arch) as never
-  return builder === 'darts' ? buildDarts(a, options) : buildNb201(a, options)
+  switch (builder) {
+    case 'nb201':
+      return buildNb201(a, options)
+    case 'darts':
+      return buildDarts(a, options)
+    case 'nb101':
+      return buildNb101(a, options)
+    case 'ofa-mbv3':
+      return buildOfaMbv3(a, options)
+    case 'fbnet':
+      return buildFbnet(a, options)
+  }
 }
 
 /**
@@ -63,5 +88,16 @@ export function modelCost<A>(
 ): { params: number; flops: number } {
   const builder = builderFor(space)
   const a = space.validate(arch) as never
-  return builder === 'darts' ? dartsCost(a, options) : nb201Cost(a, options)
+  switch (builder) {
+    case 'nb201':
+      return nb201Cost(a, options)
+    case 'darts':
+      return dartsCost(a, options)
+    case 'nb101':
+      return nb101Cost(a, options)
+    case 'ofa-mbv3':
+      return ofaMbv3Cost(a, options)
+    case 'fbnet':
+      return fbnetCost(a, options)
+  }
 }

@@ -4,7 +4,10 @@ import type { SearchSpace } from '@nasjs/search-space'
 import { buildModel, modelCost } from './build.js'
 import type { Dataset } from './data/dataset.js'
 import type { DartsNetworkOptions } from './darts.js'
+import type { FbnetNetworkOptions } from './fbnet.js'
+import type { Nb101NetworkOptions } from './nb101.js'
 import type { Nb201NetworkOptions } from './nb201.js'
+import type { OfaMbv3NetworkOptions } from './ofa-mbv3.js'
 import type { TrainConfig, TrainState } from './train.js'
 import { evaluate, parseTrainConfig, train } from './train.js'
 
@@ -18,7 +21,11 @@ export interface TrainingEvaluatorOptions<A> {
   readonly data: { readonly train: Dataset; readonly valid: Dataset; readonly test?: Dataset }
   /** The builder's width and depth (input shape and classes come from the data). */
   readonly network?:
-    Omit<Nb201NetworkOptions, 'inputShape' | 'classes'> | Omit<DartsNetworkOptions, 'inputShape' | 'classes'>
+    | Omit<Nb201NetworkOptions, 'inputShape' | 'classes'>
+    | Omit<DartsNetworkOptions, 'inputShape' | 'classes'>
+    | Omit<Nb101NetworkOptions, 'inputShape' | 'classes'>
+    | Omit<OfaMbv3NetworkOptions, 'inputShape' | 'classes'>
+    | Omit<FbnetNetworkOptions, 'inputShape' | 'classes'>
   /** The training recipe; a trial's fidelity, when a strategy gives one, is its number of epochs. */
   readonly train?: TrainConfig
   /**

@@ -7,6 +7,9 @@ export { BUILDABLE_SPACES, buildModel, modelCost, type BuildableSpace, type Netw
 export { KeepFirst, Zero } from './layers.js'
 export { NB201_EDGES, Nb201NetworkOptions, buildNb201, nb201Cost } from './nb201.js'
 export { DartsNetworkOptions, buildDarts, dartsCost } from './darts.js'
+export { Nb101NetworkOptions, buildNb101, nb101Cost, nb101VertexChannels } from './nb101.js'
+export { OfaMbv3NetworkOptions, buildOfaMbv3, ofaMbv3Cost } from './ofa-mbv3.js'
+export { FbnetNetworkOptions, buildFbnet, fbnetCost } from './fbnet.js'
 export {
   DilatedDepthwiseConv2d,
   DropPath,

@@ -186,6 +186,21 @@ describe('buildModel(nb201, arch)', () => {
     loaded.dispose()
   })
 
+  it('a sum of one tensor twice (two skip connections from one node) runs in inference', () => {
+    const arch = nb201.parse(
+      '|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|none~1|nor_conv_1x1~2|',
+    )
+    const model = buildModel(nb201, arch, { channels: 3, cellsPerStage: 2, inputShape: [8, 8, 1] })
+    const x = tf.ones([2, 8, 8, 1])
+    const before = tf.memory().numTensors
+    const y = model.predict(x) as tf.Tensor
+    expect(y.shape).toEqual([2, 10])
+    y.dispose()
+    expect(tf.memory().numTensors).toBe(before)
+    x.dispose()
+    model.dispose()
+  })
+
   it('same seed, same weights; another seed, other weights', () => {
     const w = (seed: number) => {
       const m = buildModel(nb201, BEST, { channels: 4, cellsPerStage: 1, seed })
@@ -204,7 +219,7 @@ describe('buildModel(nb201, arch)', () => {
     expect(codeOf(() => buildModel(nb201, BEST, { channels: 0 }))).toBe('CONFIG_INVALID')
     expect(codeOf(() => buildModel(nb201, BEST, { inputShape: [30, 30, 3] }))).toBe('CONFIG_INVALID')
     expect(codeOf(() => buildModel(nb201, BEST, { width: 2 } as never))).toBe('CONFIG_INVALID')
-    const nb101 = getSpace('nb101')
-    expect(codeOf(() => buildModel(nb101, nb101.sample(new Rng(1))))).toBe('NOT_REGISTERED')
+    const gnn = getSpace('gnn')
+    expect(codeOf(() => buildModel(gnn, gnn.sample(new Rng(1))))).toBe('NOT_REGISTERED')
   })
 })

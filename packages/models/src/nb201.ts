@@ -137,8 +137,20 @@ export function buildNb201(arch: Nb201Arch, options?: Nb201NetworkOptions): tfl.
   }
   const reluConvBn = (x: tfl.SymbolicTensor, filters: number, kernelSize: number, strides = 1) =>
     bn(conv(tfl.layers.reLU().apply(x) as tfl.SymbolicTensor, filters, kernelSize, strides))
-  const add = (xs: tfl.SymbolicTensor[]) =>
-    xs.length === 1 ? xs[0]! : (tfl.layers.add().apply(xs) as tfl.SymbolicTensor)
+  const add = (xs: tfl.SymbolicTensor[]) => {
+    if (xs.length === 1) return xs[0]!
+    // the same tensor twice in one sum (two skip connections from one node) goes through an
+    // identity once more: TF.js's inference executor frees a tensor fed twice to one layer too early
+    const seen = new Set<tfl.SymbolicTensor>()
+    const distinct = xs.map((t) => {
+      if (!seen.has(t)) {
+        seen.add(t)
+        return t
+      }
+      return tfl.layers.activation({ activation: 'linear' }).apply(t) as tfl.SymbolicTensor
+    })
+    return tfl.layers.add().apply(distinct) as tfl.SymbolicTensor
+  }
 
   const cell = (x: tfl.SymbolicTensor, c: number) => {
     const nodes: tfl.SymbolicTensor[] = [x]
@@ -167,7 +179,10 @@ export function buildNb201(arch: Nb201Arch, options?: Nb201NetworkOptions): tfl.
       const [to, from] = NB201_EDGES[e]!
       if (live.has(to) && a[e] !== 'none') live.add(from)
     }
-    const dead = [1, 2].filter((j) => !live.has(j)).map((j) => nodes[j]!)
+    // a dead node that is one of the kept tensors (a skip connection) needs no keeping
+    const dead = [...new Set([1, 2].filter((j) => !live.has(j)).map((j) => nodes[j]!))].filter(
+      (t) => t !== nodes[3] && t !== x,
+    )
     return dead.length === 0
       ? nodes[3]!
       : (new KeepFirst({}).apply([nodes[3]!, ...dead]) as tfl.SymbolicTensor)

@@ -51,7 +51,7 @@ export function searchCommand(io: Io) {
     )
     .option(
       '--data <dir|dataset>',
-      'table: benchmark data directory, used alone (default: NASJS_DATA_DIR, then @nasjs/benchmark-data, then ../shared/data); train: the data to train on: fashion-mnist (default), digits or a CSV file',
+      'table: benchmark data directory, used alone (default: NASJS_DATA_DIR, then @nasjs/benchmark-data, then ../shared/data); train: the data to train on: fashion-mnist (default), digits, a CSV file or a folder of PNG/JPEG images (one subfolder per class)',
     )
     .addOption(
       new Option(
@@ -71,8 +71,14 @@ export function searchCommand(io: Io) {
       'train: validation examples, the search signal (default: fashion-mnist 1000, else 10 %)',
     )
     .option('--test-size <n>', 'train: test examples, reported only (default: fashion-mnist 2000, else 20 %)')
-    .option('--width <n>', 'train: channels of the first stage (default: 8)')
-    .option('--cells <n>', 'train: nb201: cells per stage (default: 1); darts: cells in all (default: 5)')
+    .option(
+      '--width <n>',
+      'train: channels of the first stage (nb201, darts) or of the stem (nb101) (default: 8)',
+    )
+    .option(
+      '--cells <n>',
+      'train: nb201: cells per stage (default: 1); darts: cells in all (default: 5); nb101: cells per stack (default: 1)',
+    )
     .option('--batch-size <n>', 'train: batch size (default: 64)')
     .option('--lr <x>', 'train: peak learning rate (default: 0.05, SGD with Nesterov momentum, cosine)')
     .option('--train-config <file>', 'train: JSON file with the training recipe (optimizer, schedule, ...)')

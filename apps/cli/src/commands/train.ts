@@ -20,16 +20,19 @@ export function trainCommand(io: Io) {
     .requiredOption('--arch <text>', "the architecture, in the space's text form (see nas arch)")
     .option(
       '--data <dataset>',
-      'fashion-mnist (default), digits, or a CSV file of features with a label column',
+      'fashion-mnist (default), digits, a CSV file of features with a label column, or a folder of PNG/JPEG images (one subfolder per class)',
     )
     .option('--epochs <n>', 'epochs (default: 5)')
     .option('--train-size <n>', 'training examples (default: fashion-mnist 10000, else the rest)')
     .option('--valid-size <n>', 'validation examples (default: fashion-mnist 1000, else 10 %)')
     .option('--test-size <n>', 'test examples (default: fashion-mnist 5000, else 20 %)')
-    .option('--width <n>', `channels of the first stage (default: ${TRAINING_DEFAULTS.width})`)
+    .option(
+      '--width <n>',
+      `channels of the first stage (nb201, darts) or of the stem (nb101) (default: ${TRAINING_DEFAULTS.width})`,
+    )
     .option(
       '--cells <n>',
-      `nb201: cells per stage (default: ${TRAINING_DEFAULTS.cells}); darts: cells in all (default: ${TRAINING_DEFAULTS.dartsCells})`,
+      `nb201: cells per stage (default: ${TRAINING_DEFAULTS.cells}); darts: cells in all (default: ${TRAINING_DEFAULTS.dartsCells}); nb101: cells per stack (default: ${TRAINING_DEFAULTS.cells})`,
     )
     .option('--batch-size <n>', 'batch size (default: 64)')
     .option('--lr <x>', 'peak learning rate (default: 0.05, SGD with Nesterov momentum, cosine)')

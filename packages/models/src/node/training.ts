@@ -36,9 +36,10 @@ export const TrainingSetup = z
             header: z.boolean().optional(),
           })
           .strict(),
+        z.object({ folder: z.string() }).strict(),
       ])
       .default('fashion-mnist')
-      .describe("a dataset name or { csv: 'file' }"),
+      .describe("a dataset name, { csv: 'file' } or { folder: 'dir' } (one subfolder per class)"),
     split: z
       .object({
         train: z.number().int().min(1).optional(),
