@@ -11,13 +11,22 @@ import type { Nb201NetworkOptions } from './nb201.js'
 import { buildNb201, nb201Cost } from './nb201.js'
 import type { OfaMbv3NetworkOptions } from './ofa-mbv3.js'
 import { buildOfaMbv3, ofaMbv3Cost } from './ofa-mbv3.js'
+import type { TransformerNetworkOptions, VitNetworkOptions } from './vit.js'
+import { buildTransformer, buildVit, transformerCost, vitCost } from './vit.js'
 
 /**
- * The spaces that have a builder. The other built-in spaces (vit, transformer, gnn) do not have one
- * yet.
+ * The spaces that have a builder. The other built-in space (gnn) does not have one yet.
  * @since 0.1.0
  */
-export const BUILDABLE_SPACES = ['nb201', 'darts', 'nb101', 'ofa-mbv3', 'fbnet'] as const
+export const BUILDABLE_SPACES = [
+  'nb201',
+  'darts',
+  'nb101',
+  'ofa-mbv3',
+  'fbnet',
+  'vit',
+  'transformer',
+] as const
 
 /** @since 0.1.0 */
 export type BuildableSpace = (typeof BUILDABLE_SPACES)[number]
@@ -25,7 +34,8 @@ export type BuildableSpace = (typeof BUILDABLE_SPACES)[number]
 /**
  * The builder options of each buildable space: {@link Nb201NetworkOptions} for `nb201`,
  * {@link DartsNetworkOptions} for `darts`, {@link Nb101NetworkOptions} for `nb101`,
- * {@link OfaMbv3NetworkOptions} for `ofa-mbv3`, {@link FbnetNetworkOptions} for `fbnet`.
+ * {@link OfaMbv3NetworkOptions} for `ofa-mbv3`, {@link FbnetNetworkOptions} for `fbnet`,
+ * {@link VitNetworkOptions} for `vit`, {@link TransformerNetworkOptions} for `transformer`.
  * @since 0.1.0
  */
 export type NetworkOptions =
@@ -34,6 +44,8 @@ export type NetworkOptions =
   | Nb101NetworkOptions
   | OfaMbv3NetworkOptions
   | FbnetNetworkOptions
+  | VitNetworkOptions
+  | TransformerNetworkOptions
 
 function builderFor(space: SearchSpace<unknown>): BuildableSpace {
   const id = space.id
@@ -52,7 +64,8 @@ function builderFor(space: SearchSpace<unknown>): BuildableSpace {
  * options (for `nb201`: {@link Nb201NetworkOptions}; for `darts`: {@link DartsNetworkOptions}, whose
  * `auxiliary: true` gives a second output; for `nb101`: {@link Nb101NetworkOptions}; for `ofa-mbv3`:
  * {@link OfaMbv3NetworkOptions}, whose input size is the architecture's resolution unless
- * `inputShape` says otherwise; for `fbnet`: {@link FbnetNetworkOptions}).
+ * `inputShape` says otherwise; for `fbnet`: {@link FbnetNetworkOptions}; for `vit`:
+ * {@link VitNetworkOptions}; for `transformer`: {@link TransformerNetworkOptions}, token ids in).
  * @example
  * const model = buildModel(nb201, nb201.parse('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|'))
  * @since 0.1.0
@@ -72,6 +85,10 @@ export function buildModel<A>(space: SearchSpace<A>, arch: A, options?: NetworkO
       return buildOfaMbv3(a, options)
     case 'fbnet':
       return buildFbnet(a, options)
+    case 'vit':
+      return buildVit(a, options)
+    case 'transformer':
+      return buildTransformer(a, options)
   }
 }
 
@@ -99,5 +116,9 @@ export function modelCost<A>(
       return ofaMbv3Cost(a, options)
     case 'fbnet':
       return fbnetCost(a, options)
+    case 'vit':
+      return vitCost(a, options)
+    case 'transformer':
+      return transformerCost(a, options)
   }
 }

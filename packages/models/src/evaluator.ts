@@ -9,6 +9,7 @@ import type { Nb101NetworkOptions } from './nb101.js'
 import type { Nb201NetworkOptions } from './nb201.js'
 import type { OfaMbv3NetworkOptions } from './ofa-mbv3.js'
 import type { TrainConfig, TrainState } from './train.js'
+import type { VitNetworkOptions } from './vit.js'
 import { evaluate, parseTrainConfig, train } from './train.js'
 
 /**
@@ -26,6 +27,7 @@ export interface TrainingEvaluatorOptions<A> {
     | Omit<Nb101NetworkOptions, 'inputShape' | 'classes'>
     | Omit<OfaMbv3NetworkOptions, 'inputShape' | 'classes'>
     | Omit<FbnetNetworkOptions, 'inputShape' | 'classes'>
+    | Omit<VitNetworkOptions, 'inputShape' | 'classes'>
   /** The training recipe; a trial's fidelity, when a strategy gives one, is its number of epochs. */
   readonly train?: TrainConfig
   /**

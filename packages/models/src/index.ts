@@ -11,6 +11,22 @@ export { Nb101NetworkOptions, buildNb101, nb101Cost, nb101VertexChannels } from 
 export { OfaMbv3NetworkOptions, buildOfaMbv3, ofaMbv3Cost } from './ofa-mbv3.js'
 export { FbnetNetworkOptions, buildFbnet, fbnetCost } from './fbnet.js'
 export {
+  TransformerNetworkOptions,
+  VitNetworkOptions,
+  buildTransformer,
+  buildVit,
+  transformerCost,
+  vitCost,
+} from './vit.js'
+export {
+  NasFirstToken,
+  NasMultiHeadAttention,
+  NasTokenEmbedding,
+  type NasAttentionMode,
+  type NasMultiHeadAttentionArgs,
+  type NasTokenEmbeddingArgs,
+} from './transformer-layers.js'
+export {
   DilatedDepthwiseConv2d,
   DropPath,
   type DilatedDepthwiseConv2dArgs,

@@ -55,7 +55,16 @@ export function networkOptions(space: string, flags: TrainingFlags): Record<stri
   if (space === 'darts') return { channels: flags.width ?? d.width, layers: flags.cells ?? d.dartsCells }
   if (space === 'nb101')
     return { stemChannels: flags.width ?? d.width, cellsPerStack: flags.cells ?? d.cells }
-  if (space === 'ofa-mbv3' || space === 'fbnet') {
+  if (space === 'transformer') {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message:
+        'transformer networks read token sequences, and the training data here are images or feature rows; train vit (a vision transformer) instead',
+      value: space,
+      allowed: ['nb201', 'darts', 'nb101', 'ofa-mbv3', 'fbnet', 'vit'],
+    })
+  }
+  if (space === 'ofa-mbv3' || space === 'fbnet' || space === 'vit') {
     // their widths and depths are the architecture's own: the network is the one the space picks
     const given = flags.width !== undefined ? '--width' : flags.cells !== undefined ? '--cells' : undefined
     if (given !== undefined) {
