@@ -5,8 +5,9 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { initBackend } from '@nasjs/backend'
-import { NasError } from '@nasjs/core'
-import { nb201 } from '@nasjs/search-space'
+import { NasError, Rng } from '@nasjs/core'
+import { getSpace, nb201 } from '@nasjs/search-space'
+import type { SearchSpace } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildModel } from '../build.js'
@@ -105,34 +106,47 @@ describe('saveModel / loadSavedModel', () => {
     loaded.dispose()
   })
 
-  it('a fresh process loads the saved model with plain TF.js packages (no nasjs layer) and gets equal outputs', async () => {
-    const model = buildModel(
-      nb201,
-      nb201.parse('|none~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|none~2|'),
-      {
-        channels: 3,
-        cellsPerStage: 1,
-        inputShape: [8, 8, 1],
-        seed: 9,
-      },
-    )
-    const out = join(dir, 'plain')
-    await saveModel(model, out)
-    const x = tf.randomNormal([3, 8, 8, 1], 0, 1, 'float32', 5)
-    const inputs = join(dir, 'inputs.json')
-    writeFileSync(inputs, JSON.stringify({ shape: x.shape, values: Array.from(x.dataSync()) }))
-    const ours = Array.from((model.predict(x) as tf.Tensor).dataSync())
+  it('a fresh process loads saved models of every builder with plain TF.js packages only, outputs equal to 1e-5', async () => {
+    const rng = new Rng(4)
+    const cases: [string, SearchSpace<unknown>, unknown, Record<string, unknown>][] = [
+      [
+        'nb201',
+        nb201,
+        nb201.parse('|none~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|none~2|'),
+        { channels: 3, cellsPerStage: 1 },
+      ],
+      ['darts', getSpace('darts'), getSpace('darts').sample(rng), { channels: 4, layers: 3, dropPath: 0.2 }],
+      ['nb101', getSpace('nb101'), getSpace('nb101').sample(rng), { stemChannels: 8, cellsPerStack: 1 }],
+      ['ofa-mbv3', getSpace('ofa-mbv3'), getSpace('ofa-mbv3').sample(rng), {}],
+      ['fbnet', getSpace('fbnet'), getSpace('fbnet').sample(rng), {}],
+    ]
     const require = createRequire(createRequire(import.meta.url).resolve('@nasjs/backend/package.json'))
     const cpu = require.resolve('@tensorflow/tfjs-backend-cpu')
     const fixture = fileURLToPath(new URL('./__fixtures__/load-plain.mjs', import.meta.url))
-    const r = spawnSync(process.execPath, [fixture, out, inputs, cpu], { encoding: 'utf8' })
-    expect(r.status, r.stderr).toBe(0)
-    const theirs = JSON.parse(r.stdout) as number[]
-    expect(theirs).toHaveLength(ours.length)
-    expect(Math.max(...theirs.map((v, i) => Math.abs(v - ours[i]!)))).toBeLessThan(1e-5)
-    tf.dispose(x)
-    model.dispose()
-  })
+    for (const [name, space, arch, options] of cases) {
+      const model = buildModel(space, arch, {
+        ...options,
+        inputShape: [16, 16, 1],
+        classes: 10,
+        seed: 9,
+      } as never)
+      const out = join(dir, `plain-${name}`)
+      await saveModel(model, out)
+      const x = tf.randomNormal([2, 16, 16, 1], 0, 1, 'float32', 5)
+      const inputs = join(dir, `inputs-${name}.json`)
+      writeFileSync(inputs, JSON.stringify({ shape: x.shape, values: Array.from(x.dataSync()) }))
+      const y = model.predict(x) as tf.Tensor
+      const ours = Array.from(y.dataSync())
+      const r = spawnSync(process.execPath, [fixture, out, inputs, cpu], { encoding: 'utf8' })
+      expect(r.status, `${name}: ${r.stderr}`).toBe(0)
+      const theirs = JSON.parse(r.stdout) as number[]
+      expect(theirs, name).toHaveLength(ours.length)
+      const scale = Math.max(1, ...ours.map(Math.abs))
+      expect(Math.max(...theirs.map((v, i) => Math.abs(v - ours[i]!))) / scale, name).toBeLessThan(1e-5)
+      tf.dispose([x, y])
+      model.dispose()
+    }
+  }, 120_000)
 
   it('a missing or unreadable directory is one IO error', async () => {
     expect(await codeOf(loadSavedModel(join(dir, 'nothing-here')))).toBe('IO')
