@@ -47,6 +47,25 @@ export type NetworkOptions =
   | VitNetworkOptions
   | TransformerNetworkOptions
 
+/** Each buildable space's builder and its analytic counter, side by side. */
+const BUILDERS: Readonly<
+  Record<
+    BuildableSpace,
+    {
+      build(arch: never, options: never): tfl.LayersModel
+      cost(arch: never, options: never): { params: number; flops: number }
+    }
+  >
+> = {
+  nb201: { build: buildNb201, cost: nb201Cost },
+  darts: { build: buildDarts, cost: dartsCost },
+  nb101: { build: buildNb101, cost: nb101Cost },
+  'ofa-mbv3': { build: buildOfaMbv3, cost: ofaMbv3Cost },
+  fbnet: { build: buildFbnet, cost: fbnetCost },
+  vit: { build: buildVit, cost: vitCost },
+  transformer: { build: buildTransformer, cost: transformerCost },
+}
+
 function builderFor(space: SearchSpace<unknown>): BuildableSpace {
   const id = space.id
   if ((BUILDABLE_SPACES as readonly string[]).includes(id)) return id as BuildableSpace
@@ -72,24 +91,8 @@ function builderFor(space: SearchSpace<unknown>): BuildableSpace {
  * @category models
  */
 export function buildModel<A>(space: SearchSpace<A>, arch: A, options?: NetworkOptions): tfl.LayersModel {
-  const builder = builderFor(space)
   const a = space.validate(arch) as never
-  switch (builder) {
-    case 'nb201':
-      return buildNb201(a, options)
-    case 'darts':
-      return buildDarts(a, options)
-    case 'nb101':
-      return buildNb101(a, options)
-    case 'ofa-mbv3':
-      return buildOfaMbv3(a, options)
-    case 'fbnet':
-      return buildFbnet(a, options)
-    case 'vit':
-      return buildVit(a, options)
-    case 'transformer':
-      return buildTransformer(a, options)
-  }
+  return BUILDERS[builderFor(space)].build(a, options as never)
 }
 
 /**
@@ -103,22 +106,6 @@ export function modelCost<A>(
   arch: A,
   options?: NetworkOptions,
 ): { params: number; flops: number } {
-  const builder = builderFor(space)
   const a = space.validate(arch) as never
-  switch (builder) {
-    case 'nb201':
-      return nb201Cost(a, options)
-    case 'darts':
-      return dartsCost(a, options)
-    case 'nb101':
-      return nb101Cost(a, options)
-    case 'ofa-mbv3':
-      return ofaMbv3Cost(a, options)
-    case 'fbnet':
-      return fbnetCost(a, options)
-    case 'vit':
-      return vitCost(a, options)
-    case 'transformer':
-      return transformerCost(a, options)
-  }
+  return BUILDERS[builderFor(space)].cost(a, options as never)
 }
