@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { Command } from '@commander-js/extra-typings'
 import { archCommand } from './commands/arch.js'
 import { compareCommand } from './commands/compare.js'
+import { proxiesCommand } from './commands/proxies.js'
 import { reportCommand } from './commands/report.js'
 import { strategiesCommand } from './commands/strategies.js'
 import { searchCommand } from './commands/search.js'
@@ -23,6 +24,7 @@ export function buildProgram(io: Io): Command {
   program.addCommand(searchCommand(io))
   program.addCommand(trainCommand(io))
   program.addCommand(compareCommand(io))
+  program.addCommand(proxiesCommand(io))
   program.addCommand(spacesCommand(io))
   program.addCommand(strategiesCommand(io))
   program.addCommand(archCommand(io))

@@ -1,7 +1,7 @@
 // Is training on Fashion-MNIST a meaningful signal? N random NB201 cells (seeded), each the
 // scaled-down network trained briefly; Kendall tau between our validation accuracy and the
 // benchmark's CIFAR-10 test accuracy (200 epochs).
-// Run: cd packages/models && nice -n 10 npx tsx --conditions=@nasjs/source bench/signal.ts [--cells 30] [--train 5000] [--epochs 2]
+// Run: cd packages/models && nice -n 10 npx tsx --conditions=@nasjs/source bench/signal.ts [--cells 30] [--train 5000] [--epochs 2] [--channels 8] [--valid 1000]
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
@@ -20,6 +20,7 @@ const cells = arg('cells', 30)
 const trainSize = arg('train', 5000)
 const epochs = arg('epochs', 2)
 const channels = arg('channels', 8)
+const validSize = arg('valid', 1000)
 const backend = await initBackend({ quiet: true })
 
 const table = new Map<string, number>()
@@ -36,7 +37,7 @@ for (const line of lines.slice(1)) {
   table.set(arch, Number(after[0]))
 }
 
-const data = await loadDataset('fashion-mnist', { train: trainSize, valid: 1000, seed: 0 })
+const data = await loadDataset('fashion-mnist', { train: trainSize, valid: validSize, seed: 0 })
 const rng = new Rng(2026)
 const ours: number[] = []
 const theirs: number[] = []
@@ -62,6 +63,7 @@ console.log(
     trainSize,
     epochs,
     channels,
+    validSize,
     kendallTau: kendallTau(
       ok.map((p) => p[0]),
       ok.map((p) => p[1]),

@@ -33,11 +33,17 @@ const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1,
  * an output; drop-path ({@link DropPath}, identity at inference) becomes a linear `Activation`; a
  * {@link DilatedDepthwiseConv2d} becomes `ZeroPadding2D` plus a standard `DepthwiseConv2D` whose
  * kernel is the dilated one written out with its zeros. Outputs equal the model's; weights and
- * topology are otherwise untouched.
+ * topology are otherwise untouched. A nasjs layer with no standard equivalent (the attention and
+ * embedding layers of `vit` and `transformer`) is a `NOT_REGISTERED` error, unless
+ * `options.nasjsLayers` is `'keep'`: it then stays as it is, and loading needs `@nasjs/models`
+ * imported (which registers its layers with `tf.serialization`).
  * @since 0.1.0
  * @category models
  */
-export async function exportArtifacts(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
+export async function exportArtifacts(
+  model: tfl.LayersModel,
+  options: { readonly nasjsLayers?: 'refuse' | 'keep' } = {},
+): Promise<tf.io.ModelArtifacts> {
   let saved: tf.io.ModelArtifacts | undefined
   await model.save(
     tf.io.withSaveHandler((a) => {
@@ -106,10 +112,10 @@ export async function exportArtifacts(model: tfl.LayersModel): Promise<tf.io.Mod
         depth_multiplier: 1,
       }
       l.inbound_nodes = l.inbound_nodes.map(() => [[padName, 0, 0, {}]])
-    } else if (l.class_name.startsWith('Nas')) {
+    } else if (l.class_name.startsWith('Nas') && options.nasjsLayers !== 'keep') {
       throw new NasError({
         code: 'NOT_REGISTERED',
-        message: `layer '${l.config.name}' is a nasjs layer (${l.class_name}) with no standard TF.js equivalent; the model cannot be exported for plain @tensorflow/tfjs`,
+        message: `layer '${l.config.name}' is a nasjs layer (${l.class_name}) with no standard TF.js equivalent; the model cannot be exported for plain @tensorflow/tfjs (save it with nasjsLayers: 'keep' and load it with @nasjs/models imported)`,
         value: l.class_name,
       })
     }

@@ -29,6 +29,9 @@ describe('loadNb201ZeroCost', () => {
     expect(zc.columns.synflow[i]).toBeCloseTo(44.48481149764257, 9)
     expect(zc.columns.jacov[i]).toBeCloseTo(-88.28987084337544, 9)
     expect(zc.columns.plain[i]).toBeCloseTo(0.03387480974197388, 12)
+    expect(zc.suite.flops[i]).toBeCloseTo(19.248832, 9)
+    expect(zc.suite.params[i]).toBeCloseTo(0.129306, 9)
+    expect(zc.suite.zen[i]).toBeCloseTo(63.38789367675781, 9)
   })
 
   it('gives every cell the scores of its canonical cell, and a disconnected cell none', () => {

@@ -46,6 +46,15 @@ export const NB201_ZC_LOWER_IS_BETTER: readonly Nb201ZcProxy[] = ['plain']
 export const NB201_ZC_DATASETS = ['cifar10', 'imagenet16-120'] as const satisfies readonly Nb201Dataset[]
 
 /**
+ * The suite's columns that {@link NB201_ZC_PROXIES} leaves out because the benchmark has its own
+ * versions of them: `flops` (counted by the suite's own rules, not the benchmark's FLOPs), `params`
+ * (equal to the benchmark's) and `zen`. They are in {@link Nb201ZeroCost.suite}, for comparing proxies
+ * computed the suite's way against the suite's values.
+ * @since 0.1.0
+ */
+export const NB201_ZC_SUITE_COLUMNS = ['flops', 'params', 'zen'] as const
+
+/**
  * Data-file paths of the zero-cost tables, relative to the data directory.
  * @since 0.1.0
  */
@@ -65,6 +74,8 @@ export interface Nb201ZeroCost {
   readonly dataset: Nb201Dataset
   readonly file: string
   readonly columns: Readonly<Record<Nb201ZcProxy, Float64Array>>
+  /** The suite's own `flops`, `params` and `zen` scores, in the same order, NaN where the table lacks the column (see {@link NB201_ZC_SUITE_COLUMNS}). */
+  readonly suite: Readonly<Record<(typeof NB201_ZC_SUITE_COLUMNS)[number], Float64Array>>
 }
 
 /**
@@ -107,10 +118,13 @@ export function parseNb201ZeroCost(
   const ds = assertNb201ZcDataset(dataset)
   // The CIFAR-10 table also spells each cell as an arch_str (`net_str`); when it does, the two must agree.
   const header = text.slice(0, Math.max(0, text.indexOf('\n')))
-  const hasStr = header.split(',').some((h) => h.trim().replace(/^"|"$/g, '') === 'net_str')
+  const names = header.split(',').map((h) => h.trim().replace(/^"|"$/g, ''))
+  const hasStr = names.includes('net_str')
+  // the suite's own flops, params and zen, where the table has them (NaN otherwise)
+  const suiteColumns = NB201_ZC_SUITE_COLUMNS.filter((c) => names.includes(c))
   const t = parseCsv(
     text,
-    { numbers: NB201_ZC_PROXIES, strings: hasStr ? ['net', 'net_str'] : ['net'] },
+    { numbers: [...NB201_ZC_PROXIES, ...suiteColumns], strings: hasStr ? ['net', 'net_str'] : ['net'] },
     file,
   )
   const corrupt = (message: string, value?: unknown) =>
@@ -140,6 +154,9 @@ export function parseNb201ZeroCost(
   const columns = Object.fromEntries(
     NB201_ZC_PROXIES.map((p) => [p, new Float64Array(bench.size).fill(Number.NaN)]),
   ) as Record<Nb201ZcProxy, Float64Array>
+  const suite = Object.fromEntries(
+    NB201_ZC_SUITE_COLUMNS.map((p) => [p, new Float64Array(bench.size).fill(Number.NaN)]),
+  ) as Record<(typeof NB201_ZC_SUITE_COLUMNS)[number], Float64Array>
   for (let i = 0; i < bench.size; i++) {
     const canonical = nb201Canonical(bench.archAt(i))
     if (canonical.every((op) => op === 'none')) continue // no input-to-output path: no score
@@ -147,6 +164,7 @@ export function parseNb201ZeroCost(
     const r = rowOf.get(key)
     if (r === undefined) throw corrupt(`no row for canonical cell ${key} (NB201 index ${i})`, key)
     for (const p of NB201_ZC_PROXIES) columns[p][i] = t.numbers[p][r]!
+    for (const p of suiteColumns) suite[p][i] = (t.numbers as Record<string, Float64Array | number[]>)[p]![r]!
   }
-  return { dataset: ds, file, columns }
+  return { dataset: ds, file, columns, suite }
 }

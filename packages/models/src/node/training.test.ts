@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { initBackend } from '@nasjs/backend'
 import { NasError, Rng } from '@nasjs/core'
 import { getSpace, nb201 } from '@nasjs/search-space'
@@ -138,6 +138,61 @@ describe('saveModel / loadSavedModel', () => {
       const y = model.predict(x) as tf.Tensor
       const ours = Array.from(y.dataSync())
       const r = spawnSync(process.execPath, [fixture, out, inputs, cpu], { encoding: 'utf8' })
+      expect(r.status, `${name}: ${r.stderr}`).toBe(0)
+      const theirs = JSON.parse(r.stdout) as number[]
+      expect(theirs, name).toHaveLength(ours.length)
+      const scale = Math.max(1, ...ours.map(Math.abs))
+      expect(Math.max(...theirs.map((v, i) => Math.abs(v - ours[i]!))) / scale, name).toBeLessThan(1e-5)
+      tf.dispose([x, y])
+      model.dispose()
+    }
+  }, 120_000)
+
+  it('vit and transformer models save with their nasjs layers kept and load in a fresh process that imports @nasjs/models, outputs equal to 1e-5', async () => {
+    const vitSpace = getSpace('vit')
+    const textSpace = getSpace('transformer')
+    const cases: [string, SearchSpace<unknown>, unknown, Record<string, unknown>, tf.Tensor][] = [
+      [
+        'vit',
+        vitSpace,
+        vitSpace.sample(new Rng(2)),
+        { inputShape: [8, 8, 3], classes: 4 },
+        tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 6),
+      ],
+      [
+        'transformer',
+        textSpace,
+        textSpace.sample(new Rng(3)),
+        { vocabSize: 20, sequenceLength: 7, classes: 3 },
+        tf.tensor2d([
+          [1, 2, 3, 4, 5, 6, 7],
+          [19, 0, 0, 3, 3, 8, 1],
+        ]),
+      ],
+    ]
+    const fixture = fileURLToPath(new URL('./__fixtures__/load-nasjs.ts', import.meta.url))
+    const tsx = createRequire(import.meta.url).resolve('tsx')
+    for (const [name, space, arch, options, x] of cases) {
+      const model = buildModel(space, arch, { ...options, seed: 9 })
+      const out = join(dir, `nasjs-${name}`)
+      await expect(saveModel(model, out)).rejects.toMatchObject({ code: 'NOT_REGISTERED' })
+      await saveModel(model, out, { space: name }, { nasjsLayers: 'keep' })
+      const info = JSON.parse(readFileSync(join(out, 'nasjs.json'), 'utf8')) as { nasjsLayers: string[] }
+      expect(info.nasjsLayers).toContain('NasMultiHeadAttention')
+      const inputs = join(dir, `inputs-nasjs-${name}.json`)
+      writeFileSync(
+        inputs,
+        JSON.stringify({ shape: x.shape, values: Array.from(x.dataSync()), dtype: x.dtype }),
+      )
+      const y = model.predict(x) as tf.Tensor
+      const ours = Array.from(y.dataSync())
+      const r = spawnSync(
+        process.execPath,
+        ['--conditions=@nasjs/source', '--import', pathToFileURL(tsx).href, fixture, out, inputs],
+        {
+          encoding: 'utf8',
+        },
+      )
       expect(r.status, `${name}: ${r.stderr}`).toBe(0)
       const theirs = JSON.parse(r.stdout) as number[]
       expect(theirs, name).toHaveLength(ours.length)

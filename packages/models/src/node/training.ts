@@ -187,7 +187,10 @@ export interface SavedModelInfo {
 /**
  * Writes `model` to `dir` as `model.json` + `weights.bin` that plain `@tensorflow/tfjs` loads
  * (`tf.loadLayersModel('file://dir/model.json')` with tfjs-node, or over HTTP in a browser): the
- * {@link exportArtifacts} form, without nasjs layers. `info` goes to `nasjs.json` beside them.
+ * {@link exportArtifacts} form, without nasjs layers. `info` goes to `nasjs.json` beside them. A
+ * model with nasjs layers that have no standard equivalent (`vit`, `transformer`) is refused unless
+ * `options.nasjsLayers` is `'keep'`; `nasjs.json` then lists them under `nasjsLayers`, and
+ * {@link loadSavedModel} (or any program that imports `@nasjs/models`) loads it.
  * @since 0.1.0
  * @category models
  */
@@ -195,8 +198,16 @@ export async function saveModel(
   model: tfl.LayersModel,
   dir: string,
   info: SavedModelInfo = {},
+  options: { readonly nasjsLayers?: 'refuse' | 'keep' } = {},
 ): Promise<{ readonly files: readonly string[]; readonly bytes: number }> {
-  const a = await exportArtifacts(model)
+  const a = await exportArtifacts(model, options)
+  const kept = [
+    ...new Set(
+      ((a.modelTopology as { config?: { layers?: { class_name: string }[] } }).config?.layers ?? [])
+        .map((l) => l.class_name)
+        .filter((c) => c.startsWith('Nas')),
+    ),
+  ]
   try {
     mkdirSync(dir, { recursive: true })
     const weights = new Uint8Array(a.weightData as ArrayBuffer)
@@ -207,7 +218,10 @@ export async function saveModel(
     }
     write('weights.bin', weights)
     write('model.json', modelJson(a, 'weights.bin'))
-    write('nasjs.json', JSON.stringify(info, null, 2) + '\n')
+    write(
+      'nasjs.json',
+      JSON.stringify(kept.length > 0 ? { ...info, nasjsLayers: kept } : info, null, 2) + '\n',
+    )
     return {
       files: ['model.json', 'weights.bin', 'nasjs.json'].map((f) => join(dir, f)),
       bytes: weights.length,
