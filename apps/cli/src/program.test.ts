@@ -35,6 +35,8 @@ describe('nas --help', () => {
                                        accuracy, and save it as model.json + weights
         compare [options]              compare strategies on a benchmark over seeds
                                        (incumbent by valid_acc, reported by test_acc)
+        proxies                        zero-cost proxies: score untrained networks
+                                       from one minibatch
         spaces [options]               list the built-in search spaces, or show one
         strategies [options] [name]    list the strategies with their config fields
                                        and defaults (for nas search --config)

@@ -103,6 +103,50 @@ export function kernelGradients(
   return weights.map((w) => ({ layer: w.layer, weight: w.variable, grad: grads[w.variable.name]! }))
 }
 
+/**
+ * Memory TF.js may use for one differentiated pass. TF.js keeps every intermediate of a gradient
+ * pass until it ends (about 70 MB per image for the full NB201 CIFAR-10 network), and the wasm heap
+ * stops at 4 GB, so a batch whose pass would need more is processed in splits, as the reference
+ * implementations do with `split_data`.
+ */
+export const PASS_BUDGET_BYTES = 1.5e9
+
+/** Examples one differentiated pass through `model` may hold within {@link PASS_BUDGET_BYTES}. */
+export function examplesPerPass(model: tfl.LayersModel, budget = PASS_BUDGET_BYTES): number {
+  let elements = 0
+  for (const layer of model.layers) {
+    const shapes = (Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]) as (
+      number | null
+    )[][]
+    for (const shape of shapes) elements += shape.slice(1).reduce<number>((p, d) => p * (d ?? 1), 1)
+  }
+  // float32 outputs, and about eight tensors of that size per layer kept by the tape (its inputs,
+  // BatchNorm's intermediates, the gradients)
+  return Math.max(1, Math.floor(budget / (elements * 4 * 8)))
+}
+
+/** `parts` consecutive slices of a batch, as even as possible (one part: the batch itself). */
+export function splitBatch(b: ProxyBatch, parts: number): ProxyBatch[] {
+  if (parts <= 1) return [b]
+  const size = b.shape.reduce((p, d) => p * d, 1)
+  const out: ProxyBatch[] = []
+  for (let k = 0; k < parts; k++) {
+    const lo = Math.floor((k * b.n) / parts)
+    const hi = Math.floor(((k + 1) * b.n) / parts)
+    out.push({
+      n: hi - lo,
+      shape: b.shape,
+      xs: b.xs.subarray(lo * size, hi * size),
+      ...(b.ys === undefined ? {} : { ys: b.ys.subarray(lo, hi) }),
+    })
+  }
+  return out
+}
+
+/** The splits of `b` for one differentiated pass through `model` (see {@link examplesPerPass}). */
+export const passSplits = (model: tfl.LayersModel, b: ProxyBatch): ProxyBatch[] =>
+  splitBatch(b, Math.ceil(b.n / examplesPerPass(model)))
+
 /** Sum of per-tensor scalars, accumulated in float64 on the CPU. */
 export function sumOf(values: readonly tf.Tensor[]): number {
   let s = 0
@@ -139,16 +183,27 @@ export function lossGradientSums(
   batch: ProxyBatch,
   ctx: ProxyContext,
 ): { snip: number; plain: number; gradNorm: number } {
-  return memo(ctx, 'loss-gradient-sums', () =>
-    tf.tidy(() => {
-      const per = kernelGradients(model, batch, 'batch')
-      return {
-        snip: sumOf(per.map(({ weight, grad }) => tf.sum(tf.abs(tf.mul(weight, grad))))),
-        plain: sumOf(per.map(({ weight, grad }) => tf.sum(tf.mul(weight, grad)))),
-        gradNorm: sumOf(per.map(({ grad }) => tf.norm(grad))),
-      }
-    }),
-  )
+  return memo(ctx, 'loss-gradient-sums', () => {
+    // the gradient summed over the splits of the batch, as the reference accumulates it
+    let sum: tf.Tensor[] | undefined
+    for (const part of passSplits(model, batch)) {
+      const next = tf.tidy(() => {
+        const per = kernelGradients(model, part, 'batch')
+        return per.map(({ grad }, i) => tf.keep(sum === undefined ? grad : tf.add(sum[i]!, grad)))
+      })
+      sum?.forEach((t) => t.dispose())
+      sum = next
+    }
+    const g = sum!
+    const weights = prunableWeights(model).map((w) => w.variable)
+    const out = tf.tidy(() => ({
+      snip: sumOf(weights.map((w, i) => tf.sum(tf.abs(tf.mul(w, g[i]!))))),
+      plain: sumOf(weights.map((w, i) => tf.sum(tf.mul(w, g[i]!)))),
+      gradNorm: sumOf(g.map((t) => tf.norm(t))),
+    }))
+    g.forEach((t) => t.dispose())
+    return out
+  })
 }
 
 /**
@@ -157,12 +212,19 @@ export function lossGradientSums(
  * the context's cache.
  */
 export function inputJacobian(model: tfl.LayersModel, batch: ProxyBatch, ctx: ProxyContext): Float32Array {
-  return memo(ctx, 'input-jacobian', () =>
-    tf.tidy(
-      () =>
-        tf
-          .grad((x: tf.Tensor) => tf.sum(runGraph(model, x, { batchNorm: 'batch' }).output))(inputsOf(batch))
-          .dataSync() as Float32Array,
-    ),
-  )
+  return memo(ctx, 'input-jacobian', () => {
+    const out = new Float32Array(batch.xs.length)
+    let at = 0
+    for (const part of passSplits(model, batch)) {
+      const j = tf.tidy(
+        () =>
+          tf
+            .grad((x: tf.Tensor) => tf.sum(runGraph(model, x, { batchNorm: 'batch' }).output))(inputsOf(part))
+            .dataSync() as Float32Array,
+      )
+      out.set(j, at)
+      at += j.length
+    }
+    return out
+  })
 }

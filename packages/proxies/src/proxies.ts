@@ -8,6 +8,9 @@ import {
   inputJacobian,
   inputsOf,
   lossGradientSums,
+  examplesPerPass,
+  passSplits,
+  splitBatch,
   sumOf,
   withWeightsRestored,
 } from './common.js'
@@ -21,27 +24,6 @@ const ABDELFATTAH =
   'Abdelfattah et al. 2021, "Zero-Cost Proxies for Lightweight NAS" (ICLR); code: SamsungLabs/zero-cost-nas'
 const SUITE =
   'Krishnakumar et al. 2022, "NAS-Bench-Suite-Zero" (NeurIPS Datasets and Benchmarks); code: automl/NASLib'
-
-/** Examples per split of the GraSP batch (see {@link grasp}). */
-const GRASP_SPLIT = 8
-
-/** `parts` consecutive slices of a batch, as even as possible. */
-function splitBatch(b: ProxyBatch, parts: number): ProxyBatch[] {
-  if (parts <= 1) return [b]
-  const size = b.shape.reduce((p, d) => p * d, 1)
-  const out: ProxyBatch[] = []
-  for (let k = 0; k < parts; k++) {
-    const lo = Math.floor((k * b.n) / parts)
-    const hi = Math.floor(((k + 1) * b.n) / parts)
-    out.push({
-      n: hi - lo,
-      shape: b.shape,
-      xs: b.xs.subarray(lo * size, hi * size),
-      ys: b.ys!.subarray(lo, hi),
-    })
-  }
-  return out
-}
 
 /** SynFlow's score is huge; like the suite, report its natural logarithm (with its sign). */
 const signedLog = (v: number) => (v === 0 ? 0 : v > 0 ? Math.log(v) : -Math.log(-v))
@@ -152,11 +134,11 @@ export const plain: ProxyDefinition = {
  * iteration: g = dL/dw of the cross-entropy, H g the Hessian-gradient product (the gradient of
  * sum(stop(g) * dL/dw)), and the score sum(-w * H g) over the kernels. The second derivative is
  * exact: the gradients TF.js lacks for it are registered once (see `registerSecondOrderGradients`).
- * TF.js keeps every intermediate of a gradient pass (about 70 MB per image for the full NB201
- * network) and the double backward pass several times that, beyond the 4 GB wasm heap for 64
- * images, so a batch of more than 8 is scored in splits of at most 8, as the reference does with
- * `split_data` (g summed over the splits, then H g accumulated split by split; BatchNorm statistics
- * are then those of each split).
+ * TF.js keeps every intermediate of a gradient pass and the double backward pass several times
+ * that, beyond the 4 GB wasm heap for the full NB201 network at 64 images, so the batch is scored in
+ * splits of a quarter of `examplesPerPass` (3 for the NB201 network whose edges are all 3x3
+ * convolutions), as the reference does with `split_data` (g summed over the splits, then H g
+ * accumulated split by split; BatchNorm statistics are then those of each split).
  * @since 0.1.0
  * @category proxies
  */
@@ -173,7 +155,8 @@ export const grasp: ProxyDefinition = {
   score: (model, batch) => {
     const b = checkBatch('grasp', model, batch, true)
     registerSecondOrderGradients()
-    const splits = splitBatch(b, Math.ceil(b.n / GRASP_SPLIT))
+    // the double backward pass keeps several times the tensors of a first-order one
+    const splits = splitBatch(b, Math.ceil(b.n / Math.max(1, Math.floor(examplesPerPass(model) / 4))))
     const weights = prunableWeights(model).map((w) => w.variable)
     const lossOf = (part: ProxyBatch) => () =>
       tf.tidy(() => crossEntropy(runGraph(model, inputsOf(part), { batchNorm: 'batch' }).output, part.ys!))
@@ -237,34 +220,39 @@ export const fisher: ProxyDefinition = {
   ],
   score: (model, batch) => {
     const b = checkBatch('fisher', model, batch, true)
-    return tf.tidy(() => {
-      const x = inputsOf(b)
-      // the activations (and their shapes) from one forward; the gradients with respect to them from
-      // zero probes added to the same outputs in a second, differentiated forward
-      const taps = runGraph(model, x, { tap: isPrunable }).taps
-      const acts = taps.map((t) => t.value)
-      const grads = tf.grads((...ps: tf.Tensor[]) => {
-        const probes = new Map(taps.map((t, i) => [t.layer.name, ps[i]!]))
-        return crossEntropy(runGraph(model, x, { probes }).output, b.ys!)
-      })(acts.map((a) => tf.zerosLike(a)))
-      return sumOf(
-        grads.map((g, i) => {
-          const a = acts[i]!
-          const prod = tf.mul(a, g)
-          const perChannel =
-            prod.rank > 2
-              ? tf.sum(
-                  prod,
-                  Array.from({ length: prod.rank - 2 }, (_, k) => k + 1),
-                )
-              : prod
-          // the reference copies each channel's value into every weight of that channel before
-          // summing, so a channel counts once per weight feeding it (its fan-in)
-          const fanIn = channelFanIn(taps[i]!.layer)
-          return tf.mul(tf.sum(tf.mul(tf.mean(tf.square(perChannel), 0), 0.5)), fanIn)
-        }),
-      )
-    })
+    // per split: activations from one forward, their gradients from zero probes added to the same
+    // outputs in a second, differentiated forward; the channel values summed over the splits, as the
+    // reference accumulates them
+    let total = 0
+    for (const part of passSplits(model, b)) {
+      total += tf.tidy(() => {
+        const x = inputsOf(part)
+        const taps = runGraph(model, x, { tap: isPrunable }).taps
+        const acts = taps.map((t) => t.value)
+        const grads = tf.grads((...ps: tf.Tensor[]) => {
+          const probes = new Map(taps.map((t, i) => [t.layer.name, ps[i]!]))
+          return crossEntropy(runGraph(model, x, { probes }).output, part.ys!)
+        })(acts.map((a) => tf.zerosLike(a)))
+        return sumOf(
+          grads.map((g, i) => {
+            const a = acts[i]!
+            const prod = tf.mul(a, g)
+            const perChannel =
+              prod.rank > 2
+                ? tf.sum(
+                    prod,
+                    Array.from({ length: prod.rank - 2 }, (_, k) => k + 1),
+                  )
+                : prod
+            // the reference copies each channel's value into every weight of that channel before
+            // summing, so a channel counts once per weight feeding it (its fan-in)
+            const fanIn = channelFanIn(taps[i]!.layer)
+            return tf.mul(tf.sum(tf.mul(tf.mean(tf.square(perChannel), 0), 0.5)), fanIn)
+          }),
+        )
+      })
+    }
+    return total
   },
 }
 
@@ -386,48 +374,62 @@ export const synflow: ProxyDefinition = {
     'Tanaka et al. 2020, "Pruning neural networks without any data by iteratively conserving synaptic flow" (NeurIPS)',
     ABDELFATTAH,
   ],
-  score: (model) =>
-    withWeightsRestored(model, () => {
-      for (const w of model.trainableWeights) {
-        const abs = tf.tidy(() => tf.abs(w.read()))
-        w.write(abs)
-        abs.dispose()
-      }
-      const weights = prunableWeights(model)
-      const shape = [1, ...exampleShape(model)]
-      const rescale = model.layers.every((l) => POSITIVELY_LINEAR.has(l.getClassName()))
-      const outputSum = (logC: number) =>
-        tf.tidy(
-          () =>
-            tf
-              .sum(runGraph(model, tf.fill(shape, Math.exp(logC)), { batchNorm: 'off' }).output)
-              .dataSync()[0]!,
-        )
-      let logC = 0
-      let logS = 0
-      if (rescale) {
-        // log R at input scale 1 (or, if that overflows, at e^-80), then c = s = 1 / sqrt(R)
-        let logR = Number.NaN
-        for (const at of [0, -80]) {
-          const r = outputSum(at)
-          if (Number.isFinite(r) && r > 0) {
-            logR = Math.log(r) - at
-            break
-          }
+  score: async (model) => {
+    const { perLayer, logScale } = await synflowPerLayer(model)
+    const raw = perLayer.reduce((t, v) => t + v, 0)
+    if (!Number.isFinite(raw)) return Number.NaN
+    return raw === 0 ? 0 : signedLog(raw) - logScale
+  },
+}
+
+/**
+ * SynFlow's sum of |w * dR/dw| per prunable kernel (the conditions of {@link synflow}), all scaled by
+ * the same factor e^logScale so that float32 holds them: the true sums are `perLayer[l] / e^logScale`.
+ * The weights are put back afterwards.
+ * @since 0.1.0
+ * @category proxies
+ */
+export function synflowPerLayer(model: tfl.LayersModel): Promise<{ perLayer: number[]; logScale: number }> {
+  return withWeightsRestored(model, () => {
+    for (const w of model.trainableWeights) {
+      const abs = tf.tidy(() => tf.abs(w.read()))
+      w.write(abs)
+      abs.dispose()
+    }
+    const weights = prunableWeights(model)
+    const shape = [1, ...exampleShape(model)]
+    const rescale = model.layers.every((l) => POSITIVELY_LINEAR.has(l.getClassName()))
+    const outputSum = (logC: number) =>
+      tf.tidy(
+        () =>
+          tf.sum(runGraph(model, tf.fill(shape, Math.exp(logC)), { batchNorm: 'off' }).output).dataSync()[0]!,
+      )
+    let logC = 0
+    let logS = 0
+    if (rescale) {
+      // log R at input scale 1 (or, if that overflows, at e^-80), then c = s = 1 / sqrt(R)
+      let logR = Number.NaN
+      for (const at of [0, -80]) {
+        const r = outputSum(at)
+        if (Number.isFinite(r) && r > 0) {
+          logR = Math.log(r) - at
+          break
         }
-        if (Number.isFinite(logR)) logC = logS = -logR / 2
       }
-      const raw = tf.tidy(() => {
-        const x = tf.fill(shape, Math.exp(logC))
-        const { grads } = tf.variableGrads(
-          () => tf.mul<tf.Scalar>(tf.sum(runGraph(model, x, { batchNorm: 'off' }).output), Math.exp(logS)),
-          weights.map((w) => w.variable),
-        )
-        return sumOf(weights.map(({ variable }) => tf.sum(tf.abs(tf.mul(variable, grads[variable.name]!)))))
-      })
-      if (!Number.isFinite(raw)) return Number.NaN
-      return raw === 0 ? 0 : signedLog(raw) - logC - logS
-    }),
+      if (Number.isFinite(logR)) logC = logS = -logR / 2
+    }
+    const perLayer = tf.tidy(() => {
+      const x = tf.fill(shape, Math.exp(logC))
+      const { grads } = tf.variableGrads(
+        () => tf.mul<tf.Scalar>(tf.sum(runGraph(model, x, { batchNorm: 'off' }).output), Math.exp(logS)),
+        weights.map((w) => w.variable),
+      )
+      return weights.map(
+        ({ variable }) => tf.sum(tf.abs(tf.mul(variable, grads[variable.name]!))).dataSync()[0]!,
+      )
+    })
+    return { perLayer, logScale: logC + logS }
+  })
 }
 
 export { classesOf }
