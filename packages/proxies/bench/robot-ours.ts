@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { loadNb201 } from '@nasjs/benchmarks/node'
 import { NasError, Rng } from '@nasjs/core'
-import { choice, defineSpace, type Nb201Arch } from '@nasjs/search-space'
+import { choice, defineSpace } from '@nasjs/search-space'
 import { builtinStrategies, createStrategyRegistry, runSearch } from '@nasjs/strategies'
 import { robotStrategy } from '../src/index.js'
 
