@@ -6,6 +6,7 @@ import jpeg from 'jpeg-js'
 import { PNG } from 'pngjs'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadDataset } from './datasets.js'
+import { datasetFromImageFiles, type ImageFileLike, type RgbaImage } from '../data/images.js'
 import { datasetFromFolder } from './images.js'
 
 const root = mkdtempSync(join(tmpdir(), 'nas-images-'))
@@ -110,5 +111,59 @@ describe('datasetFromFolder: one subfolder per class, PNG and JPEG', () => {
     expect(codeOf(() => datasetFromFolder(corrupt))).toMatch(
       /^DATA_CORRUPT: .*b\/2\.png is not a readable PNG image/,
     )
+  })
+})
+
+describe('datasetFromImageFiles (the browser form): picked files, one class per subfolder', () => {
+  // the browser decodes with a canvas; here the same bytes go through pngjs, so the grouping,
+  // ordering and errors can be checked against datasetFromFolder
+  const decodePng = (f: ImageFileLike): Promise<RgbaImage> =>
+    f.data.arrayBuffer().then((b) => {
+      const p = PNG.sync.read(Buffer.from(b))
+      return { width: p.width, height: p.height, data: p.data }
+    })
+  const files = {
+    'b-cats/1.png': png(4, 4, (x) => [x * 60, 10, 200]),
+    'b-cats/2.png': png(4, 4, () => [255, 255, 255]),
+    'a-dogs/1.png': png(4, 4, (x, y) => [x * 50, y * 50, 7]),
+    'a-dogs/notes.txt': 'ignored',
+  }
+  const picked = (prefix: string, fs: Record<string, Buffer | string>): ImageFileLike[] =>
+    Object.entries(fs)
+      .reverse() // the browser's order is not sorted
+      .map(([rel, bytes]) => ({ path: `${prefix}${rel}`, data: new Blob([bytes]) }))
+
+  it('gives the dataset datasetFromFolder gives for the same files, with or without the picked folder in the paths', async () => {
+    const fromFolder = datasetFromFolder(folder('picked', files))
+    for (const prefix of ['pets/', '']) {
+      const d = await datasetFromImageFiles(picked(prefix, files), { decode: decodePng })
+      expect(d.shape).toEqual(fromFolder.shape)
+      expect(d.classNames).toEqual(fromFolder.classNames)
+      expect([...d.y]).toEqual([...fromFolder.y])
+      expect([...d.x]).toEqual([...fromFolder.x])
+      expect(d.name).toBe(prefix === '' ? 'images' : 'pets')
+    }
+  })
+
+  it('the same errors: no images, one class, mixed sizes, naming the file', async () => {
+    const err = (p: Promise<unknown>) =>
+      p.then(
+        () => 'no error',
+        (e: unknown) => (e instanceof NasError ? `${e.code}: ${e.message}` : String(e)),
+      )
+    expect(await err(datasetFromImageFiles(picked('x/', { 'a/n.txt': 'x' }), { decode: decodePng }))).toMatch(
+      /^DATA_MISSING/,
+    )
+    expect(
+      await err(
+        datasetFromImageFiles(picked('x/', { 'a/1.png': png(2, 2, () => [1, 1, 1]) }), { decode: decodePng }),
+      ),
+    ).toMatch(/^INPUT_INVALID: .*1 class \(a\)/)
+    const mixed = { 'a/1.png': png(2, 2, () => [1, 1, 1]), 'b/2.png': png(3, 2, () => [1, 1, 1]) }
+    expect(await err(datasetFromImageFiles(picked('x/', mixed), { decode: decodePng }))).toMatch(
+      /^DATA_CORRUPT: x\/b\/2.png is 3x2/,
+    )
+    // without a browser the default decoder says what it needs
+    expect(await err(datasetFromImageFiles(picked('x/', files)))).toMatch(/^BACKEND: .*createImageBitmap/)
   })
 })

@@ -4,18 +4,11 @@ import { NasError } from '@nasjs/core'
 import jpeg from 'jpeg-js'
 import { PNG } from 'pngjs'
 import type { Dataset } from '../data/dataset.js'
+import { IMAGE_EXTENSIONS, datasetFromDecoded, type RgbaImage } from '../data/images.js'
 
-/** The file types a folder of images may hold (case-insensitive); other files are ignored. */
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const
+export { IMAGE_EXTENSIONS }
 
-/** One decoded image: RGBA bytes. */
-interface Rgba {
-  readonly width: number
-  readonly height: number
-  readonly data: Uint8Array
-}
-
-function decode(file: string): Rgba {
+function decode(file: string): RgbaImage {
   let bytes: Buffer
   try {
     bytes = readFileSync(file)
@@ -63,56 +56,5 @@ export function datasetFromFolder(dir: string, name = dir): Dataset {
         files.push({ file: join(dir, c, f), label })
     }
   })
-  if (files.length === 0) {
-    throw new NasError({
-      code: 'DATA_MISSING',
-      message: `${dir} has no images: expected one subfolder per class holding ${IMAGE_EXTENSIONS.join(', ')} files${classes.length > 0 ? ` (subfolders: ${classes.join(', ')})` : ''}`,
-      value: dir,
-    })
-  }
-  const used = new Set(files.map((f) => f.label))
-  if (used.size < 2) {
-    throw new NasError({
-      code: 'INPUT_INVALID',
-      message: `${dir} has images of ${used.size} class (${classes.filter((_, i) => used.has(i)).join(', ')}); a classifier needs at least two subfolders with images`,
-      value: dir,
-    })
-  }
-  const images = files.map((f) => decode(f.file))
-  const { width, height } = images[0]!
-  images.forEach((img, i) => {
-    if (img.width !== width || img.height !== height) {
-      throw new NasError({
-        code: 'DATA_CORRUPT',
-        message: `${files[i]!.file} is ${img.width}x${img.height}, but the images are ${width}x${height} (${files[0]!.file}); resize them to one size`,
-        value: files[i]!.file,
-        allowed: [`${width}x${height}`],
-      })
-    }
-  })
-  const grey = images.every((img) => {
-    for (let p = 0; p < img.data.length; p += 4)
-      if (img.data[p] !== img.data[p + 1] || img.data[p] !== img.data[p + 2]) return false
-    return true
-  })
-  const channels = grey ? 1 : 3
-  const size = width * height * channels
-  const x = new Float32Array(images.length * size)
-  images.forEach((img, i) => {
-    let at = i * size
-    for (let p = 0; p < width * height; p++)
-      for (let c = 0; c < channels; c++) x[at++] = img.data[p * 4 + c]! / 255
-  })
-  // class names of the labels used: subfolders without images are left out, labels renumbered
-  const kept = classes.filter((_, i) => used.has(i))
-  const remap = new Map([...used].sort((a, b) => a - b).map((l, i) => [l, i]))
-  return {
-    name,
-    shape: [height, width, channels],
-    classes: kept.length,
-    x,
-    y: Int32Array.from(files.map((f) => remap.get(f.label)!)),
-    classNames: kept,
-    source: dir,
-  }
+  return datasetFromDecoded(dir, classes, files, (file) => decode(file), name)
 }
