@@ -1,6 +1,7 @@
 import { initBackend } from '@nasjs/backend'
 import { Rng, isNasError, type EvaluatorContext } from '@nasjs/core'
 import { modelCost } from '@nasjs/models'
+import { loadNb201, loadNb201ZeroCost } from '@nasjs/benchmarks/node'
 import { loadDataset } from '@nasjs/models/node'
 import { nb201 } from '@nasjs/search-space'
 import { createStrategyRegistry, runSearch } from '@nasjs/strategies'
@@ -80,6 +81,33 @@ describe('proxyEvaluator', () => {
     expect(r.evaluations).toBe(8)
     expect(r.best?.outcome).toMatchObject({ status: 'complete' })
   }, 120_000)
+})
+
+describe('proxyEvaluator with a table', () => {
+  it('reads published scores as zc.table.<proxy>, builds nothing, and fails a cell the table has no score for', async () => {
+    const bench = loadNb201()
+    const zc = loadNb201ZeroCost(bench, 'cifar10')
+    const columns: Record<string, Float64Array> = { ...zc.columns, ...zc.suite }
+    const { evaluator, info } = proxyEvaluator({
+      space: nb201,
+      proxies: 'synflow,nwot',
+      weights: { synflow: 1, nwot: 1 },
+      table: (a, p) => columns[p]![bench.indexOf(a)]!,
+    })
+    expect(info.metrics).toEqual(['zc.table.synflow', 'zc.table.nwot', 'zc_score', 'params', 'flops'])
+    const arch = nb201.parse(
+      '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|',
+    )
+    const before = tf.memory().numTensors
+    const m = await evaluator(arch, ctx())
+    expect(tf.memory().numTensors).toBe(before)
+    expect(m['zc.table.synflow']).toBeCloseTo(101.389, 2)
+    expect(m.zc_score).toBeCloseTo(m['zc.table.synflow']! + m['zc.table.nwot']!, 10)
+    expect(m.params).toBe(1073466)
+    await expect(
+      evaluator(nb201.parse('|none~0|+|none~0|none~1|+|none~0|none~1|none~2|'), ctx()),
+    ).rejects.toThrow(/no synflow score/)
+  })
 })
 
 describe('rankByProxy', () => {

@@ -29,13 +29,21 @@ export interface ProxyEvaluatorOptions<A> {
    */
   readonly weights?: Readonly<Record<string, number>>
   readonly seed?: number
+  /**
+   * Where the scores come from: computed here (the default), or a table of published scores
+   * (`(arch, proxy) => score`, e.g. NAS-Bench-Suite-Zero's NB201 columns through `proxyFeatures`'s
+   * columns), in which case nothing is built and the metrics are `zc.table.<proxy>`, so every result
+   * says where its scores came from.
+   */
+  readonly table?: (arch: A, proxy: string) => number
 }
 
 /**
  * The metric under which a proxy's score is reported (`zc.synflow`).
  * @since 0.1.0
  */
-export const proxyMetric = (name: string): string => `zc.${name}`
+export const proxyMetric = (name: string, source: 'computed' | 'table' = 'computed'): string =>
+  source === 'table' ? `zc.table.${name}` : `zc.${name}`
 
 /**
  * An evaluator for the search driver that scores each architecture with zero-cost proxies instead
@@ -87,12 +95,41 @@ export function proxyEvaluator<A>(options: ProxyEvaluatorOptions<A>): {
   const seed = options.seed ?? 0
   const space = options.space
   let fitted: Dataset | undefined
+  const source = options.table === undefined ? 'computed' : 'table'
   const metrics = [
-    ...list.map((p) => proxyMetric(p.name)),
+    ...list.map((p) => proxyMetric(p.name, source)),
     ...(weights === undefined ? [] : ['zc_score']),
     'params',
     'flops',
   ]
+  const combine = (out: Metrics) => {
+    if (weights !== undefined) {
+      out.zc_score = Object.entries(weights).reduce(
+        (t, [name, w]) => t + w * out[proxyMetric(name, source)]!,
+        0,
+      )
+    }
+    return out
+  }
+  const table = options.table
+  if (table !== undefined) {
+    const lookup: Evaluator<A> = (arch) => {
+      const network = { ...(options.network ?? {}), seed }
+      const cost = modelCost(space as never, arch as never, network as never)
+      const out: Metrics = { params: cost.params, flops: cost.flops }
+      for (const p of list) {
+        const v = table(arch, p.name)
+        if (!Number.isFinite(v)) {
+          return Promise.reject(
+            new Error(`the table has no ${p.name} score for ${space.format(arch)} (${v})`),
+          )
+        }
+        out[proxyMetric(p.name, 'table')] = v
+      }
+      return Promise.resolve(combine(out))
+    }
+    return { evaluator: lookup, info: { metrics, cheapMetrics: ['params', 'flops'] } }
+  }
   const evaluator: Evaluator<A> = async (arch, ctx) => {
     const network = { ...(options.network ?? {}), seed }
     const cost = modelCost(space as never, arch as never, network as never)
@@ -123,10 +160,7 @@ export function proxyEvaluator<A>(options: ProxyEvaluatorOptions<A>): {
           throw new Error(`proxy ${s.proxy} gives no score for this architecture (${s.score})`)
         out[proxyMetric(s.proxy)] = s.score
       }
-      if (weights !== undefined) {
-        out.zc_score = Object.entries(weights).reduce((t, [name, w]) => t + w * out[proxyMetric(name)]!, 0)
-      }
-      return out
+      return combine(out)
     } finally {
       model.dispose()
     }
