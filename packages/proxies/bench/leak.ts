@@ -32,7 +32,13 @@ const before = memorySnapshot()
 await run(5)
 const warm = memorySnapshot()
 const t0 = performance.now()
-await run(archs)
+// the wasm heap is a high-water mark (it grows for the largest network so far and never shrinks):
+// its size after every 10 architectures shows whether it keeps growing
+const heapEvery10: number[] = []
+for (let done = 0; done < archs; done += 10) {
+  await run(Math.min(10, archs - done))
+  heapEvery10.push(memorySnapshot().wasmHeapBytes ?? 0)
+}
 const end = memorySnapshot()
 console.log(
   JSON.stringify({
@@ -45,5 +51,6 @@ console.log(
     end,
     tensorGrowth: end.numTensors - warm.numTensors,
     wasmHeapGrowthBytes: (end.wasmHeapBytes ?? 0) - (warm.wasmHeapBytes ?? 0),
+    heapEvery10,
   }),
 )
