@@ -229,7 +229,7 @@ Example:
         const scorer = await openScorer(opts, log)
         const r = await scorer.score(arch)
         rows = r.scores.map((s) => ({ ...s }))
-        about = `${opts.space} network for ${opts.dataset} (${r.shape.join('x')}), ${opts.init} initialisation; batch: ${scorer.describeBatch(r.shape)}`
+        about = `${opts.space === 'nb201' ? `nb201 network for ${opts.dataset}` : `${opts.space} network (the builder's defaults)`} (${r.shape.join('x')}), ${opts.init} initialisation; batch: ${scorer.describeBatch(r.shape)}`
       }
       if (opts.json) {
         io.out(
