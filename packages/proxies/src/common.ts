@@ -184,12 +184,16 @@ export function lossGradientSums(
   ctx: ProxyContext,
 ): { snip: number; plain: number; gradNorm: number } {
   return memo(ctx, 'loss-gradient-sums', () => {
-    // the gradient summed over the splits of the batch, as the reference accumulates it
+    // the gradient of the batch's mean loss, from its splits
     let sum: tf.Tensor[] | undefined
     for (const part of passSplits(model, batch)) {
       const next = tf.tidy(() => {
         const per = kernelGradients(model, part, 'batch')
-        return per.map(({ grad }, i) => tf.keep(sum === undefined ? grad : tf.add(sum[i]!, grad)))
+        // each split's mean-loss gradient weighted by its share of the batch: the full batch's mean gradient
+        const share = part.n / batch.n
+        return per.map(({ grad }, i) =>
+          tf.keep(sum === undefined ? tf.mul(grad, share) : tf.add(sum[i]!, tf.mul(grad, share))),
+        )
       })
       sum?.forEach((t) => t.dispose())
       sum = next

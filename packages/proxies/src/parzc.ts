@@ -37,13 +37,15 @@ export async function layerwiseStats(model: tfl.LayersModel, batch: ProxyBatch):
   const n = new Map<string, number>()
   const gradNorm: number[] = []
   const snip: number[] = []
-  // loss gradients summed over the splits of the batch
+  // the gradient of the batch's mean loss, from its splits (each weighted by its share)
   let sum: { weight: tf.Variable; grad: tf.Tensor }[] | undefined
   for (const part of passSplits(model, b)) {
     const next = tf.tidy(() =>
       kernelGradients(model, part, 'batch').map(({ weight, grad }, i) => ({
         weight,
-        grad: tf.keep(sum === undefined ? grad : tf.add(sum[i]!.grad, grad)),
+        grad: tf.keep(
+          sum === undefined ? tf.mul(grad, part.n / b.n) : tf.add(sum[i]!.grad, tf.mul(grad, part.n / b.n)),
+        ),
       })),
     )
     sum?.forEach((s) => s.grad.dispose())

@@ -8,16 +8,13 @@ import {
   inputJacobian,
   inputsOf,
   lossGradientSums,
-  examplesPerPass,
   passSplits,
-  splitBatch,
   sumOf,
   withWeightsRestored,
 } from './common.js'
 import { countSuiteFlops, countTrainableParams } from './cost.js'
 import { isPrunable, prunableWeights, runGraph } from './graph.js'
 import { corrcoef, slogdet, symmetricEigenvalues } from './linalg.js'
-import { registerSecondOrderGradients } from './second-order.js'
 import type { ProxyBatch, ProxyDefinition } from './types.js'
 
 const ABDELFATTAH =
@@ -128,17 +125,37 @@ export const plain: ProxyDefinition = {
   score: (model, batch, ctx) => lossGradientSums(model, checkBatch('plain', model, batch, true), ctx).plain,
 }
 
+/** The gradient of the batch's mean loss with respect to the prunable kernels, from its splits (kept tensors). */
+function splitGradient(model: tfl.LayersModel, b: ProxyBatch, weights: readonly tf.Variable[]): tf.Tensor[] {
+  let sum: tf.Tensor[] | undefined
+  for (const part of passSplits(model, b)) {
+    const next = tf.tidy(() => {
+      const { grads } = tf.variableGrads(
+        () => crossEntropy(runGraph(model, inputsOf(part), { batchNorm: 'batch' }).output, part.ys!),
+        [...weights],
+      )
+      return weights.map((w, i) =>
+        tf.keep(sum === undefined ? grads[w.name]! : tf.add(sum[i]!, grads[w.name]!)),
+      )
+    })
+    sum?.forEach((t) => t.dispose())
+    sum = next
+  }
+  return sum!
+}
+
 /**
  * `grasp`: GraSP's gradient-signal preservation (Wang et al. 2020, "Picking Winning Tickets Before
  * Training by Preserving Gradient Flow"), as Abdelfattah et al. compute it with temperature 1 and one
- * iteration: g = dL/dw of the cross-entropy, H g the Hessian-gradient product (the gradient of
- * sum(stop(g) * dL/dw)), and the score sum(-w * H g) over the kernels. The second derivative is
- * exact: the gradients TF.js lacks for it are registered once (see `registerSecondOrderGradients`).
- * TF.js keeps every intermediate of a gradient pass and the double backward pass several times
- * that, beyond the 4 GB wasm heap for the full NB201 network at 64 images, so the batch is scored in
- * splits of a quarter of `examplesPerPass` (3 for the NB201 network whose edges are all 3x3
- * convolutions), as the reference does with `split_data` (g summed over the splits, then H g
- * accumulated split by split; BatchNorm statistics are then those of each split).
+ * iteration: g = dL/dw of the cross-entropy, H g the Hessian-gradient product, and the score
+ * sum(-w * H g) over the kernels.
+ *
+ * The reference differentiates twice. TF.js's double backward gave wrong products through stacked
+ * convolutions in our checks (a relative error of 0.5 to 1 against finite differences), so H g is the
+ * central difference (g(w + e g) - g(w - e g)) / 2e of two more gradient passes, with e g a
+ * perturbation of 1e-3 of the weights' norm; a test checks it against the closed-form Hessian of a
+ * softmax regression. First-order passes also keep the memory of the other gradient proxies, and
+ * split the batch the same way.
  * @since 0.1.0
  * @category proxies
  */
@@ -154,37 +171,36 @@ export const grasp: ProxyDefinition = {
   ],
   score: (model, batch) => {
     const b = checkBatch('grasp', model, batch, true)
-    registerSecondOrderGradients()
-    // the double backward pass keeps several times the tensors of a first-order one
-    const splits = splitBatch(b, Math.ceil(b.n / Math.max(1, Math.floor(examplesPerPass(model) / 4))))
     const weights = prunableWeights(model).map((w) => w.variable)
-    const lossOf = (part: ProxyBatch) => () =>
-      tf.tidy(() => crossEntropy(runGraph(model, inputsOf(part), { batchNorm: 'batch' }).output, part.ys!))
-    // g: the loss gradient, summed over the splits as the reference accumulates it
-    const g0: tf.Tensor[] = weights.map((w) => tf.keep(tf.zerosLike(w)))
-    for (const part of splits) {
-      tf.tidy(() => {
-        const { grads } = tf.variableGrads(lossOf(part), weights)
+    const w0 = weights.map((w) => tf.keep(w.clone()))
+    const g = splitGradient(model, b, weights)
+    try {
+      const norm = (ts: readonly tf.Tensor[]) =>
+        Math.sqrt(tf.tidy(() => sumOf(ts.map((t) => tf.sum(tf.square(t))))))
+      const gNorm = norm(g)
+      if (!(gNorm > 0)) return 0
+      const e = (1e-3 * norm(w0)) / gNorm
+      const at = (sign: number) => {
         weights.forEach((w, i) => {
-          const next = tf.keep(tf.add(g0[i]!, grads[w.name]!))
-          g0[i]!.dispose()
-          g0[i] = next
+          const moved = tf.tidy(() => tf.add(w0[i]!, tf.mul(g[i]!, sign * e)))
+          w.assign(moved)
+          moved.dispose()
         })
-      })
+        return splitGradient(model, b, weights)
+      }
+      const plus = at(1)
+      const minus = at(-1)
+      const score = tf.tidy(() =>
+        sumOf(
+          weights.map((_, i) => tf.sum(tf.neg(tf.mul(w0[i]!, tf.div(tf.sub(plus[i]!, minus[i]!), 2 * e))))),
+        ),
+      )
+      tf.dispose([plus, minus])
+      return score
+    } finally {
+      weights.forEach((w, i) => w.assign(w0[i]!))
+      tf.dispose([w0, g])
     }
-    // H g, accumulated over the splits: the gradient of sum(stop(g) * dL/dw)
-    let score = 0
-    for (const part of splits) {
-      score += tf.tidy(() => {
-        const { grads: hg } = tf.variableGrads(() => {
-          const { grads } = tf.variableGrads(lossOf(part), weights)
-          return tf.addN<tf.Scalar>(weights.map((w, i) => tf.sum<tf.Scalar>(tf.mul(g0[i]!, grads[w.name]!))))
-        }, weights)
-        return sumOf(weights.map((w) => tf.sum(tf.neg(tf.mul(w, hg[w.name]!)))))
-      })
-    }
-    g0.forEach((g) => g.dispose())
-    return score
   },
 }
 
@@ -221,8 +237,8 @@ export const fisher: ProxyDefinition = {
   score: (model, batch) => {
     const b = checkBatch('fisher', model, batch, true)
     // per split: activations from one forward, their gradients from zero probes added to the same
-    // outputs in a second, differentiated forward; the channel values summed over the splits, as the
-    // reference accumulates them
+    // outputs in a second, differentiated forward of the split's share of the batch's mean loss; the
+    // squared channel values summed over the splits, then averaged over the whole batch
     let total = 0
     for (const part of passSplits(model, b)) {
       total += tf.tidy(() => {
@@ -231,7 +247,11 @@ export const fisher: ProxyDefinition = {
         const acts = taps.map((t) => t.value)
         const grads = tf.grads((...ps: tf.Tensor[]) => {
           const probes = new Map(taps.map((t, i) => [t.layer.name, ps[i]!]))
-          return crossEntropy(runGraph(model, x, { probes }).output, part.ys!)
+          // the split's share of the batch's mean loss, so that dL/da is the full batch's
+          return tf.mul<tf.Scalar>(
+            crossEntropy(runGraph(model, x, { probes }).output, part.ys!),
+            part.n / b.n,
+          )
         })(acts.map((a) => tf.zerosLike(a)))
         return sumOf(
           grads.map((g, i) => {
@@ -247,7 +267,8 @@ export const fisher: ProxyDefinition = {
             // the reference copies each channel's value into every weight of that channel before
             // summing, so a channel counts once per weight feeding it (its fan-in)
             const fanIn = channelFanIn(taps[i]!.layer)
-            return tf.mul(tf.sum(tf.mul(tf.mean(tf.square(perChannel), 0), 0.5)), fanIn)
+            // 0.5 * mean over the whole batch of the squared channel values
+            return tf.mul(tf.sum(tf.mul(tf.sum(tf.square(perChannel), 0), 0.5 / b.n)), fanIn)
           }),
         )
       })
