@@ -25,6 +25,13 @@ export interface RunGraphOptions {
   tap?: (layer: tfl.layers.Layer) => boolean
   /** tensors added to the outputs of these layers (by name), to take gradients with respect to activations */
   probes?: ReadonlyMap<string, tf.Tensor>
+  /**
+   * Fixed activation patterns for ReLU layers (by name): the layer multiplies its input by the mask
+   * instead, so the network is smooth in its weights around the point where the masks were taken
+   * (a finite difference of gradients then gives the Hessian autograd would, which treats a ReLU's
+   * second derivative as zero).
+   */
+  reluMasks?: ReadonlyMap<string, tf.Tensor>
 }
 
 /**
@@ -182,4 +189,17 @@ export function prunableWeights(
     }
   }
   return out
+}
+
+/**
+ * Whether a layer is a ReLU (a `ReLU` layer or a ReLU `Activation`).
+ * @since 0.1.0
+ * @category graph
+ */
+export function isRelu(layer: tfl.layers.Layer): boolean {
+  return (
+    layer.getClassName() === 'ReLU' ||
+    (layer.getClassName() === 'Activation' &&
+      (layer.getConfig() as { activation?: string }).activation === 'relu')
+  )
 }

@@ -13,7 +13,7 @@ import {
   withWeightsRestored,
 } from './common.js'
 import { countSuiteFlops, countTrainableParams } from './cost.js'
-import { isPrunable, prunableWeights, runGraph } from './graph.js'
+import { isPrunable, isRelu, prunableWeights, runGraph } from './graph.js'
 import { corrcoef, slogdet, symmetricEigenvalues } from './linalg.js'
 import type { ProxyBatch, ProxyDefinition } from './types.js'
 
@@ -125,22 +125,41 @@ export const plain: ProxyDefinition = {
   score: (model, batch, ctx) => lossGradientSums(model, checkBatch('plain', model, batch, true), ctx).plain,
 }
 
-/** The gradient of the batch's mean loss with respect to the prunable kernels, from its splits (kept tensors). */
-function splitGradient(model: tfl.LayersModel, b: ProxyBatch, weights: readonly tf.Variable[]): tf.Tensor[] {
+/**
+ * The gradient of the batch's mean loss with respect to the prunable kernels, from its splits (kept
+ * tensors); with `masks`, each split's ReLUs follow the given activation patterns.
+ */
+function splitGradient(
+  model: tfl.LayersModel,
+  parts: readonly ProxyBatch[],
+  n: number,
+  weights: readonly tf.Variable[],
+  masks?: readonly ReadonlyMap<string, tf.Tensor>[],
+): tf.Tensor[] {
   let sum: tf.Tensor[] | undefined
-  for (const part of passSplits(model, b)) {
+  parts.forEach((part, k) => {
     const next = tf.tidy(() => {
       const { grads } = tf.variableGrads(
-        () => crossEntropy(runGraph(model, inputsOf(part), { batchNorm: 'batch' }).output, part.ys!),
+        () =>
+          crossEntropy(
+            runGraph(model, inputsOf(part), {
+              batchNorm: 'batch',
+              ...(masks === undefined ? {} : { reluMasks: masks[k]! }),
+            }).output,
+            part.ys!,
+          ),
         [...weights],
       )
+      const share = part.n / n // each split's mean-loss gradient weighted by its share of the batch
       return weights.map((w, i) =>
-        tf.keep(sum === undefined ? grads[w.name]! : tf.add(sum[i]!, grads[w.name]!)),
+        tf.keep(
+          sum === undefined ? tf.mul(grads[w.name]!, share) : tf.add(sum[i]!, tf.mul(grads[w.name]!, share)),
+        ),
       )
     })
     sum?.forEach((t) => t.dispose())
     sum = next
-  }
+  })
   return sum!
 }
 
@@ -153,9 +172,11 @@ function splitGradient(model: tfl.LayersModel, b: ProxyBatch, weights: readonly 
  * The reference differentiates twice. TF.js's double backward gave wrong products through stacked
  * convolutions in our checks (a relative error of 0.5 to 1 against finite differences), so H g is the
  * central difference (g(w + e g) - g(w - e g)) / 2e of two more gradient passes, with e g a
- * perturbation of 1e-3 of the weights' norm; a test checks it against the closed-form Hessian of a
- * softmax regression. First-order passes also keep the memory of the other gradient proxies, and
- * split the batch the same way.
+ * perturbation of 1e-3 of the weights' norm and every ReLU held to its activation pattern at w (so
+ * the difference sees the Hessian autograd sees, which treats a ReLU's second derivative as zero,
+ * not the jumps of the gradient where a unit changes sign); a test checks it against the
+ * closed-form Hessian of a softmax regression. First-order passes also keep the memory of the other
+ * gradient proxies, and split the batch the same way.
  * @since 0.1.0
  * @category proxies
  */
@@ -172,8 +193,19 @@ export const grasp: ProxyDefinition = {
   score: (model, batch) => {
     const b = checkBatch('grasp', model, batch, true)
     const weights = prunableWeights(model).map((w) => w.variable)
+    const parts = passSplits(model, b)
+    // the ReLU activation patterns at the current weights, per split
+    const masks = parts.map((part) => {
+      const kept = new Map<string, tf.Tensor>()
+      tf.tidy(() => {
+        for (const t of runGraph(model, inputsOf(part), { batchNorm: 'batch', tap: isRelu }).taps) {
+          kept.set(t.layer.name, tf.keep(tf.cast(tf.greater(t.value, 0), 'float32')))
+        }
+      })
+      return kept
+    })
     const w0 = weights.map((w) => tf.keep(w.clone()))
-    const g = splitGradient(model, b, weights)
+    const g = splitGradient(model, parts, b.n, weights, masks)
     try {
       const norm = (ts: readonly tf.Tensor[]) =>
         Math.sqrt(tf.tidy(() => sumOf(ts.map((t) => tf.sum(tf.square(t))))))
@@ -186,7 +218,7 @@ export const grasp: ProxyDefinition = {
           w.assign(moved)
           moved.dispose()
         })
-        return splitGradient(model, b, weights)
+        return splitGradient(model, parts, b.n, weights, masks)
       }
       const plus = at(1)
       const minus = at(-1)
@@ -200,6 +232,7 @@ export const grasp: ProxyDefinition = {
     } finally {
       weights.forEach((w, i) => w.assign(w0[i]!))
       tf.dispose([w0, g])
+      for (const m of masks) tf.dispose([...m.values()])
     }
   },
 }
@@ -325,10 +358,6 @@ export const nwot: ProxyDefinition = {
     const n = b.n
     const k = tf.tidy(() => {
       const x = inputsOf(b)
-      const isRelu = (l: tfl.layers.Layer) =>
-        l.getClassName() === 'ReLU' ||
-        (l.getClassName() === 'Activation' &&
-          (l.getConfig() as { activation?: string }).activation === 'relu')
       const taps = runGraph(model, x, { batchNorm: 'batch', tap: isRelu }).taps
       let kk = tf.zeros([n, n])
       for (const { value } of taps) {
