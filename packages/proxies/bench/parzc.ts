@@ -8,12 +8,13 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { initBackend } from '@nasjs/backend'
+import { sampleCanonicalCells } from '@nasjs/benchmarks'
 import { loadNb201 } from '@nasjs/benchmarks/node'
 import { Rng, kendallTau } from '@nasjs/core'
 import { buildModel } from '@nasjs/models'
 import { loadDataset } from '@nasjs/models/node'
 import { createPredictor } from '@nasjs/predictors'
-import { formatNb201, nb201, nb201Canonical } from '@nasjs/search-space'
+import { nb201 } from '@nasjs/search-space'
 import {
   fitToShape,
   layerwiseStats,
@@ -36,17 +37,8 @@ const base = join(process.cwd(), '../../node_modules/.cache/nasjs/parzc-layerwis
 const out = shard[1] === 1 ? base : `${base}.shard-${shard[0]}-of-${shard[1]}`
 await initBackend({ quiet: true })
 const bench = loadNb201()
-const rng = new Rng(77)
-const seen = new Set<string>()
-const cells: number[] = []
-while (cells.length < nCells) {
-  const canonical = nb201Canonical(bench.archAt(rng.int(bench.size)))
-  if (canonical.every((op) => op === 'none')) continue
-  const key = formatNb201(canonical)
-  if (seen.has(key)) continue
-  seen.add(key)
-  cells.push(bench.indexOf(canonical))
-}
+// distinct canonical connected cells in a seeded order (a smaller sample is a prefix of a larger)
+const cells = sampleCanonicalCells(bench, nCells, new Rng(77))
 mkdirSync(dirname(out), { recursive: true })
 const done = new Map<number, LayerwiseStats>()
 for (const file of [

@@ -8,11 +8,12 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { initBackend } from '@nasjs/backend'
+import { sampleCanonicalCells } from '@nasjs/benchmarks'
 import { loadNb201, loadNb201ZeroCost } from '@nasjs/benchmarks/node'
 import { Rng, spearmanRho } from '@nasjs/core'
 import { buildModel } from '@nasjs/models'
 import { loadDataset } from '@nasjs/models/node'
-import { formatNb201, nb201, nb201Canonical } from '@nasjs/search-space'
+import { nb201 } from '@nasjs/search-space'
 import {
   createProxyRegistry,
   fitToShape,
@@ -55,18 +56,8 @@ const data =
       )
 
 // N distinct canonical connected cells, in a seeded order
-const rng = new Rng(2026)
-const seen = new Set<string>()
-const cells: number[] = []
-while (cells.length < sample) {
-  const i = rng.int(bench.size)
-  const canonical = nb201Canonical(bench.archAt(i))
-  if (canonical.every((op) => op === 'none')) continue
-  const key = formatNb201(canonical)
-  if (seen.has(key)) continue
-  seen.add(key)
-  cells.push(bench.indexOf(canonical))
-}
+// distinct canonical connected cells in a seeded order (a smaller sample is a prefix of a larger)
+const cells = sampleCanonicalCells(bench, sample, new Rng(2026))
 
 mkdirSync(dirname(out), { recursive: true })
 const done = new Map<number, { scores: Record<string, number>; seconds: Record<string, number> }>()

@@ -1,6 +1,6 @@
 import { Command, Option } from '@commander-js/extra-typings'
 import type { Nb201Benchmark } from '@nasjs/benchmarks'
-import { NB201_DATASETS } from '@nasjs/benchmarks'
+import { NB201_DATASETS, sampleCanonicalCells } from '@nasjs/benchmarks'
 import { NasError, Rng, kendallTau, spearmanRho } from '@nasjs/core'
 import { formatNb201, getSpace, nb201Canonical, type Nb201Arch } from '@nasjs/search-space'
 import { loadBenchmark, table, type Io } from '../context.js'
@@ -151,19 +151,8 @@ async function tableScores(bench: Nb201Benchmark, dataset: string, dataDir: stri
 }
 
 /** `n` distinct canonical NB201 cells with a path from input to output, in a seeded order. */
-function sampleCells(bench: Nb201Benchmark, n: number, rng: Rng): number[] {
-  const seen = new Set<string>()
-  const cells: number[] = []
-  while (cells.length < Math.min(n, 6466)) {
-    const canonical = nb201Canonical(bench.archAt(rng.int(bench.size)))
-    if (canonical.every((op) => op === 'none')) continue
-    const key = formatNb201(canonical)
-    if (seen.has(key)) continue
-    seen.add(key)
-    cells.push(bench.indexOf(canonical))
-  }
-  return cells
-}
+const sampleCells = (bench: Nb201Benchmark, n: number, rng: Rng): number[] =>
+  sampleCanonicalCells(bench, n, rng)
 
 /** Ranks of `xs` (1 = worst, n = best; ties share their mean rank; NaN ranks 0). */
 function ranks(xs: readonly number[], higherIsBetter: boolean): number[] {
