@@ -1,10 +1,11 @@
 import { expectNoLeaks, initBackend } from '@nasjs/backend'
-import { NasError, Rng } from '@nasjs/core'
+import { Rng } from '@nasjs/core'
 import { darts } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import * as tfl from '@tensorflow/tfjs-layers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildDarts, dartsCost, type DartsNetworkOptions } from './darts.js'
+import { errorOf, modelMacs, size, trainableCount } from './testing-internal/model-checks.js'
 
 /** DARTS (second order), `DARTS_V2` of the DARTS code's genotypes.py. */
 const DARTS_V2 = darts.parse(
@@ -14,34 +15,6 @@ const DARTS_V2 = darts.parse(
 const PC_DARTS = darts.parse(
   "Genotype(normal=[('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 0), ('dil_conv_3x3', 1), ('sep_conv_5x5', 0), ('sep_conv_3x3', 1), ('avg_pool_3x3', 0), ('dil_conv_3x3', 1)], normal_concat=range(2, 6), reduce=[('sep_conv_5x5', 1), ('max_pool_3x3', 0), ('sep_conv_5x5', 1), ('sep_conv_5x5', 2), ('sep_conv_3x3', 0), ('sep_conv_3x3', 3), ('sep_conv_3x3', 1), ('sep_conv_3x3', 2)], reduce_concat=range(2, 6))",
 )
-
-const size = (shape: readonly (number | null)[]) => shape.reduce<number>((p, d) => p * (d ?? 1), 1)
-const trainableCount = (m: tfl.LayersModel) => m.trainableWeights.reduce((s, w) => s + size(w.shape), 0)
-
-/** Multiply-accumulates of a built model's convolutions and linear layers, read off its layers. */
-function modelMacs(m: tfl.LayersModel): number {
-  let total = 0
-  for (const layer of m.layers) {
-    const weights = layer.trainableWeights.reduce((s, w) => s + size(w.shape), 0)
-    const cls = layer.getClassName()
-    if (cls === 'Dense') total += weights
-    else if (['Conv2D', 'SeparableConv2D', 'NasDilatedDepthwiseConv2d'].includes(cls)) {
-      const [, h, w] = layer.outputShape as number[]
-      total += h! * w! * weights
-    }
-  }
-  return total
-}
-
-function errorOf(f: () => unknown): NasError {
-  try {
-    f()
-  } catch (e) {
-    if (e instanceof NasError) return e
-    throw e
-  }
-  throw new Error('no error')
-}
 
 let tensorsAtStart = 0
 beforeAll(async () => {

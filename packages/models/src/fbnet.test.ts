@@ -1,5 +1,5 @@
 import { expectNoLeaks, initBackend } from '@nasjs/backend'
-import { NasError, Rng } from '@nasjs/core'
+import { Rng } from '@nasjs/core'
 import { fbnet } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import * as tfl from '@tensorflow/tfjs-layers'
@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { exportArtifacts } from './export.js'
 import type { FbnetNetworkOptions } from './fbnet.js'
 import { buildFbnet, fbnetCost } from './fbnet.js'
+import { codeOf, maxDiff, trainableCount } from './testing-internal/model-checks.js'
 
 beforeAll(async () => {
   await initBackend({ quiet: true })
@@ -22,20 +23,6 @@ const FBNET_B = fbnet.parse(
 const FBNET_C = fbnet.parse(
   'k3_e1 k3_e6 skip k3_e1 k3_e1 k5_e6 k5_e3 k5_e6 k3_e6 k5_e6 k5_e3 k5_e6 k5_e6 k5_e6 k5_e6 k5_e6 k5_e3 k5_e6 k5_e6 k5_e6 k5_e6 k3_e6',
 )
-
-const trainable = (m: tfl.LayersModel) =>
-  m.trainableWeights.reduce((s, w) => s + w.shape.reduce<number>((p, d) => p * (d ?? 1), 1), 0)
-
-const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!)
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f()
-  } catch (e) {
-    return e instanceof NasError ? e.code : `not a NasError: ${String(e)}`
-  }
-  return undefined
-}
 
 describe('fbnetCost: exact counts, checked against HW-NAS-Bench', () => {
   it("equals HW-NAS-Bench's FBNet_Infer for FBNet-A, -B and -C (ImageNet and CIFAR-100 settings)", () => {
@@ -78,7 +65,7 @@ describe('buildFbnet', () => {
       const options: FbnetNetworkOptions =
         i % 2 === 0 ? { macro: 'cifar', classes: 10 } : { inputShape: [64, 64, 3], classes: 10 }
       const model = buildFbnet(arch, options)
-      expect(trainable(model), fbnet.format(arch)).toBe(fbnetCost(arch, options).params)
+      expect(trainableCount(model), fbnet.format(arch)).toBe(fbnetCost(arch, options).params)
       expect(model.outputs[0]!.shape).toEqual([null, 10])
       model.dispose()
     }

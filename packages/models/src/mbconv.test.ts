@@ -4,13 +4,11 @@ import * as tfl from '@tensorflow/tfjs-layers'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { MbNetwork } from './mbconv.js'
 import { buildMbNetwork, channelShuffle, groupedPointwise, makeDivisible, mbNetworkCost } from './mbconv.js'
+import { trainableCount } from './testing-internal/model-checks.js'
 
 beforeAll(async () => {
   await initBackend({ quiet: true })
 })
-
-const trainable = (m: tfl.LayersModel) =>
-  m.trainableWeights.reduce((s, w) => s + w.shape.reduce<number>((p, d) => p * (d ?? 1), 1), 0)
 
 describe('makeDivisible', () => {
   it("rounds to multiples of 8 as OFA's make_divisible (never more than 10 % down)", () => {
@@ -30,7 +28,7 @@ describe('standard-layer building blocks', () => {
     const [n, m] = [cin / groups, cout / groups]
     // depthwise kernel [1, 1, cin, m]: K[i, j] feeds output (group of i) m + j
     expect(model.getWeights().map((v) => v.shape)).toEqual([[1, 1, cin, m]])
-    expect(trainable(model)).toBe((cin / groups) * cout)
+    expect(trainableCount(model)).toBe((cin / groups) * cout)
     const k = Array.from(model.getWeights()[0]!.dataSync())
     const x = tf.randomNormal([2, h, w, cin], 0, 1, 'float32', 3)
     const xs = x.arraySync() as number[][][][]
@@ -124,7 +122,7 @@ describe('mbNetworkCost and buildMbNetwork', () => {
       classes: 3,
     }
     const model = buildMbNetwork(net, 1)
-    expect(trainable(model)).toBe(mbNetworkCost(net).params)
+    expect(trainableCount(model)).toBe(mbNetworkCost(net).params)
     // 13x11 -> 7x6 (stem) -> 4x3 (k5 s2) -> 2x2 (1x1 s2), with PyTorch's k // 2 padding
     const shapes = model.layers.map((l) => (l.outputShape as number[]).slice(1, 3).join('x'))
     expect(shapes).toContain('7x6')

@@ -1,11 +1,12 @@
 import { initBackend, expectNoLeaks } from '@nasjs/backend'
-import { NasError, Rng } from '@nasjs/core'
+import { Rng } from '@nasjs/core'
 import { nb101, type Nb101Arch } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import * as tfl from '@tensorflow/tfjs-layers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { exportArtifacts, modelJson } from './export.js'
 import { buildNb101, nb101Cost, nb101VertexChannels, type Nb101NetworkOptions } from './nb101.js'
+import { errorOf, modelMacs, size, trainableCount } from './testing-internal/model-checks.js'
 
 const [IN, OUT, C3, C1, MP] = ['input', 'output', 'conv3x3-bn-relu', 'conv1x1-bn-relu', 'maxpool3x3']
 
@@ -49,34 +50,6 @@ const TRUNCATING: Nb101Arch = {
     [0, 0, 0, 0, 0],
   ],
   ops: [IN, C3, MP, C1, OUT],
-}
-
-const size = (shape: readonly (number | null)[]) => shape.reduce<number>((p, d) => p * (d ?? 1), 1)
-const trainableCount = (m: tfl.LayersModel) => m.trainableWeights.reduce((s, w) => s + size(w.shape), 0)
-
-/** Multiply-accumulates of a built model's convolutions and dense layer, read off its layers. */
-function modelMacs(m: tfl.LayersModel): number {
-  let total = 0
-  for (const layer of m.layers) {
-    const weights = layer.trainableWeights.reduce((s, w) => s + size(w.shape), 0)
-    const cls = layer.getClassName()
-    if (cls === 'Dense') total += weights
-    else if (cls === 'Conv2D') {
-      const [, h, w] = layer.outputShape as number[]
-      total += h! * w! * weights
-    }
-  }
-  return total
-}
-
-function errorOf(f: () => unknown): NasError {
-  try {
-    f()
-  } catch (e) {
-    if (e instanceof NasError) return e
-    throw e
-  }
-  throw new Error('no error')
 }
 
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!)

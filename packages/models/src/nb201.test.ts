@@ -3,12 +3,13 @@ import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { dataDir } from '@nasjs/benchmark-data/node'
 import { expectNoLeaks, initBackend } from '@nasjs/backend'
-import { NasError, Rng } from '@nasjs/core'
+import { Rng } from '@nasjs/core'
 import { getSpace, nb201 } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import * as tfl from '@tensorflow/tfjs-layers'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildModel, modelCost, nb201Cost } from './index.js'
+import { codeOf } from './testing-internal/model-checks.js'
 
 /** The cell with the best CIFAR-10 test accuracy (94.37 %, index 6111). */
 const BEST = nb201.parse(
@@ -33,15 +34,6 @@ function csvFields(line: string): string[] {
 
 function gz(rel: string): string {
   return gunzipSync(readFileSync(join(dataDir(), rel))).toString('utf8')
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f()
-  } catch (e) {
-    return e instanceof NasError ? e.code : `not a NasError: ${String(e)}`
-  }
-  return undefined
 }
 
 beforeAll(async () => {

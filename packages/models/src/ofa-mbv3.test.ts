@@ -1,5 +1,5 @@
 import { expectNoLeaks, initBackend } from '@nasjs/backend'
-import { NasError, Rng } from '@nasjs/core'
+import { Rng } from '@nasjs/core'
 import { ofaMbv3 } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import * as tfl from '@tensorflow/tfjs-layers'
@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { exportArtifacts } from './export.js'
 import type { OfaMbv3NetworkOptions } from './ofa-mbv3.js'
 import { buildOfaMbv3, ofaMbv3Cost, ofaMbv3Network } from './ofa-mbv3.js'
+import { codeOf, maxDiff, trainableCount } from './testing-internal/model-checks.js'
 
 beforeAll(async () => {
   await initBackend({ quiet: true })
@@ -28,20 +29,6 @@ const uniform = (k: number, e: number, d: number) =>
 function biasFlops(arch: ReturnType<typeof ofa>, options: OfaMbv3NetworkOptions = {}): number {
   const net = ofaMbv3Network(arch, options)
   return net.layers.reduce((s, l) => s + (l.kind === 'mbconv' && l.se > 0 ? l.se + l.mid : 0), net.classes)
-}
-
-const trainable = (m: tfl.LayersModel) =>
-  m.trainableWeights.reduce((s, w) => s + w.shape.reduce<number>((p, d) => p * (d ?? 1), 1), 0)
-
-const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!)
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f()
-  } catch (e) {
-    return e instanceof NasError ? e.code : `not a NasError: ${String(e)}`
-  }
-  return undefined
 }
 
 /**
@@ -169,7 +156,7 @@ describe('buildOfaMbv3', () => {
         classes: 10,
       }
       const model = buildOfaMbv3(arch, options)
-      expect(trainable(model), ofaMbv3.format(arch)).toBe(ofaMbv3Cost(arch, options).params)
+      expect(trainableCount(model), ofaMbv3.format(arch)).toBe(ofaMbv3Cost(arch, options).params)
       expect(model.outputs[0]!.shape).toEqual([null, 10])
       model.dispose()
     }

@@ -1,23 +1,12 @@
 import { expectNoLeaks, initBackend } from '@nasjs/backend'
-import { NasError, Rng } from '@nasjs/core'
+import { Rng } from '@nasjs/core'
 import { transformer, vit } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import * as tfl from '@tensorflow/tfjs-layers'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { exportArtifacts } from './export.js'
 import { buildTransformer, buildVit, transformerCost, vitCost } from './vit.js'
-
-const trainable = (m: tfl.LayersModel) =>
-  m.trainableWeights.reduce((s, w) => s + w.shape.reduce<number>((p, d) => p * (d ?? 1), 1), 0)
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f()
-  } catch (e) {
-    return e instanceof NasError ? e.code : `not a NasError: ${String(e)}`
-  }
-  return undefined
-}
+import { codeOf, trainableCount } from './testing-internal/model-checks.js'
 
 async function roundTrip(model: tfl.LayersModel, x: tf.Tensor): Promise<number> {
   let saved: tf.io.ModelArtifacts | undefined
@@ -83,7 +72,7 @@ describe('buildVit / vitCost', () => {
       const arch = vit.sample(rng)
       const options = { inputShape: [8, 8, 3] as [number, number, number], classes: 3 + i }
       const m = buildVit(arch, options)
-      expect(trainable(m), vit.format(arch)).toBe(vitCost(arch, options).params)
+      expect(trainableCount(m), vit.format(arch)).toBe(vitCost(arch, options).params)
       expect(m.outputs[0]!.shape).toEqual([null, 3 + i])
       m.dispose()
     }
@@ -147,7 +136,7 @@ describe('buildTransformer / transformerCost', () => {
         pooling: i % 2 ? 'cls' : 'mean',
       } as const
       const m = buildTransformer(arch, options)
-      expect(trainable(m), transformer.format(arch)).toBe(transformerCost(arch, options).params)
+      expect(trainableCount(m), transformer.format(arch)).toBe(transformerCost(arch, options).params)
       expect(m.outputs[0]!.shape).toEqual([null, 2 + i])
       m.dispose()
     }
