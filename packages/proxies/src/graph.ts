@@ -135,7 +135,9 @@ export function runGraph(model: tfl.LayersModel, x: tf.Tensor, options: RunGraph
       let out = layerOutputs.get(layer)
       if (!out) {
         const args = top.inputs.map((i) => values.get(i.id)!)
+        const mask = options.reluMasks?.get(layer.name)
         if (layer.getClassName() === BN_CLASS) out = batchNorm(layer, args[0]!, mode)
+        else if (mask !== undefined && isRelu(layer)) out = tf.mul(args[0]!, mask)
         else
           out = layer.apply(args.length === 1 ? args[0]! : args, { training: false }) as
             tf.Tensor | tf.Tensor[]

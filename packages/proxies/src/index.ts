@@ -12,6 +12,7 @@ export {
   flops,
   gradNorm,
   grasp,
+  graspPerLayer,
   jacov,
   l2Norm,
   nwot,

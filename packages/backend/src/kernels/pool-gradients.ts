@@ -1,12 +1,13 @@
 import { backend_util } from '@tensorflow/tfjs-core'
 import type { TensorInfo } from '@tensorflow/tfjs-core'
+import { convInputGrad, type ConvGeometry } from './conv-gradients.js'
 import type { KernelScope } from './kernel-scope.js'
 
-const cache = new Map<string, Int32Array>()
+const cache = new Map<string, Int32Array | Float32Array>()
 
 /** Host-side index tables are cached by shape (a handful of shapes recur every training step). */
-function cached(key: string, make: () => Int32Array): Int32Array {
-  let v = cache.get(key)
+function cached<T extends Int32Array | Float32Array>(key: string, make: () => T): T {
+  let v = cache.get(key) as T | undefined
   if (v === undefined) {
     if (cache.size >= 32) cache.delete(cache.keys().next().value!)
     v = make()
@@ -135,4 +136,46 @@ export function resizeNearestGrad(
     { shape: [n * h * w, c] },
   )
   return s.reshape(summed, [n, h, w, c])
+}
+
+/**
+ * How many input elements each output window of a pool covers (padding excluded), per output row
+ * and column: the divisor of TensorFlow's average pooling.
+ */
+function windowCounts(info: backend_util.Conv2DInfo): Float32Array {
+  const { inHeight: h, inWidth: w, outHeight: ho, outWidth: wo } = info
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info
+  const axis = (o: number, s: number, k: number, pad: number, size: number) => {
+    const start = o * s - pad
+    return Math.min(start + k, size) - Math.max(start, 0)
+  }
+  const out = new Float32Array(ho * wo)
+  for (let i = 0; i < ho; i++) {
+    const rows = axis(i, sh, kh, info.padInfo.top, h)
+    for (let j = 0; j < wo; j++) out[i * wo + j] = rows * axis(j, sw, kw, info.padInfo.left, w)
+  }
+  return out
+}
+
+/**
+ * Gradient of a 2-D average pool: `dx[i] = sum over the windows o that hold i of dy[o] / count(o)`,
+ * count(o) the number of input elements of window o (padding excluded, the divisor of the forward
+ * pool). `dy / count` is spread back by the input gradient of a depthwise convolution with a filter
+ * of ones. Replaces the shipped `AvgPoolGrad` of TF.js's wasm (and cpu) backends, which divide by
+ * the full window size everywhere and so disagree with their own forward pool wherever a window
+ * reaches into the padding (every `same` pool: NAS-Bench-201's and DARTS' 3x3 average pooling).
+ */
+export function avgPoolGrad(
+  s: KernelScope,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  geometry: ConvGeometry,
+): TensorInfo {
+  const { outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw, inChannels: c } = info
+  const key = `avg:${info.inHeight}x${info.inWidth}:${kh}x${kw}:${info.strideHeight}x${info.strideWidth}:${info.padInfo.top},${info.padInfo.left}`
+  const inverse = cached(key, () => windowCounts(info).map((v) => 1 / v))
+  const scale = s.tensor(inverse, [1, ho, wo, 1], 'float32')
+  const scaled = s.run('Multiply', { a: dy, b: scale })
+  const ones = s.tensor(new Float32Array(kh * kw * c).fill(1), [kh, kw, c, 1], 'float32')
+  return convInputGrad(s, scaled, ones, geometry, true)
 }

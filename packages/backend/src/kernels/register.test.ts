@@ -41,6 +41,7 @@ describe('registerWasmTrainingKernels', () => {
     expect(again.filter((k) => k.action === 'replaced').map((k) => k.name)).toEqual([
       'Conv2DBackpropInput',
       'MaxPoolGrad',
+      'AvgPoolGrad',
       'ResizeNearestNeighborGrad',
       'Tile',
       'Sum',

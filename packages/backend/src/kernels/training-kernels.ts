@@ -1,5 +1,6 @@
 import { backend_util, util } from '@tensorflow/tfjs-core'
 import type {
+  AvgPoolGradAttrs,
   BatchMatMulAttrs,
   Conv2DBackpropFilterAttrs,
   Conv2DBackpropInputAttrs,
@@ -19,7 +20,7 @@ import type {
 import { NasError } from '@nasjs/core'
 import { conv2dFilterGrad, convInputGrad, depthwiseFilterGrad, type ConvGeometry } from './conv-gradients.js'
 import { KernelScope, withScope } from './kernel-scope.js'
-import { maxPoolGrad, resizeNearestGrad } from './pool-gradients.js'
+import { avgPoolGrad, maxPoolGrad, resizeNearestGrad } from './pool-gradients.js'
 import { sumOverMiddleAxes, untransposedOperands } from './reductions.js'
 import { tileByBroadcast } from './tile.js'
 
@@ -36,6 +37,7 @@ export const TRAINING_KERNEL_NAMES = [
   'DepthwiseConv2dNativeBackpropInput',
   'UnsortedSegmentSum',
   'MaxPoolGrad',
+  'AvgPoolGrad',
   'ResizeNearestNeighborGrad',
   'Tile',
   'Sum',
@@ -110,9 +112,9 @@ const toNhwc = (s: KernelScope, t: TensorInfo, channelsFirst: boolean) =>
  * Kernel configs of the gradient kernels that training needs, for backend `backendName`, built only
  * from that backend's own `Conv2D`, `DepthwiseConv2dNative`, `BatchMatMul`, `Transpose`, `Slice`,
  * `StridedSlice`, `Concat`, `PadV2`, `Sum`, `Fill`, `Equal`, `Select`, `Add`, `GatherV2` and `ScatterNd`
- * kernels (so on wasm every convolution FLOP runs in XNNPACK). `MaxPoolGrad` and
+ * kernels (so on wasm every convolution FLOP runs in XNNPACK). `MaxPoolGrad`, `AvgPoolGrad` and
  * `ResizeNearestNeighborGrad` replace wasm's shipped versions, which give wrong gradients (all-negative
- * pooling windows; half-pixel centres). Every intermediate is freed before the kernel returns.
+ * pooling windows; windows that reach into `same` padding; half-pixel centres). Every intermediate is freed before the kernel returns.
  *
  * `fallback(name)` returns the backend's shipped kernel of that name, used where ours does not apply
  * (`Tile` of `bool`/`string` tensors, or when its broadcast view would exceed rank 6).
@@ -217,6 +219,21 @@ export function trainingKernelConfigs(
     return scoped(args, (s) => maxPoolGrad(s, dy, x, y, info))
   }
 
+  const avgPoolGradient = (args: Args) => {
+    const dy = input(args.inputs, 'dy', 'AvgPoolGrad')
+    const x = input(args.inputs, 'input', 'AvgPoolGrad')
+    requireFloat(dy, 'AvgPoolGrad')
+    const { filterSize, strides, pad } = args.attrs as unknown as AvgPoolGradAttrs
+    const info = backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      filterSize,
+      strides,
+      1,
+      pad,
+    )
+    return scoped(args, (s) => avgPoolGrad(s, dy, info, geometry(info)))
+  }
+
   const resizeNearestNeighborGrad = (args: Args) => {
     const images = input(args.inputs, 'images', 'ResizeNearestNeighborGrad')
     const dy = input(args.inputs, 'dy', 'ResizeNearestNeighborGrad')
@@ -312,6 +329,7 @@ export function trainingKernelConfigs(
     config('DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInput),
     config('UnsortedSegmentSum', unsortedSegmentSum),
     config('MaxPoolGrad', maxPoolGradient),
+    config('AvgPoolGrad', avgPoolGradient),
     config('ResizeNearestNeighborGrad', resizeNearestNeighborGrad),
     config('Tile', tile),
     config('Sum', sum),
