@@ -10,46 +10,21 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { initBackend } from '@nasjs/backend'
-import { sampleCanonicalCells } from '@nasjs/benchmarks'
 import { loadNb201, loadNb201ZeroCost } from '@nasjs/benchmarks/node'
-import { Rng } from '@nasjs/core'
-import { buildModel } from '@nasjs/models'
-import { loadDataset } from '@nasjs/models/node'
-import { nb201 } from '@nasjs/search-space'
-import {
-  fitToShape,
-  graspPerLayer,
-  prunableWeights,
-  randomBatch,
-  reinitialize,
-  sampleBatch,
-} from '../src/index.js'
+import { graspPerLayer, prunableWeights } from '../src/index.js'
 import { passSplits } from '../src/common.js'
+import { arg, suiteCell, suiteCells, suiteData } from './suite-cells.js'
 
-const arg = (name: string, d: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i < 0 ? d : process.argv[i + 1]!
-}
 const count = Number(arg('cells', '8'))
 const dataName = arg('data', 'fashion-mnist')
 const dir = join(process.cwd(), '../../node_modules/.cache/nasjs/grasp-reference', dataName)
 await initBackend({ quiet: true })
 const bench = loadNb201()
 const suite = (loadNb201ZeroCost(bench, 'cifar10').columns as Record<string, Float64Array>).grasp!
-const data =
-  dataName === 'random'
-    ? undefined
-    : fitToShape(
-        (await loadDataset(dataName as 'fashion-mnist', { train: 10000, seed: 0 })).train,
-        [32, 32, 3],
-      )
-// the same cells, weights and batches as bench/suite-zero.ts (--sample 300 is a prefix-stable order)
-const cells = sampleCanonicalCells(bench, 300, new Rng(2026)).slice(0, count)
-for (const index of cells) {
-  const cellRng = new Rng(`${index}`)
-  const model = buildModel(nb201, bench.archAt(index), { seed: index })
-  reinitialize(model, 'pytorch', cellRng)
-  const batch = data ? sampleBatch(data, 64, cellRng) : randomBatch([32, 32, 3], 64, 10, cellRng)
+const data = await suiteData(dataName)
+// the same cells, weights and batches as bench/suite-zero.ts
+for (const index of suiteCells(bench, count)) {
+  const { model, batch } = suiteCell(bench, index, data, 64)
   const t0 = performance.now()
   const terms = graspPerLayer(model, batch)
   const seconds = (performance.now() - t0) / 1000

@@ -8,25 +8,11 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { initBackend } from '@nasjs/backend'
-import { sampleCanonicalCells } from '@nasjs/benchmarks'
 import { loadNb201, loadNb201ZeroCost } from '@nasjs/benchmarks/node'
-import { Rng, spearmanRho } from '@nasjs/core'
-import { buildModel } from '@nasjs/models'
-import { loadDataset } from '@nasjs/models/node'
-import { nb201 } from '@nasjs/search-space'
-import {
-  createProxyRegistry,
-  fitToShape,
-  randomBatch,
-  reinitialize,
-  sampleBatch,
-  scoreProxies,
-} from '../src/index.js'
+import { spearmanRho } from '@nasjs/core'
+import { createProxyRegistry, scoreProxies } from '../src/index.js'
+import { arg, suiteCell, suiteCells, suiteData } from './suite-cells.js'
 
-const arg = (name: string, d: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i < 0 ? d : process.argv[i + 1]!
-}
 const sample = Number(arg('sample', '300'))
 const batchSize = Number(arg('batch', '64'))
 const dataName = arg('data', 'fashion-mnist')
@@ -46,18 +32,8 @@ const bench = loadNb201()
 const zc = loadNb201ZeroCost(bench, 'cifar10')
 const proxies = createProxyRegistry().parseList(proxyList)
 
-// Fashion-MNIST as CIFAR-10-shaped inputs: 28x28 grey centred on 32x32, copied to 3 channels, standardised
-const data =
-  dataName === 'random'
-    ? undefined
-    : fitToShape(
-        (await loadDataset(dataName as 'fashion-mnist', { train: 10000, seed: 0 })).train,
-        [32, 32, 3],
-      )
-
-// N distinct canonical connected cells, in a seeded order
-// distinct canonical connected cells in a seeded order (a smaller sample is a prefix of a larger)
-const cells = sampleCanonicalCells(bench, sample, new Rng(2026))
+const data = await suiteData(dataName)
+const cells = suiteCells(bench, sample)
 
 mkdirSync(dirname(out), { recursive: true })
 const done = new Map<number, { scores: Record<string, number>; seconds: Record<string, number> }>()
@@ -80,13 +56,8 @@ for (const file of [
 const t0 = performance.now()
 for (const [k, index] of cells.entries()) {
   if (done.has(index) || k % shard[1] !== shard[0]) continue
-  const cellRng = new Rng(`${index}`)
-  const model = buildModel(nb201, bench.archAt(index), { seed: index })
-  reinitialize(model, 'pytorch', cellRng)
-  const batch = data
-    ? sampleBatch(data, batchSize, cellRng)
-    : randomBatch([32, 32, 3], batchSize, 10, cellRng)
-  const res = await scoreProxies(model, proxies, batch, cellRng)
+  const { model, batch, rng } = suiteCell(bench, index, data, batchSize)
+  const res = await scoreProxies(model, proxies, batch, rng)
   model.dispose()
   const r = {
     index,

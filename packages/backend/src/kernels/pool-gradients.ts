@@ -172,7 +172,10 @@ export function avgPoolGrad(
   geometry: ConvGeometry,
 ): TensorInfo {
   const { outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw, inChannels: c } = info
-  const key = `avg:${info.inHeight}x${info.inWidth}:${kh}x${kw}:${info.strideHeight}x${info.strideWidth}:${info.padInfo.top},${info.padInfo.left}`
+  const { inHeight: h, inWidth: w, strideHeight: sh, strideWidth: sw } = info
+  const { top, left } = info.padInfo
+  // every number the table depends on, the output size included ('same' and 'valid' can share pads)
+  const key = `avg/${h}/${w}/${ho}/${wo}/${kh}/${kw}/${sh}/${sw}/${top}/${left}`
   const inverse = cached(key, () => windowCounts(info).map((v) => 1 / v))
   const scale = s.tensor(inverse, [1, ho, wo, 1], 'float32')
   const scaled = s.run('Multiply', { a: dy, b: scale })

@@ -253,6 +253,23 @@ describe('AvgPoolGrad on wasm', () => {
     },
   )
 
+  test('same and valid pools with equal pads but different outputs (a 2x2 window, stride 2, 5x5)', async () => {
+    // both have no top/left padding; the window-count tables must still be told apart
+    for (const pad of ['same', 'valid', 'same'] as const) {
+      const rng = new Rng(7)
+      const x = randomTensor(rng, [1, 5, 5, 2])
+      const attrs = { filterSize: 2, strides: 2, pad }
+      const y = await runKernelOn('wasm', 'AvgPool', { x }, attrs)
+      const dy = randomTensor(rng, y.shape)
+      const grad = await runKernelOn('wasm', 'AvgPoolGrad', { dy, input: x }, attrs)
+      let lhs = 0
+      let rhs = 0
+      for (let i = 0; i < y.values.length; i++) lhs += y.values[i]! * dy.values[i]!
+      for (let i = 0; i < x.values.length; i++) rhs += x.values[i]! * grad.values[i]!
+      expect(Math.abs(lhs - rhs), pad).toBeLessThan(TOL * Math.max(1, Math.abs(lhs)))
+    }
+  })
+
   test('tf.grad of a same-padded 3x3 average pool equals a finite difference', () => {
     const x = tf.randomNormal([1, 5, 5, 2], 0, 1, 'float32', 3)
     const r = tf.randomNormal([1, 5, 5, 2], 0, 1, 'float32', 4)
