@@ -270,8 +270,9 @@ export function graspPerLayer(
     const far = difference(2)
     // fourth-order central difference: H g = (8 d(e) - d(2e)) / 12e + O(e^4)
     const terms = weights.map((_, i) =>
-      tf.tidy(() =>
-        sumOf([tf.sum(tf.neg(tf.mul(w0[i]!, tf.div(tf.sub(tf.mul(near[i]!, 8), far[i]!), 12 * e))))]),
+      tf.tidy(
+        () =>
+          tf.sum(tf.neg(tf.mul(w0[i]!, tf.div(tf.sub(tf.mul(near[i]!, 8), far[i]!), 12 * e)))).dataSync()[0]!,
       ),
     )
     tf.dispose([near, far])
