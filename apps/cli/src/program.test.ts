@@ -29,8 +29,9 @@ describe('nas --help', () => {
 
       Commands:
         search [options]               run a search on a benchmark (or by training on
-                                       data) and write trials.jsonl, summary.json,
-                                       pareto.csv and report.html
+                                       data, or on zero-cost proxies) and write
+                                       trials.jsonl, summary.json, pareto.csv and
+                                       report.html
         train [options]                train one architecture on data, report its
                                        accuracy, and save it as model.json + weights
         compare [options]              compare strategies on a benchmark over seeds

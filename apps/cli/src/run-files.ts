@@ -15,6 +15,7 @@ import { NasError, type Metrics } from '@nasjs/core'
 import type { JournalHeader, TrialLedger, TrialRecord } from '@nasjs/strategies'
 import { journalLockHolder } from '@nasjs/strategies/node'
 import type { TableSession, TableTruth } from './targets.js'
+import type { ProxySetup } from './search/proxy.js'
 
 /** The files of a run directory. */
 export const RUN_FILES = {
@@ -75,6 +76,8 @@ export interface SearchMeta {
   readonly dataset: string
   /** A training search (`--evaluator train`): its setup, as the journal header records it. */
   readonly training?: TrainingSetup
+  /** A proxy search (`--evaluator proxy`): its setup, as the journal header records it. */
+  readonly proxy?: ProxySetup
 }
 
 /** Reads the CLI's settings from a journal header (a journal not written by `nas search` is an error). */
@@ -95,10 +98,25 @@ export function searchMeta(header: JournalHeader, where: string): SearchMeta {
       path: [where],
     })
   }
+  const proxy = m['proxy'] as ProxySetup | undefined
+  if (
+    proxy !== undefined &&
+    (typeof proxy !== 'object' ||
+      proxy === null ||
+      !Array.isArray(proxy.proxies) ||
+      typeof proxy.space !== 'string')
+  ) {
+    throw new NasError({
+      code: 'JOURNAL',
+      message: `${where}: the header's proxy setup is not an object with a space and a list of proxies`,
+      path: [where],
+    })
+  }
   return {
     command: 'search',
     dataset: m['dataset'],
     ...(training === undefined ? {} : { training: training }),
+    ...(proxy === undefined ? {} : { proxy }),
   }
 }
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, nas, tempDir } from './helpers.js'
 
@@ -126,5 +128,105 @@ describe('nas proxies', () => {
     expect(table.status).not.toBe(0)
     const dataset = nas(cwd, ['proxies', 'correlate', '--dataset', 'mnist', '--source', 'table'])
     expect(dataset.stderr).toMatch(/nas: error \[/)
+  })
+})
+
+describe('nas search --evaluator proxy', () => {
+  // the 8x8 digits, a 4-channel network, a minibatch of 16
+  const TINY = ['--evaluator', 'proxy', '--data', 'digits', '--width', '4', '--batch-size', '16']
+  interface Summary {
+    ok: boolean
+    trials: number
+    objectives: string[]
+    best: { arch: string; metrics: Record<string, number> }
+    front: { arch: string; metrics: Record<string, number> }[]
+  }
+  const header = (cwd: string, dir: string) =>
+    JSON.parse(readFileSync(join(cwd, dir, 'trials.jsonl'), 'utf8').split('\n')[0]!) as {
+      meta: Record<string, unknown>
+    }
+  const scores = (cwd: string, dir: string) =>
+    readFileSync(join(cwd, dir, 'trials.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; outcome?: { metrics?: Record<string, number> } })
+      .filter((r) => r.type === 'tell' && r.outcome?.metrics !== undefined)
+      .map((r) => r.outcome!.metrics!)
+
+  it('scores every candidate with the proxies and their weighted sum; the header records the setup; same seed, same scores', () => {
+    const cwd = tempDir()
+    const args = [
+      'search',
+      ...TINY,
+      '--proxy',
+      'synflow,nwot',
+      '--proxy-weights',
+      'synflow=1,nwot=0.05',
+      '--strategy',
+      'rea',
+      '--budget',
+      '8',
+      '--json',
+    ]
+    const r = nas(cwd, [...args, '--out', 'a'])
+    expect(r.status, r.stderr).toBe(0)
+    const s = r.json() as Summary
+    expect(s).toMatchObject({ ok: true, trials: 8, objectives: ['zc_score:max'] })
+    const m = s.best.metrics
+    expect(Object.keys(m)).toEqual(
+      expect.arrayContaining(['zc.synflow', 'zc.nwot', 'zc_score', 'params', 'flops']),
+    )
+    expect(m['zc_score']).toBeCloseTo(m['zc.synflow']! + 0.05 * m['zc.nwot']!, 6)
+    expect(header(cwd, 'a').meta).toMatchObject({
+      command: 'search',
+      dataset: 'digits',
+      proxy: {
+        space: 'nb201',
+        proxies: ['synflow', 'nwot'],
+        weights: { synflow: 1, nwot: 0.05 },
+        data: 'digits',
+        batchSize: 16,
+        network: { channels: 4 },
+      },
+    })
+    expect(nas(cwd, [...args, '--out', 'b']).status).toBe(0)
+    expect(scores(cwd, 'b')).toEqual(scores(cwd, 'a'))
+    // resume with a larger budget keeps the setup and the first eight results
+    const more = nas(cwd, ['search', '--out', 'a', '--resume', '--budget', '10', '--json'])
+    expect(more.status, more.stderr).toBe(0)
+    expect((more.json() as Summary).trials).toBe(10)
+    expect(scores(cwd, 'a').slice(0, 8)).toEqual(scores(cwd, 'b'))
+    // the report is rebuilt from the journal with the proxy metrics
+    const report = nas(cwd, ['report', 'a', '--json'])
+    expect(report.status, report.stderr).toBe(0)
+    expect((report.json() as Summary).best).toEqual((more.json() as Summary).best)
+  })
+
+  it('a multi-objective strategy searches the first proxy against params by default', () => {
+    const cwd = tempDir()
+    const r = nas(cwd, ['search', ...TINY, '--strategy', 'nsga2', '--budget', '6', '--out', 'r', '--json'])
+    expect(r.status, r.stderr).toBe(0)
+    expect((r.json() as Summary).objectives).toEqual(['zc.synflow:max', 'params:min'])
+  })
+
+  it.each([
+    [['--proxy', 'synflow'], /--proxy is a proxy option; add --evaluator proxy/],
+    [
+      ['--evaluator', 'proxy', '--epochs', '2'],
+      /--epochs is a training option; a proxy search trains nothing/,
+    ],
+    [['--evaluator', 'proxy', '--proxy', 'synflw'], /NOT_REGISTERED.*'synflw'/],
+    [['--evaluator', 'proxy', '--proxy-weights', 'nwot=1'], /'nwot' is not one of --proxy \(synflow\)/],
+    [['--evaluator', 'proxy', '--proxy-weights', 'synflow'], /is not proxy=weight/],
+    [['--evaluator', 'proxy', '--strategy', 'sh'], /a proxy score has none/],
+    [['--evaluator', 'proxy', '--objective', 'valid_acc:max'], /METRIC_MISSING.*zc\.synflow, params, flops/],
+    [['--evaluator', 'proxy', '--data', 'nope'], /random \(Gaussian inputs/],
+  ])('%j is refused with one NasError', (args, message) => {
+    const cwd = tempDir()
+    const r = nas(cwd, ['search', ...args, '--budget', '2', '--out', 'r'])
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toMatch(message)
+    expect(r.stderr).toMatch(/^nas: error \[[A-Z_]+\]/)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 })

@@ -6,6 +6,8 @@ import { readJournalFile } from '@nasjs/strategies/node'
 import type { Io } from '../context.js'
 import { RUN_FILES, searchMeta } from '../run-files.js'
 import { printSummary, truthScore, writeRunReport } from '../search/report.js'
+import { proxyTarget } from '../search/proxy.js'
+import { trainingTarget } from '../search/training.js'
 import { tableTarget } from '../targets.js'
 
 /** `nas report <dir>`: rebuilds summary.json, pareto.csv and report.html from the journal. */
@@ -27,7 +29,13 @@ export function reportCommand(io: Io) {
         })
       }
       const meta = searchMeta(stored.header, path)
-      const target = tableTarget(stored.header.space)
+      // a proxy or training run has no table behind it: its own metrics, no true front
+      const target =
+        meta.proxy !== undefined
+          ? proxyTarget(meta.proxy)
+          : meta.training !== undefined
+            ? trainingTarget(stored.header.space)
+            : tableTarget(stored.header.space)
       const session = target.open(opts.data)
       const truth = session.truth(meta.dataset, parseObjectives(stored.header.objectives))
       const frontScore = truthScore(session, truth, target.space)

@@ -17,7 +17,7 @@ export function searchCommand(io: Io) {
   const strategies = cliStrategyRegistry()
   return new Command('search')
     .description(
-      'run a search on a benchmark (or by training on data) and write trials.jsonl, summary.json, pareto.csv and report.html',
+      'run a search on a benchmark (or by training on data, or on zero-cost proxies) and write trials.jsonl, summary.json, pareto.csv and report.html',
     )
     .addOption(new Option('--space <id>', `search space (${TABLE_SPACES.join(', ')})`).default('nb201'))
     .option('--dataset <name>', "dataset (default: the benchmark's first, cifar10 for nb201)")
@@ -56,9 +56,9 @@ export function searchCommand(io: Io) {
     .addOption(
       new Option(
         '--evaluator <kind>',
-        'table: look every architecture up in the benchmark; train: build and train it on --data',
+        'table: look every architecture up in the benchmark; train: build and train it on --data; proxy: score it untrained with zero-cost proxies on a minibatch of --data',
       )
-        .choices(['table', 'train'] as const)
+        .choices(['table', 'train', 'proxy'] as const)
         .default('table' as const),
     )
     .option(
@@ -73,15 +73,23 @@ export function searchCommand(io: Io) {
     .option('--test-size <n>', 'train: test examples, reported only (default: fashion-mnist 2000, else 20 %)')
     .option(
       '--width <n>',
-      'train: channels of the first stage (nb201, darts) or of the stem (nb101) (default: 8)',
+      "train, proxy: channels of the first stage (nb201, darts) or of the stem (nb101) (default: train 8, proxy the builder's)",
     )
     .option(
       '--cells <n>',
-      'train: nb201: cells per stage (default: 1); darts: cells in all (default: 5); nb101: cells per stack (default: 1)',
+      "train, proxy: nb201: cells per stage (default: train 1); darts: cells in all (train 5); nb101: cells per stack (train 1); proxy: the builder's",
     )
-    .option('--batch-size <n>', 'train: batch size (default: 64)')
+    .option('--batch-size <n>', 'train: batch size; proxy: examples in the minibatch (default: 64)')
     .option('--lr <x>', 'train: peak learning rate (default: 0.05, SGD with Nesterov momentum, cosine)')
     .option('--train-config <file>', 'train: JSON file with the training recipe (optimizer, schedule, ...)')
+    .option(
+      '--proxy <list>',
+      'proxy: comma-separated zero-cost proxies, or all (see nas proxies list) (default: synflow)',
+    )
+    .option(
+      '--proxy-weights <list>',
+      'proxy: search on zc_score = the weighted sum of proxies, e.g. synflow=1,nwot=0.01',
+    )
     .option('--json', 'NDJSON progress on stderr; the summary as the last line of stdout')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
@@ -89,6 +97,7 @@ export function searchCommand(io: Io) {
       `
 Metrics: valid_acc, test_acc, params, flops, latency.<device>, energy.<device>
   with --evaluator train: valid_acc, test_acc, params, flops, train_seconds
+  with --evaluator proxy: zc.<proxy> for each of --proxy, zc_score (with --proxy-weights), params, flops
   HW-NAS-Bench devices: edgegpu raspi4 edgetpu pixel3 eyeriss fpga; HELP settings e.g. titan_rtx_1, gold_6226
 The run directory is locked while a search runs in it; a second search there is refused.
 Examples:
@@ -98,11 +107,13 @@ Examples:
   nas search --out runs/rea --resume           # continue an interrupted run
   nas search --out runs/rea --resume --budget 300   # ... with a larger budget
   nas search --evaluator train --data fashion-mnist --strategy rea --budget 30 --objective valid_acc:max
-                                               # train every candidate (scaled-down NB201 network)`,
+                                               # train every candidate (scaled-down NB201 network)
+  nas search --evaluator proxy --proxy synflow,nwot --proxy-weights synflow=1,nwot=0.05 --strategy rea --budget 200
+                                               # score every candidate untrained (full-size NB201 network)`,
     )
     .action(async (raw, command) => {
       const req = parseSearchFlags(raw, (name) => command.getOptionValueSource(name) === 'cli')
-      const plan = planSearch(req, strategies)
+      const plan = await planSearch(req, strategies)
       const run = await runPlannedSearch(plan, strategies, io, req)
       const study = run.result.study
       const header = readJournalHeader(plan.journal)!

@@ -19,7 +19,9 @@ export const SearchFlags = z.object({
   data: z.string().optional(),
   json: z.boolean().optional(),
   quiet: z.boolean().optional(),
-  evaluator: z.enum(['table', 'train']),
+  evaluator: z.enum(['table', 'train', 'proxy']),
+  proxy: z.string().optional(),
+  proxyWeights: z.string().optional(),
   epochs: z.string().optional(),
   trainSize: z.string().optional(),
   validSize: z.string().optional(),
@@ -49,13 +51,33 @@ export interface SearchRequest {
   readonly data: string | undefined
   readonly json: boolean
   readonly quiet: boolean
-  /** `table`: look results up in a benchmark; `train`: build and train every architecture on `data`. */
-  readonly evaluator: 'table' | 'train'
-  /** The training flags (with `evaluator: 'train'`). */
+  /**
+   * `table`: look results up in a benchmark; `train`: build and train every architecture on `data`;
+   * `proxy`: score every untrained architecture with zero-cost proxies on a minibatch of `data`.
+   */
+  readonly evaluator: Evaluator
+  /** The training flags (with `evaluator: 'train'`; width, cells and batch size with `proxy` too). */
   readonly training: TrainingFlags
+  /** The proxy flags (with `evaluator: 'proxy'`). */
+  readonly proxy: ProxyFlags
   /** Options given on the command line (the rest are defaults). */
   readonly given: ReadonlySet<string>
 }
+
+/** The kinds of evaluator of `nas search`. */
+export type Evaluator = 'table' | 'train' | 'proxy'
+
+/** The flags of a proxy search, as given. */
+export interface ProxyFlags {
+  readonly proxy?: string
+  readonly proxyWeights?: string
+}
+
+/** The flags that only make sense with `--evaluator proxy`. */
+export const PROXY_FLAGS = ['proxy', 'proxyWeights'] as const
+
+/** The training flags a proxy search uses too (the network's size and the minibatch's). */
+export const SHARED_FLAGS = ['width', 'cells', 'batchSize'] as const
 
 /** The flags of a training search, checked; absent ones take the defaults of the plan. */
 export interface TrainingFlags {
@@ -125,21 +147,35 @@ export function parseSearchFlags(raw: unknown, given: (name: string) => boolean)
     })
   }
   f.objective?.forEach((o) => parseObjective(o))
-  if (f.evaluator !== 'train' && f.resume !== true) {
-    const stray = TRAINING_FLAGS.filter((k) => f[k] !== undefined)
+  if (f.resume !== true) {
+    const stray =
+      f.evaluator === 'train'
+        ? PROXY_FLAGS.filter((k) => f[k] !== undefined)
+        : f.evaluator === 'proxy'
+          ? TRAINING_FLAGS.filter(
+              (k) => f[k] !== undefined && !(SHARED_FLAGS as readonly string[]).includes(k),
+            )
+          : [...TRAINING_FLAGS, ...PROXY_FLAGS].filter((k) => f[k] !== undefined)
     if (stray.length > 0) {
+      const proxyFlag = (PROXY_FLAGS as readonly string[]).includes(stray[0]!)
+      const shared = (SHARED_FLAGS as readonly string[]).includes(stray[0]!)
+      const wants = proxyFlag ? 'proxy' : 'train'
       throw new NasError({
         code: 'CONFIG_INVALID',
-        message: `--${kebab(stray[0]!)} is a training option; add --evaluator train to train every architecture`,
+        message: proxyFlag
+          ? `--${kebab(stray[0]!)} is a proxy option; add --evaluator proxy to score every architecture with zero-cost proxies`
+          : shared
+            ? `--${kebab(stray[0]!)} sizes the network that is trained or scored; add --evaluator train or --evaluator proxy`
+            : `--${kebab(stray[0]!)} is a training option; ${f.evaluator === 'proxy' ? 'a proxy search trains nothing (use --evaluator train)' : 'add --evaluator train to train every architecture'}`,
         value: stray.map((k) => `--${kebab(k)}`),
-        allowed: ['--evaluator train'],
+        allowed: shared ? ['--evaluator train', '--evaluator proxy'] : [`--evaluator ${wants}`],
       })
     }
   }
-  if (f.evaluator === 'train' && f.dataset !== undefined) {
+  if (f.evaluator !== 'table' && f.dataset !== undefined) {
     throw new NasError({
       code: 'CONFIG_INVALID',
-      message: `--dataset picks a benchmark's dataset; with --evaluator train the data is --data (fashion-mnist, digits, a CSV file or a folder of images), got --dataset ${f.dataset}`,
+      message: `--dataset picks a benchmark's dataset; with --evaluator ${f.evaluator} the data is --data (fashion-mnist, digits, a CSV file or a folder of images), got --dataset ${f.dataset}`,
       value: f.dataset,
       allowed: ['--data fashion-mnist', '--data digits', '--data file.csv', '--data folder/'],
     })
@@ -172,6 +208,7 @@ export function parseSearchFlags(raw: unknown, given: (name: string) => boolean)
     'evaluator',
     'data',
     ...TRAINING_FLAGS,
+    ...PROXY_FLAGS,
   ]
   return {
     space: f.space,
@@ -191,6 +228,10 @@ export function parseSearchFlags(raw: unknown, given: (name: string) => boolean)
     quiet: f.quiet === true,
     evaluator: f.evaluator,
     training,
+    proxy: {
+      ...(f.proxy === undefined ? {} : { proxy: f.proxy }),
+      ...(f.proxyWeights === undefined ? {} : { proxyWeights: f.proxyWeights }),
+    },
     given: new Set(names.filter(given)),
   }
 }

@@ -7,7 +7,15 @@ import { RUN_FILES, checkRunDir, readJsonFile, searchMeta } from '../run-files.j
 import { assertRunsOnTable } from '../strategies.js'
 import { checkTargetMetrics, tableTarget, type TableTarget } from '../targets.js'
 import type { TrainingSetup } from '@nasjs/models/node'
-import { TRAINING_FLAGS, type SearchRequest } from './parse.js'
+import { PROXY_FLAGS, TRAINING_FLAGS, type Evaluator, type SearchRequest } from './parse.js'
+import {
+  checkProxyMetrics,
+  proxyDataLabel,
+  proxyObjectives,
+  proxySetup,
+  proxyTarget,
+  type ProxySetup,
+} from './proxy.js'
 import { checkTrainingMetrics, dataLabel, dataSpec, trainingSetup, trainingTarget } from './training.js'
 
 /** Everything a search needs, checked, before anything is loaded or written. */
@@ -31,13 +39,23 @@ export interface SearchPlan {
   readonly outArg: string
   /** With `--evaluator train`: what to train every architecture on, and how. */
   readonly training?: TrainingSetup
+  /** With `--evaluator proxy`: the proxies every architecture is scored with, and on what. */
+  readonly proxy?: ProxySetup
 }
+
+/** A run directory's name for the data: a file's or folder's base name, without `.csv`. */
+const dataName = (dataset: string) => dataset.replace(/^.*[\\/]/, '').replace(/\.csv(\.gz)?$/i, '')
 
 const timestamp = () => new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
 
-/** Plan: a new search from the request, or a resume from the run's journal header. Reads no data, writes nothing. */
-export function planSearch(req: SearchRequest, registry: StrategyRegistry): SearchPlan {
-  return req.resume ? planResume(req, registry) : planNew(req, registry)
+/**
+ * Plan: a new search from the request, or a resume from the run's journal header. Reads no data,
+ * writes nothing; a proxy search loads `@nasjs/proxies` to check the proxies' names.
+ */
+export async function planSearch(req: SearchRequest, registry: StrategyRegistry): Promise<SearchPlan> {
+  if (req.resume) return planResume(req, registry)
+  if (req.evaluator === 'proxy') return planNewProxy(req, registry)
+  return planNew(req, registry)
 }
 
 function strategyConfig(req: SearchRequest, registry: StrategyRegistry): unknown {
@@ -108,7 +126,7 @@ function planNewTraining(req: SearchRequest, registry: StrategyRegistry): Search
           maxFidelity: (training.train as { epochs: number }).epochs,
         })
       : strategyConfig(req, registry)
-  const name = dataset.replace(/^.*[\\/]/, '').replace(/\.csv(\.gz)?$/i, '')
+  const name = dataName(dataset)
   const dir = resolve(req.out ?? join('runs', `${req.strategy}-${req.space}-${name}-train-${timestamp()}`))
   checkRunDir(dir, false)
   return {
@@ -128,6 +146,49 @@ function planNewTraining(req: SearchRequest, registry: StrategyRegistry): Search
     data: undefined,
     outArg: req.out ?? dir,
     training,
+  }
+}
+
+async function planNewProxy(req: SearchRequest, registry: StrategyRegistry): Promise<SearchPlan> {
+  const def = registry.get(req.strategy)
+  if (def.requiresFidelity === true) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `${req.strategy} allocates training epochs (fidelities); a proxy score has none. Use a strategy without fidelities, or --evaluator train`,
+      value: req.strategy,
+      allowed: registry.names().filter((n) => registry.get(n).requiresFidelity !== true),
+    })
+  }
+  const proxy = await proxySetup(req.space, req.data, req.seed, { ...req.training, ...req.proxy })
+  const target = proxyTarget(proxy)
+  const dataset = proxyDataLabel(proxy)
+  const objectives =
+    req.objectives !== undefined
+      ? (req.objectives as unknown as ObjectiveList)
+      : proxyObjectives(proxy, def.multiObjective === true)
+  parseObjectives(objectives)
+  checkProxyMetrics(proxy, objectives, req.constraints)
+  const config = strategyConfig(req, registry)
+  const name = dataName(dataset)
+  const dir = resolve(req.out ?? join('runs', `${req.strategy}-${req.space}-${name}-proxy-${timestamp()}`))
+  checkRunDir(dir, false)
+  return {
+    dir,
+    journal: join(dir, RUN_FILES.journal),
+    resume: false,
+    target,
+    dataset,
+    strategy: req.strategy,
+    strategyConfig: config,
+    objectives,
+    constraints: req.constraints,
+    budget: req.budget,
+    seed: req.seed,
+    concurrency: req.concurrency,
+    cache: req.cache,
+    data: undefined,
+    outArg: req.out ?? dir,
+    proxy,
   }
 }
 
@@ -151,19 +212,21 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
   }
   const meta = searchMeta(header, journal)
   const training = meta.training
-  if (req.given.has('evaluator') && req.evaluator !== (training === undefined ? 'table' : 'train')) {
+  const proxy = meta.proxy
+  const made: Evaluator = training !== undefined ? 'train' : proxy !== undefined ? 'proxy' : 'table'
+  if (req.given.has('evaluator') && req.evaluator !== made) {
     throw new NasError({
       code: 'CONFIG_INVALID',
-      message: `--resume: the run in ${dir} was made with --evaluator ${training === undefined ? 'table' : 'train'}, not ${req.evaluator}`,
+      message: `--resume: the run in ${dir} was made with --evaluator ${made}, not ${req.evaluator}`,
       value: req.evaluator,
-      allowed: [training === undefined ? 'table' : 'train'],
+      allowed: [made],
     })
   }
-  const stray = TRAINING_FLAGS.filter((k) => req.given.has(k))
+  const stray = [...TRAINING_FLAGS, ...PROXY_FLAGS].filter((k) => req.given.has(k))
   if (stray.length > 0) {
     throw new NasError({
       code: 'CONFIG_INVALID',
-      message: `--resume keeps the run's training setup; drop --${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (only --budget may change on resume)`,
+      message: `--resume keeps the run's ${made === 'proxy' ? 'proxy' : 'training'} setup; drop --${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (only --budget may change on resume)`,
       value: stray,
     })
   }
@@ -171,13 +234,13 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
   const same: [string, string, unknown, unknown][] = [
     ['space', '--space', req.space, header.space],
     ['dataset', '--dataset', req.dataset, meta.dataset],
-    ...(training === undefined
+    ...(made === 'table'
       ? []
       : ([
           [
             'data',
             '--data',
-            req.data === undefined ? undefined : dataLabel(dataSpec(req.data)),
+            req.data === undefined || req.data === 'random' ? req.data : dataLabel(dataSpec(req.data)),
             meta.dataset,
           ],
         ] as [string, string, unknown, unknown][])),
@@ -210,7 +273,12 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
       })
     }
   }
-  const target = training === undefined ? tableTarget(header.space) : trainingTarget(header.space)
+  const target =
+    training !== undefined
+      ? trainingTarget(header.space)
+      : proxy !== undefined
+        ? proxyTarget(proxy)
+        : tableTarget(header.space)
   return {
     dir,
     journal,
@@ -225,8 +293,9 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
     seed: header.seed,
     concurrency: header.concurrency,
     cache: header.cache,
-    data: training === undefined ? req.data : undefined,
+    data: made === 'table' ? req.data : undefined,
     outArg: req.out,
     ...(training === undefined ? {} : { training }),
+    ...(proxy === undefined ? {} : { proxy }),
   }
 }

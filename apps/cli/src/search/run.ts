@@ -10,6 +10,7 @@ import { createRunDir, removeCreated, type SearchMeta } from '../run-files.js'
 import { prepareStrategies } from '../strategies.js'
 import type { TableSession, TableTruth } from '../targets.js'
 import type { SearchPlan } from './plan.js'
+import type { ProxySession } from './proxy.js'
 import type { TrainingSession } from './training.js'
 import { truthScore } from './report.js'
 
@@ -48,8 +49,11 @@ export async function runPlannedSearch(
           plan.concurrency,
         )
   if (training !== undefined) log?.(training.description)
+  const proxy =
+    plan.proxy === undefined ? undefined : await (await import('./proxy.js')).openProxySession(plan.proxy)
+  if (proxy !== undefined) log?.(proxy.description)
   try {
-    return await runWithSession(plan, registry, io, opts, training, log)
+    return await runWithSession(plan, registry, io, opts, training ?? proxy, log)
   } finally {
     await training?.close()
   }
@@ -60,10 +64,11 @@ async function runWithSession(
   registry: StrategyRegistry,
   io: Io,
   opts: { readonly json: boolean; readonly quiet: boolean },
-  training: TrainingSession | undefined,
+  built: TrainingSession | ProxySession | undefined,
   log: ((line: string) => void) | undefined,
 ): Promise<SearchOutcome> {
-  const session = training ?? plan.target.open(plan.data)
+  const session = built ?? plan.target.open(plan.data)
+  const training = built !== undefined && 'setup' in built ? built : undefined
   const objectives = parseObjectives(plan.objectives)
   const constraints = parseConstraints(plan.constraints)
   const metrics = [
@@ -79,7 +84,7 @@ async function runWithSession(
   ])
   const cheapMetrics = session.cheapMetrics(plan.dataset, metrics)
   const truth = session.truth(plan.dataset, objectives)
-  if (training === undefined) await prepareStrategies([plan.strategy], log)
+  if (built === undefined) await prepareStrategies([plan.strategy], log)
   const strategy = registry.create(plan.strategy, plan.strategyConfig, {
     space: plan.target.space,
     rng: new Rng(plan.seed),
@@ -116,6 +121,7 @@ async function runWithSession(
     command: 'search',
     dataset: plan.dataset,
     ...(training === undefined ? {} : { training: training.setup }),
+    ...(plan.proxy === undefined ? {} : { proxy: plan.proxy }),
   }
   const frontScore = truthScore(session, truth, plan.target.space)
   try {

@@ -48,13 +48,25 @@ export const dataLabel = (spec: TrainingSetup['data']): string =>
 /**
  * The builder's width and depth from `--width` and `--cells`: NB201's channels and cells per stage,
  * DARTS' channels and cells in all (reductions at 1/3 and 2/3 of them), NB101's stem channels and
- * cells per stack.
+ * cells per stack. Flags not given take `defaults` (a training search's scaled-down network), or the
+ * builder's own where `defaults` has none (a proxy search scores the full-size network).
  */
-export function networkOptions(space: string, flags: TrainingFlags): Record<string, number> {
-  const d = TRAINING_DEFAULTS
-  if (space === 'darts') return { channels: flags.width ?? d.width, layers: flags.cells ?? d.dartsCells }
-  if (space === 'nb101')
-    return { stemChannels: flags.width ?? d.width, cellsPerStack: flags.cells ?? d.cells }
+export function networkOptions(
+  space: string,
+  flags: TrainingFlags,
+  defaults: {
+    readonly width?: number
+    readonly cells?: number
+    readonly dartsCells?: number
+  } = TRAINING_DEFAULTS,
+): Record<string, number> {
+  const pick = (width: string, cells: string, cellsDefault: number | undefined) => {
+    const w = flags.width ?? defaults.width
+    const c = flags.cells ?? cellsDefault
+    return { ...(w === undefined ? {} : { [width]: w }), ...(c === undefined ? {} : { [cells]: c }) }
+  }
+  if (space === 'darts') return pick('channels', 'layers', defaults.dartsCells)
+  if (space === 'nb101') return pick('stemChannels', 'cellsPerStack', defaults.cells)
   if (space === 'transformer') {
     throw new NasError({
       code: 'CONFIG_INVALID',
@@ -77,7 +89,7 @@ export function networkOptions(space: string, flags: TrainingFlags): Record<stri
     }
     return {}
   }
-  return { channels: flags.width ?? d.width, cellsPerStage: flags.cells ?? d.cells }
+  return pick('channels', 'cellsPerStage', defaults.cells)
 }
 
 /** A training setup from the flags: `--train-config` gives the recipe, the flags override its fields. */
