@@ -38,6 +38,8 @@ describe('nas --help', () => {
                                        (incumbent by valid_acc, reported by test_acc)
         proxies                        zero-cost proxies: score untrained networks
                                        from one minibatch
+        hardware                       latency, memory and size on the TF.js runtime;
+                                       latency lookup tables
         spaces [options]               list the built-in search spaces, or show one
         strategies [options] [name]    list the strategies with their config fields
                                        and defaults (for nas search --config)

@@ -3,6 +3,7 @@ import { Command } from '@commander-js/extra-typings'
 import { archCommand } from './commands/arch.js'
 import { compareCommand } from './commands/compare.js'
 import { proxiesCommand } from './commands/proxies.js'
+import { hardwareCommand } from './commands/hardware.js'
 import { reportCommand } from './commands/report.js'
 import { strategiesCommand } from './commands/strategies.js'
 import { searchCommand } from './commands/search.js'
@@ -25,6 +26,7 @@ export function buildProgram(io: Io): Command {
   program.addCommand(trainCommand(io))
   program.addCommand(compareCommand(io))
   program.addCommand(proxiesCommand(io))
+  program.addCommand(hardwareCommand(io))
   program.addCommand(spacesCommand(io))
   program.addCommand(strategiesCommand(io))
   program.addCommand(archCommand(io))

@@ -4,7 +4,8 @@ import type * as tfl from '@tensorflow/tfjs-layers'
 import { z } from 'zod'
 import { parseConfig } from './config.js'
 import type { MbLayer, MbNetwork } from './mbconv.js'
-import { buildMbNetwork, mbNetworkCost } from './mbconv.js'
+import { buildMbNetwork, mbNetworkCost, mbSegments } from './mbconv.js'
+import type { LatencyBlockSpec } from './hardware/block-spec.js'
 
 /**
  * Options of the FBNet network. `macro: 'imagenet'` (the default) is the FBNet paper's ImageNet
@@ -54,16 +55,9 @@ const STAGES = [
   [352, 1, 1],
 ] as const
 
-/**
- * The layer-by-layer description of the FBNet network of `arch` (what {@link buildFbnet} builds and
- * {@link fbnetCost} counts).
- * @internal
- */
-export function fbnetNetwork(arch: FbnetArch, options?: FbnetNetworkOptions): MbNetwork {
-  const a = fbnet.validate(arch)
-  const o = parseOptions(options)
-  const cifar = o.macro === 'cifar'
-  const layers: MbLayer[] = []
+/** The layer each of the 22 searchable positions builds (`undefined` for an identity `skip`). */
+function fbnetLayers(a: FbnetArch, cifar: boolean): (MbLayer | undefined)[] {
+  const layers: (MbLayer | undefined)[] = []
   let cin = 16
   let i = 0
   STAGES.forEach(([cout, n, firstStride], s) => {
@@ -72,8 +66,11 @@ export function fbnetNetwork(arch: FbnetArch, options?: FbnetNetworkOptions): Mb
       const stride = b > 0 || (cifar && s === 1) ? 1 : firstStride
       if (op === 'skip') {
         // the identity, or a 1x1 convolution (BatchNorm, ReLU) where the shape changes
-        if (stride !== 1 || cin !== cout)
-          layers.push({ kind: 'conv', cin, cout, kernel: 1, stride, act: 'relu' })
+        layers.push(
+          stride !== 1 || cin !== cout
+            ? { kind: 'conv', cin, cout, kernel: 1, stride, act: 'relu' }
+            : undefined,
+        )
       } else {
         const expansion = Number(op[4])
         layers.push({
@@ -92,6 +89,19 @@ export function fbnetNetwork(arch: FbnetArch, options?: FbnetNetworkOptions): Mb
       cin = cout
     }
   })
+  return layers
+}
+
+/**
+ * The layer-by-layer description of the FBNet network of `arch` (what {@link buildFbnet} builds and
+ * {@link fbnetCost} counts).
+ * @internal
+ */
+export function fbnetNetwork(arch: FbnetArch, options?: FbnetNetworkOptions): MbNetwork {
+  const a = fbnet.validate(arch)
+  const o = parseOptions(options)
+  const cifar = o.macro === 'cifar'
+  const layers = fbnetLayers(a, cifar).filter((l): l is MbLayer => l !== undefined)
   return {
     name: 'fbnet',
     inputShape: o.inputShape ?? (cifar ? [32, 32, 3] : [224, 224, 3]),
@@ -146,4 +156,26 @@ export function fbnetCost(arch: FbnetArch, options?: FbnetNetworkOptions): { par
 export function buildFbnet(arch: FbnetArch, options?: FbnetNetworkOptions): tfl.LayersModel {
   const net = fbnetNetwork(arch, options)
   return buildMbNetwork(net, parseOptions(options).seed)
+}
+
+/**
+ * The latency blocks of the FBNet network of `arch`, keyed by layer index and operation as FBNet's
+ * own lookup table is (`layer<l>:<op>`; an identity `skip` is a block of nothing), with `stem` and
+ * `head`: a layer's place (channels, stride, input size) is fixed by its index once the network setting
+ * is, so the published per-layer table and one measured here use the same keys.
+ * @internal
+ */
+export function fbnetBlocks(arch: FbnetArch, options?: FbnetNetworkOptions): LatencyBlockSpec[] {
+  const a = fbnet.validate(arch)
+  const o = parseOptions(options)
+  const segments = mbSegments(fbnetNetwork(a, options))
+  const out: LatencyBlockSpec[] = [{ ...segments[0]!, key: 'stem' }]
+  let j = 1
+  fbnetLayers(a, o.macro === 'cifar').forEach((layer, l) => {
+    if (layer === undefined) {
+      out.push({ key: `layer${l}:skip`, inputShape: segments[j]!.inputShape, count: 1, apply: (x) => x })
+    } else out.push({ ...segments[j++]!, key: `layer${l}:${a[l]!}` })
+  })
+  out.push({ ...segments[j]!, key: 'head' })
+  return out
 }

@@ -1,5 +1,6 @@
 import { Rng } from '@nasjs/core'
 import * as tfl from '@tensorflow/tfjs-layers'
+import type { LatencyBlockSpec } from './hardware/block-spec.js'
 
 /**
  * `v` rounded to the nearest multiple of `divisor` (at least `divisor`), one step up if that loses
@@ -225,6 +226,18 @@ function hardSigmoid(x: T): T {
  * @category models
  */
 export function buildMbNetwork(net: MbNetwork, seed: number): tfl.LayersModel {
+  const p = mbParts(seed)
+  const input = tfl.input({ shape: [...net.inputShape] })
+  let x = p.stem(input, net.stem)
+  for (const l of net.layers) x = p.layer(x, l)
+  return tfl.model({ inputs: input, outputs: p.head(x, net), name: net.name })
+}
+
+/**
+ * The builders of an MBConv network's parts, drawing their initialisers' seeds in network order from
+ * one stream, so parts applied in order build exactly {@link buildMbNetwork}'s model.
+ */
+function mbParts(seed: number) {
   const rng = new Rng(seed)
   const nextSeed = () => rng.int(2 ** 31)
   const bn = (x: T) => ap(tfl.layers.batchNormalization({ axis: 3, momentum: 0.9, epsilon: 1e-5 }), x)
@@ -257,25 +270,58 @@ export function buildMbNetwork(net: MbNetwork, seed: number): tfl.LayersModel {
     const gate = hardSigmoid(dense(dense(pooled, reduced, true, true), c, true))
     return ap(tfl.layers.multiply(), [x, ap(tfl.layers.reshape({ targetShape: [1, 1, c] }), gate)])
   }
-  const layer = (x: T, l: MbLayer): T => {
-    if (l.kind === 'conv') return activation(bn(conv(x, l.cout, l.kernel, l.stride)), l.act)
-    let y = x
-    if (l.expand) y = activation(bn(groupedPointwise(y, l.mid, l.groups, nextSeed())), l.act)
-    if (l.groups > 1) y = channelShuffle(y, l.groups)
-    y = activation(bn(depthwise(y, l.kernel, l.stride, nextSeed())), l.act)
-    if (l.se > 0) y = squeezeExcite(y, l.mid, l.se)
-    y = bn(groupedPointwise(y, l.cout, l.groups, nextSeed()))
-    return l.stride === 1 && l.cin === l.cout ? ap(tfl.layers.add(), [x, y]) : y
+  return {
+    stem: (x: T, s: MbNetwork['stem']) => activation(bn(conv(x, s.cout, s.kernel, s.stride)), s.act),
+    layer(x: T, l: MbLayer): T {
+      if (l.kind === 'conv') return activation(bn(conv(x, l.cout, l.kernel, l.stride)), l.act)
+      let y = x
+      if (l.expand) y = activation(bn(groupedPointwise(y, l.mid, l.groups, nextSeed())), l.act)
+      if (l.groups > 1) y = channelShuffle(y, l.groups)
+      y = activation(bn(depthwise(y, l.kernel, l.stride, nextSeed())), l.act)
+      if (l.se > 0) y = squeezeExcite(y, l.mid, l.se)
+      y = bn(groupedPointwise(y, l.cout, l.groups, nextSeed()))
+      return l.stride === 1 && l.cin === l.cout ? ap(tfl.layers.add(), [x, y]) : y
+    },
+    /** Head convolution, pooling, feature mix, dropout and classifier: the logits. */
+    head(x: T, net: MbNetwork): T {
+      let y = activation(bn(conv(x, net.head.cout, 1, 1)), net.head.act)
+      y = ap(tfl.layers.globalAveragePooling2d({}), y)
+      if (net.mix !== undefined) y = activation(dense(y, net.mix.cout, false), net.mix.act)
+      if (net.dropout > 0) y = ap(tfl.layers.dropout({ rate: net.dropout, seed: nextSeed() }), y)
+      return dense(y, net.classes, true)
+    },
   }
+}
 
-  const input = tfl.input({ shape: [...net.inputShape] })
+/**
+ * The stem, every layer and the head of `net` (head convolution to logits), in order, each as a
+ * latency block with the input it sees (count 1 each). The key names the part and its context (kind,
+ * channels, kernel, stride, activation, input size), so equal keys are equal computations.
+ * @internal
+ */
+export function mbSegments(net: MbNetwork): LatencyBlockSpec[] {
+  let [h, w, c] = net.inputShape
+  const out: LatencyBlockSpec[] = []
+  const put = (
+    key: string,
+    shape: readonly [number, number, number],
+    part: (p: ReturnType<typeof mbParts>, x: T) => T,
+  ) => out.push({ key, inputShape: shape, count: 1, apply: (x, seed) => part(mbParts(seed), x) })
   const s = net.stem
-  let x = activation(bn(conv(input, s.cout, s.kernel, s.stride)), s.act)
-  for (const l of net.layers) x = layer(x, l)
-  x = activation(bn(conv(x, net.head.cout, 1, 1)), net.head.act)
-  x = ap(tfl.layers.globalAveragePooling2d({}), x)
-  if (net.mix !== undefined) x = activation(dense(x, net.mix.cout, false), net.mix.act)
-  if (net.dropout > 0) x = ap(tfl.layers.dropout({ rate: net.dropout, seed: nextSeed() }), x)
-  const logits = dense(x, net.classes, true)
-  return tfl.model({ inputs: input, outputs: logits, name: net.name })
+  put(`stem:${h}x${w}x${c}>${s.cout}:k${s.kernel}:s${s.stride}:${s.act}`, [h, w, c], (p, x) => p.stem(x, s))
+  ;[h, w, c] = [outSide(h, s.kernel, s.stride), outSide(w, s.kernel, s.stride), s.cout]
+  for (const l of net.layers) {
+    const ctx = `${h}x${w}x${l.cin}>${l.cout}:k${l.kernel}:s${l.stride}:${l.act}`
+    const key =
+      l.kind === 'conv'
+        ? `conv:${ctx}`
+        : `mbconv:${ctx}:m${l.mid}:se${l.se}:g${l.groups}${l.expand ? '' : ':noexpand'}`
+    put(key, [h, w, c], (p, x) => p.layer(x, l))
+    ;[h, w, c] = [outSide(h, l.kernel, l.stride), outSide(w, l.kernel, l.stride), l.cout]
+  }
+  const mix = net.mix === undefined ? '' : `:mix${net.mix.cout}:${net.mix.act}`
+  put(`head:${h}x${w}x${c}>${net.head.cout}:${net.head.act}${mix}>${net.classes}`, [h, w, c], (p, x) =>
+    p.head(x, net),
+  )
+  return out
 }

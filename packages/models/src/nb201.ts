@@ -4,6 +4,7 @@ import { nb201 } from '@nasjs/search-space'
 import * as tfl from '@tensorflow/tfjs-layers'
 import { z } from 'zod'
 import { parseConfig } from './config.js'
+import type { LatencyBlockSpec } from './hardware/block-spec.js'
 import { KeepFirst, Zero } from './layers.js'
 
 /**
@@ -108,11 +109,28 @@ export function nb201Cost(arch: Nb201Arch, options?: Nb201NetworkOptions): { par
 export function buildNb201(arch: Nb201Arch, options?: Nb201NetworkOptions): tfl.LayersModel {
   const a = nb201.validate(arch)
   const o = parseOptions(options)
-  const rng = new Rng(o.seed)
+  const p = nb201Parts(o.seed)
+  const input = tfl.input({ shape: [...o.inputShape] })
+  let x = p.stem(input, o.channels)
+  for (let stage = 0; stage < 3; stage++) {
+    const c = o.channels << stage
+    if (stage > 0) x = p.reduce(x, c)
+    for (let n = 0; n < o.cellsPerStage; n++) x = p.cell(x, a, c)
+  }
+  return tfl.model({ inputs: input, outputs: p.head(x, o.classes), name: 'nb201' })
+}
+
+type T = tfl.SymbolicTensor
+
+/**
+ * The builders of an NB201 network's parts, drawing their initialisers' seeds in network order from
+ * one stream, so parts applied in order build exactly {@link buildNb201}'s model.
+ */
+function nb201Parts(seedOf: number) {
+  const rng = new Rng(seedOf)
   const seed = () => rng.int(2 ** 31)
-  const bn = (x: tfl.SymbolicTensor) =>
-    tfl.layers.batchNormalization({ axis: 3, momentum: 0.9, epsilon: 1e-5 }).apply(x) as tfl.SymbolicTensor
-  const conv = (x: tfl.SymbolicTensor, filters: number, kernelSize: number, strides = 1) => {
+  const bn = (x: T) => tfl.layers.batchNormalization({ axis: 3, momentum: 0.9, epsilon: 1e-5 }).apply(x) as T
+  const conv = (x: T, filters: number, kernelSize: number, strides = 1) => {
     const input =
       strides === 1
         ? x
@@ -123,7 +141,7 @@ export function buildNb201(arch: Nb201Arch, options?: Nb201NetworkOptions): tfl.
                 [1, 1],
               ],
             })
-            .apply(x) as tfl.SymbolicTensor)
+            .apply(x) as T)
     return tfl.layers
       .conv2d({
         filters,
@@ -133,77 +151,180 @@ export function buildNb201(arch: Nb201Arch, options?: Nb201NetworkOptions): tfl.
         useBias: false,
         kernelInitializer: tfl.initializers.heNormal({ seed: seed() }),
       })
-      .apply(input) as tfl.SymbolicTensor
+      .apply(input) as T
   }
-  const reluConvBn = (x: tfl.SymbolicTensor, filters: number, kernelSize: number, strides = 1) =>
-    bn(conv(tfl.layers.reLU().apply(x) as tfl.SymbolicTensor, filters, kernelSize, strides))
-  const add = (xs: tfl.SymbolicTensor[]) => {
+  const reluConvBn = (x: T, filters: number, kernelSize: number, strides = 1) =>
+    bn(conv(tfl.layers.reLU().apply(x) as T, filters, kernelSize, strides))
+  /** The same tensor twice in one sum goes through an identity once more: TF.js's inference executor frees a tensor fed twice to one layer too early. */
+  const dup = (t: T) => tfl.layers.activation({ activation: 'linear' }).apply(t) as T
+  const add = (xs: T[]) => {
     if (xs.length === 1) return xs[0]!
-    // the same tensor twice in one sum (two skip connections from one node) goes through an
-    // identity once more: TF.js's inference executor frees a tensor fed twice to one layer too early
-    const seen = new Set<tfl.SymbolicTensor>()
+    const seen = new Set<T>()
     const distinct = xs.map((t) => {
       if (!seen.has(t)) {
         seen.add(t)
         return t
       }
-      return tfl.layers.activation({ activation: 'linear' }).apply(t) as tfl.SymbolicTensor
+      return dup(t)
     })
-    return tfl.layers.add().apply(distinct) as tfl.SymbolicTensor
+    return tfl.layers.add().apply(distinct) as T
   }
-
-  const cell = (x: tfl.SymbolicTensor, c: number) => {
-    const nodes: tfl.SymbolicTensor[] = [x]
-    for (let j = 1; j <= 3; j++) {
-      const terms: tfl.SymbolicTensor[] = []
-      NB201_EDGES.forEach(([to, from], e) => {
-        if (to !== j) return
-        const op = a[e]!
-        const h = nodes[from]!
-        if (op === 'nor_conv_3x3') terms.push(reluConvBn(h, c, 3))
-        else if (op === 'nor_conv_1x1') terms.push(reluConvBn(h, c, 1))
-        else if (op === 'avg_pool_3x3')
-          terms.push(
-            tfl.layers
-              .averagePooling2d({ poolSize: 3, strides: 1, padding: 'same' })
-              .apply(h) as tfl.SymbolicTensor,
-          )
-        else if (op === 'skip_connect') terms.push(h)
-      })
-      // an edge that is `none` adds zero; a node whose edges are all `none` is zero
-      nodes.push(terms.length > 0 ? add(terms) : (new Zero({}).apply(x) as tfl.SymbolicTensor))
-    }
-    // nodes 1 and 2 when no operation carries them on to node 3 are still computed, as in the benchmark
-    const live = new Set([3])
-    for (let e = NB201_EDGES.length - 1; e >= 0; e--) {
-      const [to, from] = NB201_EDGES[e]!
-      if (live.has(to) && a[e] !== 'none') live.add(from)
-    }
-    // a dead node that is one of the kept tensors (a skip connection) needs no keeping
-    const dead = [...new Set([1, 2].filter((j) => !live.has(j)).map((j) => nodes[j]!))].filter(
-      (t) => t !== nodes[3] && t !== x,
-    )
-    return dead.length === 0
-      ? nodes[3]!
-      : (new KeepFirst({}).apply([nodes[3]!, ...dead]) as tfl.SymbolicTensor)
+  const op = (h: T, name: Nb201Op, c: number): T | undefined => {
+    if (name === 'nor_conv_3x3') return reluConvBn(h, c, 3)
+    if (name === 'nor_conv_1x1') return reluConvBn(h, c, 1)
+    if (name === 'avg_pool_3x3')
+      return tfl.layers.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same' }).apply(h) as T
+    if (name === 'skip_connect') return h
+    return undefined
   }
+  return {
+    bn,
+    dup,
+    add,
+    op,
+    zero: (x: T) => new Zero({}).apply(x) as T,
+    keep: (xs: T[]) => new KeepFirst({}).apply(xs) as T,
+    stem: (x: T, c: number) => bn(conv(x, c, 3)),
+    /** The residual reduction block to `c` channels. */
+    reduce(x: T, c: number): T {
+      const branch = reluConvBn(reluConvBn(x, c, 3, 2), c, 3)
+      const pooled = tfl.layers.averagePooling2d({ poolSize: 2, strides: 2, padding: 'valid' }).apply(x)
+      const shortcut = conv(pooled as T, c, 1)
+      return add([shortcut, branch])
+    },
+    cell(x: T, a: Nb201Arch, c: number): T {
+      const nodes: T[] = [x]
+      for (let j = 1; j <= 3; j++) {
+        const terms: T[] = []
+        NB201_EDGES.forEach(([to, from], e) => {
+          if (to !== j) return
+          const y = op(nodes[from]!, a[e]!, c)
+          if (y !== undefined) terms.push(y)
+        })
+        // an edge that is `none` adds zero; a node whose edges are all `none` is zero
+        nodes.push(terms.length > 0 ? add(terms) : (new Zero({}).apply(x) as T))
+      }
+      const dead = nb201DeadNodes(a, nodes)
+      return dead.length === 0 ? nodes[3]! : (new KeepFirst({}).apply([nodes[3]!, ...dead]) as T)
+    },
+    head(x: T, classes: number): T {
+      const y = tfl.layers.globalAveragePooling2d({}).apply(tfl.layers.reLU().apply(bn(x))) as T
+      return tfl.layers
+        .dense({ units: classes, kernelInitializer: tfl.initializers.glorotUniform({ seed: seed() }) })
+        .apply(y) as T
+    },
+  }
+}
 
-  const input = tfl.input({ shape: [...o.inputShape] })
-  let x = bn(conv(input, o.channels, 3))
+type Nb201Op = Nb201Arch[number]
+
+/**
+ * Nodes 1 and 2 when no operation carries them on to node 3 are still computed, as in the benchmark:
+ * the distinct tensors of such nodes that are neither node 3 nor the input (a dead node that is one of
+ * the kept tensors, a skip connection, needs no keeping).
+ */
+function nb201DeadNodes<N>(a: Nb201Arch, nodes: readonly N[]): N[] {
+  const live = new Set([3])
+  for (let e = NB201_EDGES.length - 1; e >= 0; e--) {
+    const [to, from] = NB201_EDGES[e]!
+    if (live.has(to) && a[e] !== 'none') live.add(from)
+  }
+  return [...new Set([1, 2].filter((j) => !live.has(j)).map((j) => nodes[j]!))].filter(
+    (t) => t !== nodes[3] && t !== nodes[0],
+  )
+}
+
+/**
+ * The blocks of the NB201 network of `arch` and how many times each runs (the cells' operations
+ * counted over every cell), such that the network is exactly these blocks: what a latency table sums.
+ * @internal
+ */
+export function nb201Blocks(arch: Nb201Arch, options?: Nb201NetworkOptions): LatencyBlockSpec[] {
+  const a = nb201.validate(arch)
+  const o = parseOptions(options)
+  const [h0, w0, cin] = o.inputShape
+  const byKey = new Map<string, LatencyBlockSpec>()
+  const put = (
+    key: string,
+    inputShape: readonly [number, number, number],
+    count: number,
+    apply: LatencyBlockSpec['apply'],
+    contains?: LatencyBlockSpec['contains'],
+  ) => {
+    const b = byKey.get(key)
+    byKey.set(key, {
+      key,
+      inputShape,
+      count: (b?.count ?? 0) + count,
+      apply,
+      ...(contains === undefined ? {} : { contains }),
+    })
+  }
+  /** `k` copies of x through identities summed (or kept): the identities are dup blocks of their own. */
+  const copies = (p: ReturnType<typeof nb201Parts>, x: T, k: number) => [
+    x,
+    ...Array.from({ length: k - 1 }, () => p.dup(x)),
+  ]
+  put(`stem:${h0}x${w0}x${cin}>${o.channels}`, [h0, w0, cin], 1, (x, s) => nb201Parts(s).stem(x, o.channels))
+  let [h, w] = [h0, w0]
   for (let stage = 0; stage < 3; stage++) {
     const c = o.channels << stage
     if (stage > 0) {
-      const branch = reluConvBn(reluConvBn(x, c, 3, 2), c, 3)
-      const pooled = tfl.layers.averagePooling2d({ poolSize: 2, strides: 2, padding: 'valid' }).apply(x)
-      const shortcut = conv(pooled as tfl.SymbolicTensor, c, 1)
-      x = add([shortcut, branch])
+      const shape = [h, w, c / 2] as const
+      put(`reduce:${h}x${w}x${c / 2}>${c}`, shape, 1, (x, s) => nb201Parts(s).reduce(x, c))
+      ;[h, w] = [h / 2, w / 2]
     }
-    for (let n = 0; n < o.cellsPerStage; n++) x = cell(x, c)
+    const at = `${h}x${w}x${c}`
+    const shape = [h, w, c] as const
+    const n = o.cellsPerStage
+    const dupKey = `dup:${at}`
+    // the cell's structure, as nb201Parts.cell builds it: which tensors each node sums
+    const nodes: string[] = ['x']
+    for (let j = 1; j <= 3; j++) {
+      const terms: string[] = []
+      NB201_EDGES.forEach(([to, from], e) => {
+        if (to !== j) return
+        const op = a[e]!
+        if (op === 'none') return
+        if (op === 'skip_connect') terms.push(nodes[from]!)
+        else {
+          put(`op:${op}:${at}`, shape, n, (x, s) => nb201Parts(s).op(x, op, c)!)
+          terms.push(`${op}@${e}`)
+        }
+      })
+      if (terms.length === 0) {
+        put(`zero:${at}`, shape, n, (x, s) => nb201Parts(s).zero(x))
+        nodes.push(`zero@${j}`)
+      } else if (terms.length === 1) nodes.push(terms[0]!)
+      else {
+        const k = terms.length
+        put(`add${k}:${at}`, shape, n, (x, s) => tfl.layers.add().apply(copies(nb201Parts(s), x, k)) as T, [
+          { key: dupKey, count: k - 1 },
+        ])
+        // the identity for a tensor summed twice is a block of its own (counted 0 times when no
+        // tensor is), measured for the sums built on identities too
+        put(dupKey, shape, n * (terms.length - new Set(terms).size), (x, s) => nb201Parts(s).dup(x))
+        nodes.push(`sum@${j}`)
+      }
+    }
+    const dead = nb201DeadNodes(a, nodes)
+    if (dead.length > 0) {
+      const k = dead.length + 1
+      put(dupKey, shape, 0, (x, s) => nb201Parts(s).dup(x))
+      put(
+        `keep${k}:${at}`,
+        shape,
+        n,
+        (x, s) => {
+          const p = nb201Parts(s)
+          return p.keep(copies(p, x, k))
+        },
+        [{ key: dupKey, count: k - 1 }],
+      )
+    }
   }
-  x = tfl.layers.reLU().apply(bn(x)) as tfl.SymbolicTensor
-  x = tfl.layers.globalAveragePooling2d({}).apply(x) as tfl.SymbolicTensor
-  const logits = tfl.layers
-    .dense({ units: o.classes, kernelInitializer: tfl.initializers.glorotUniform({ seed: seed() }) })
-    .apply(x) as tfl.SymbolicTensor
-  return tfl.model({ inputs: input, outputs: logits, name: 'nb201' })
+  put(`head:${h}x${w}x${o.channels << 2}>${o.classes}`, [h, w, o.channels << 2], 1, (x, s) =>
+    nb201Parts(s).head(x, o.classes),
+  )
+  return [...byKey.values()]
 }

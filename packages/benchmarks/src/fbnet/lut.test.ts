@@ -1,10 +1,11 @@
 import { fc, test } from '@fast-check/vitest'
-import { Rng } from '@nasjs/core'
+import { Rng, parseLatencyTable, predictFromTable } from '@nasjs/core'
+import { fbnet } from '@nasjs/search-space'
 import { describe, expect, it } from 'vitest'
 
 import { loadFbnet } from '../node/fbnet.js'
 import { fbnetFromCsv, FBNET_SETTINGS } from './fbnet.js'
-import { evaluateLatencyLuts, fitLatencyLut, fitLatencyLuts } from './lut.js'
+import { evaluateLatencyLuts, fitLatencyLut, fitLatencyLuts, latencyTableOfLut } from './lut.js'
 
 const fb = loadFbnet()
 
@@ -63,4 +64,26 @@ describe('latency LUT', () => {
         for (let o = 0; o < 9; o++) expect(lut.table[l]![o]).toBeCloseTo(table[l]![o]!, 6)
     },
   )
+})
+
+describe('a fitted LUT as a latency table', () => {
+  it('predicts what the LUT predicts, keyed by layer and operation, and reads back as a table', () => {
+    for (const setting of ['pixel3', '1080ti_32']) {
+      const lut = fitLatencyLut(fb, setting)
+      const table = parseLatencyTable(JSON.parse(JSON.stringify(latencyTableOfLut(lut))))
+      expect(table).toMatchObject({ space: 'fbnet', source: 'fitted', fit: { networks: 5000 } })
+      expect(table.setting.batch).toBe(setting === 'pixel3' ? 1 : 32)
+      expect(table.device.name).toBe(setting === 'pixel3' ? 'pixel3' : '1080ti')
+      const rng = new Rng(4)
+      for (let i = 0; i < 20; i++) {
+        const arch = fbnet.sample(rng)
+        const blocks = [
+          { key: 'stem', count: 1 },
+          ...arch.map((op, l) => ({ key: `layer${l}:${op}`, count: 1 })),
+          { key: 'head', count: 1 },
+        ]
+        expect(predictFromTable(table, blocks)).toBeCloseTo(lut.predict(arch), 9)
+      }
+    }
+  })
 })

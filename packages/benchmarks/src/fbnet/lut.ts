@@ -1,4 +1,11 @@
-import { NasError, Rng, kendallTau } from '@nasjs/core'
+import {
+  LATENCY_TABLE_FORMAT,
+  LATENCY_TABLE_VERSION,
+  NasError,
+  Rng,
+  kendallTau,
+  type LatencyTable,
+} from '@nasjs/core'
 
 import { FBNET_LAYERS, FBNET_OPS } from '@nasjs/search-space'
 
@@ -264,4 +271,39 @@ export function evaluateLatencyLuts(
       mape: (100 * ape) / y.length,
     }
   })
+}
+
+/**
+ * A fitted FBNet LUT in the latency-table format every nasjs latency table shares (`LatencyTable` of
+ * `@nasjs/core`), so `predictLatency` of `@nasjs/models` and the `latency.lut` objective read it as they
+ * read a table measured here. Its keys are FBNet's own: `layer<l>:<op>` (the entries of
+ * `lut.table`, `skip` 0), with `stem` and `head` at 0 because the bias holds them.
+ *
+ * @example
+ * ```ts
+ * const table = latencyTableOfLut(fitLatencyLut(loadFbnet(), 'pixel3_1'))
+ * writeFileSync('pixel3.json', JSON.stringify(table))
+ * ```
+ * @since 0.1.0
+ */
+export function latencyTableOfLut(lut: LatencyLut): LatencyTable {
+  const m = /^(.*)_(\d+)$/.exec(lut.setting)
+  const entries: LatencyTable['entries'] = { stem: { ms: 0 }, head: { ms: 0 } }
+  lut.table.forEach((row, l) => row.forEach((ms, o) => (entries[`layer${l}:${FBNET_OPS[o]!}`] = { ms })))
+  return {
+    format: LATENCY_TABLE_FORMAT,
+    version: LATENCY_TABLE_VERSION,
+    space: 'fbnet',
+    source: 'fitted',
+    device: {
+      name: m?.[1] ?? lut.setting,
+      description: `fitted by least squares to HELP's measured FBNet latencies (${lut.setting})`,
+    },
+    versions: { data: 'help_fbnet_latency_27devices' },
+    setting: { batch: m === null ? 1 : Number(m[2]) },
+    unit: 'ms',
+    overhead: lut.bias,
+    entries,
+    fit: { networks: lut.trainSize },
+  }
 }

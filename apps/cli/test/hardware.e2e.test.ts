@@ -1,0 +1,105 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { assertBuilt, nas, tempDir } from './helpers.js'
+
+const BEST = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'
+// a 2-channel NB201 network with one cell per stage: quick to build and to time
+const TINY = ['--width', '2', '--cells', '1']
+
+beforeAll(() => assertBuilt())
+
+describe('nas hardware', () => {
+  it('measure reports latency, cold start, memory and download size of one network', () => {
+    const cwd = tempDir()
+    const r = nas(cwd, [
+      'hardware',
+      'measure',
+      '--arch',
+      BEST,
+      ...TINY,
+      '--runs',
+      '5',
+      '--warmup',
+      '1',
+      '--json',
+    ])
+    expect(r.status, r.stderr).toBe(0)
+    const j = r.json() as {
+      latency: { median: number; runs: number }
+      coldStart: { loadMs: number; firstInferenceMs: number }
+      memory: { peakTensorBytes: number }
+      size: { float32: number; float16: number; uint8: number }
+      device: { backend: string }
+    }
+    expect(j.latency.runs).toBe(5)
+    expect(j.latency.median).toBeGreaterThan(0)
+    expect(j.coldStart.firstInferenceMs).toBeGreaterThan(0)
+    expect(j.memory.peakTensorBytes).toBeGreaterThan(0)
+    expect(j.size.float32).toBe(2 * j.size.float16)
+    expect(j.device.backend).toBe('wasm')
+  })
+
+  it('lut build writes a table that lut check compares with whole networks', () => {
+    const cwd = tempDir()
+    const build = nas(cwd, [
+      'hardware',
+      'lut',
+      'build',
+      ...TINY,
+      '--runs',
+      '2',
+      '--calibrate',
+      '2',
+      '--out',
+      'lut.json',
+    ])
+    expect(build.status, build.stderr).toBe(0)
+    expect(build.stdout).toMatch(/wrote lut\.json: \d+ blocks of nb201/)
+    expect(build.stderr).toMatch(/^blocks 1\/\d+ · /m)
+    expect(build.stderr).toMatch(/^calibrate 2\/2 · /m)
+    const lut = JSON.parse(readFileSync(join(cwd, 'lut.json'), 'utf8')) as Record<string, unknown>
+    expect(lut).toMatchObject({ format: 'nasjs-latency-table', version: 1, space: 'nb201', unit: 'ms' })
+    const check = nas(cwd, [
+      'hardware',
+      'lut',
+      'check',
+      '--lut',
+      'lut.json',
+      '--sample',
+      '3',
+      '--runs',
+      '3',
+      '--json',
+    ])
+    expect(check.status, check.stderr).toBe(0)
+    const j = check.json() as {
+      networks: number
+      within10: number
+      rows: { measured: number; predicted: number }[]
+    }
+    expect(j.networks).toBe(3)
+    expect(j.rows).toHaveLength(3)
+    expect(j.within10).toBeGreaterThanOrEqual(0)
+  })
+
+  it.each([
+    [['lut', 'build', '--space', 'darts', '--out', 'x.json'], /NOT_REGISTERED.*darts/],
+    [['lut', 'build', '--resolutions', '160', '--out', 'x.json'], /--resolutions picks ofa-mbv3/],
+    [
+      ['lut', 'build', '--space', 'ofa-mbv3', '--resolutions', '150', '--out', 'x.json'],
+      /not an ofa-mbv3 resolution/,
+    ],
+    [['lut', 'check', '--lut', 'missing.json'], /IO.*missing\.json/],
+    [['lut', 'check', '--lut', 'bad.json'], /DATA_CORRUPT.*bad\.json/],
+    [['measure', '--arch', 'nope'], /ARCH_INVALID/],
+  ])('%j is refused with one NasError', (args, message) => {
+    const cwd = tempDir()
+    writeFileSync(join(cwd, 'bad.json'), JSON.stringify({ format: 'nasjs-latency-table', version: 1 }))
+    const r = nas(cwd, ['hardware', ...args])
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toMatch(message)
+    expect(r.stderr).toMatch(/^nas: error \[[A-Z_]+\]/)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
+})

@@ -1,0 +1,3 @@
+export type { LatencyBlockSpec } from './block-spec.js'
+export * from './measure.js'
+export * from './lut.js'
