@@ -15,6 +15,7 @@ import { NasError, type Metrics } from '@nasjs/core'
 import type { JournalHeader, TrialLedger, TrialRecord } from '@nasjs/strategies'
 import { journalLockHolder } from '@nasjs/strategies/node'
 import type { TableSession, TableTruth } from './targets.js'
+import type { HardwareSetup } from './search/hardware.js'
 import type { ProxySetup } from './search/proxy.js'
 
 /** The files of a run directory. */
@@ -78,6 +79,8 @@ export interface SearchMeta {
   readonly training?: TrainingSetup
   /** A proxy search (`--evaluator proxy`): its setup, as the journal header records it. */
   readonly proxy?: ProxySetup
+  /** Hardware metrics and the MnasNet reward of the search, when it has any. */
+  readonly hardware?: HardwareSetup
 }
 
 /** Reads the CLI's settings from a journal header (a journal not written by `nas search` is an error). */
@@ -117,6 +120,7 @@ export function searchMeta(header: JournalHeader, where: string): SearchMeta {
     dataset: m['dataset'],
     ...(training === undefined ? {} : { training: training }),
     ...(proxy === undefined ? {} : { proxy }),
+    ...(m['hardware'] === undefined ? {} : { hardware: m['hardware'] as HardwareSetup }),
   }
 }
 

@@ -157,3 +157,12 @@ export function checkTargetMetrics(
     ...constraints.map((c) => parseConstraint(c).metric),
   ])
 }
+
+/** The network heads and input shapes of the NB201 datasets (the benchmark's networks). */
+export const NB201_NETWORKS: Readonly<
+  Record<string, { readonly inputShape: [number, number, number]; readonly classes: number }>
+> = {
+  cifar10: { inputShape: [32, 32, 3], classes: 10 },
+  cifar100: { inputShape: [32, 32, 3], classes: 100 },
+  'imagenet16-120': { inputShape: [16, 16, 3], classes: 120 },
+}

@@ -103,3 +103,133 @@ describe('nas hardware', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 })
+
+describe('hardware metrics in nas search', () => {
+  interface Summary {
+    ok: boolean
+    trials: number
+    best?: { arch: string; metrics: Record<string, number> }
+    front: { arch: string; metrics: Record<string, number> }[]
+  }
+  const header = (cwd: string, dir: string) =>
+    JSON.parse(readFileSync(join(cwd, dir, 'trials.jsonl'), 'utf8').split('\n')[0]!) as {
+      meta: Record<string, unknown>
+    }
+
+  it('measures latency on this backend beside the benchmark accuracy', () => {
+    const cwd = tempDir()
+    const r = nas(cwd, [
+      'search',
+      '--strategy',
+      'nsga2',
+      '--budget',
+      '6',
+      '--objective',
+      'valid_acc:max',
+      '--objective',
+      'latency.tfjs-wasm:min',
+      '--out',
+      'r',
+      '--json',
+    ])
+    expect(r.status, r.stderr).toBe(0)
+    const s = r.json() as Summary
+    for (const f of s.front) expect(f.metrics['latency.tfjs-wasm']).toBeGreaterThan(0)
+    expect(header(cwd, 'r').meta).toMatchObject({ hardware: { metrics: ['latency.tfjs-wasm'] } })
+  })
+
+  it("predicts latency from a table, checks a constraint on it before the lookup, and ranks by MnasNet's reward; a changed table stops a resume", () => {
+    const cwd = tempDir()
+    expect(
+      nas(cwd, ['hardware', 'lut', 'build', '--runs', '3', '--calibrate', '2', '--out', 'lut.json', '-q'])
+        .status,
+    ).toBe(0)
+    const args = [
+      'search',
+      '--strategy',
+      'rea',
+      '--budget',
+      '12',
+      '--objective',
+      'reward.mnas:max',
+      '--mnas',
+      'valid_acc,latency.lut,6',
+      '--lut',
+      'lut.json',
+      '--constraint',
+      'latency.lut<=9',
+      '--out',
+      'r',
+      '--json',
+    ]
+    const r = nas(cwd, args)
+    expect(r.status, r.stderr).toBe(0)
+    const s = r.json() as Summary
+    const m = s.best!.metrics
+    expect(m['reward.mnas']).toBeCloseTo(m['valid_acc']! * (m['latency.lut']! / 6) ** -0.07, 6)
+    expect(m['latency.lut']).toBeLessThanOrEqual(9)
+    expect(header(cwd, 'r').meta).toMatchObject({
+      hardware: {
+        metrics: ['latency.lut'],
+        mnas: { accuracy: 'valid_acc', latency: 'latency.lut', target: 6 },
+      },
+    })
+    const resumeLut = nas(cwd, ['search', '--out', 'r', '--resume', '--lut', 'lut.json'])
+    expect(resumeLut.stderr).toMatch(/--resume keeps the run's hardware setup; drop --lut/)
+    const lut = JSON.parse(readFileSync(join(cwd, 'lut.json'), 'utf8')) as { overhead: number }
+    writeFileSync(join(cwd, 'lut.json'), JSON.stringify({ ...lut, overhead: lut.overhead + 1 }))
+    const changed = nas(cwd, ['search', '--out', 'r', '--resume', '--budget', '14'])
+    expect(changed.status).not.toBe(0)
+    expect(changed.stderr).toMatch(/DATA_CORRUPT.*changed since the run started/)
+  })
+
+  it('adds peak memory and download size to a proxy search', () => {
+    const cwd = tempDir()
+    const r = nas(cwd, [
+      'search',
+      '--evaluator',
+      'proxy',
+      '--data',
+      'digits',
+      '--width',
+      '4',
+      '--batch-size',
+      '8',
+      '--strategy',
+      'nsga2',
+      '--budget',
+      '6',
+      '--objective',
+      'zc.synflow:max',
+      '--objective',
+      'size.bytes:min',
+      '--constraint',
+      'memory.peak<=100000000',
+      '--out',
+      'r',
+      '--json',
+    ])
+    expect(r.status, r.stderr).toBe(0)
+    for (const f of (r.json() as Summary).front) {
+      expect(f.metrics['size.bytes']).toBeGreaterThan(0)
+      expect(f.metrics['memory.peak']).toBeGreaterThan(0)
+    }
+  })
+
+  it.each([
+    [['--objective', 'latency.lut:min'], /give it with --lut <file>/],
+    [['--objective', 'reward.mnas:max'], /with --mnas accuracy,latency,target/],
+    [['--objective', 'valid_acc:max', '--lut', 'x.json'], /--lut gives the table of the metric latency\.lut/],
+    [
+      ['--objective', 'reward.mnas:max', '--mnas', 'valid_acc,latency.lut'],
+      /expected accuracy,latency,target/,
+    ],
+    [['--objective', 'latency.tfjs-webgl:min'], /measured on the TF\.js backend in use, which is wasm/],
+  ])('%j is refused with one NasError', (args, message) => {
+    const cwd = tempDir()
+    const r = nas(cwd, ['search', ...args, '--budget', '2', '--out', 'r'])
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toMatch(message)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
+})

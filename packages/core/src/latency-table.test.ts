@@ -1,7 +1,12 @@
 import { fc } from '@fast-check/vitest'
 import { describe, expect, it } from 'vitest'
 import { NasError } from './errors.js'
-import { LATENCY_TABLE_FORMAT, parseLatencyTable, predictFromTable, type LatencyTable } from './latency-table.js'
+import {
+  LATENCY_TABLE_FORMAT,
+  parseLatencyTable,
+  predictFromTable,
+  type LatencyTable,
+} from './latency-table.js'
 
 const table = (entries: Record<string, number>, overhead = 1.5): LatencyTable =>
   parseLatencyTable({
@@ -61,7 +66,9 @@ describe('latency tables', () => {
     delete noUnit['unit']
     expect(() => parseLatencyTable(noUnit)).toThrow(NasError)
     expect(() => parseLatencyTable(noUnit)).toThrow(/unit/)
-    expect(() => parseLatencyTable({ ...good, entries: { stem: { ms: 'fast' } } })).toThrow(/entries\.stem\.ms/)
+    expect(() => parseLatencyTable({ ...good, entries: { stem: { ms: 'fast' } } })).toThrow(
+      /entries\.stem\.ms/,
+    )
     expect(() => parseLatencyTable(null)).toThrow(expect.objectContaining({ code: 'DATA_CORRUPT' }) as Error)
   })
 })

@@ -149,3 +149,27 @@ export function predictFromTable(table: LatencyTable, blocks: readonly LatencyBl
   }
   return ms
 }
+
+/**
+ * Whether `name` is a hardware metric of `@nasjs/models`' `hardwareMetrics`: `latency.tfjs-<backend>`
+ * (measured on the TF.js backend in use), `latency.lut` (predicted by a latency table), `memory.peak`
+ * (bytes of tensors alive at once during one inference) or `size.bytes` (bytes of the float32 weights).
+ * @since 0.1.0
+ * @category latency tables
+ */
+export const isHardwareMetric = (name: string): boolean =>
+  /^latency\.tfjs-[a-z0-9]+$/.test(name) ||
+  name === 'latency.lut' ||
+  name === 'memory.peak' ||
+  name === 'size.bytes'
+
+/**
+ * The hardware metrics there are, for help texts and errors.
+ * @since 0.1.0
+ */
+export const HARDWARE_METRICS = [
+  'latency.tfjs-<backend>',
+  'latency.lut',
+  'memory.peak',
+  'size.bytes',
+] as const

@@ -4,16 +4,10 @@ import { NB201_DATASETS, sampleCanonicalCells } from '@nasjs/benchmarks'
 import { NasError, Rng, kendallTau, spearmanRho } from '@nasjs/core'
 import { formatNb201, getSpace, nb201Canonical, type Nb201Arch } from '@nasjs/search-space'
 import { loadBenchmark, table, type Io } from '../context.js'
+import { NB201_NETWORKS } from '../targets.js'
 import { duration } from '../render/progress.js'
 import { intFlag } from '../search/parse.js'
 import { dataSpec } from '../search/training.js'
-
-/** The network heads and input shapes of the NB201 datasets. */
-const NB201_NETWORKS: Record<string, { inputShape: [number, number, number]; classes: number }> = {
-  cifar10: { inputShape: [32, 32, 3], classes: 10 },
-  cifar100: { inputShape: [32, 32, 3], classes: 100 },
-  'imagenet16-120': { inputShape: [16, 16, 3], classes: 120 },
-}
 
 interface Common {
   space: string

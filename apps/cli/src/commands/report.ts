@@ -6,6 +6,7 @@ import { readJournalFile } from '@nasjs/strategies/node'
 import type { Io } from '../context.js'
 import { RUN_FILES, searchMeta } from '../run-files.js'
 import { printSummary, truthScore, writeRunReport } from '../search/report.js'
+import { hardwareTarget } from '../search/hardware.js'
 import { proxyTarget } from '../search/proxy.js'
 import { trainingTarget } from '../search/training.js'
 import { tableTarget } from '../targets.js'
@@ -30,12 +31,14 @@ export function reportCommand(io: Io) {
       }
       const meta = searchMeta(stored.header, path)
       // a proxy or training run has no table behind it: its own metrics, no true front
-      const target =
+      const target = hardwareTarget(
         meta.proxy !== undefined
           ? proxyTarget(meta.proxy)
           : meta.training !== undefined
             ? trainingTarget(stored.header.space)
-            : tableTarget(stored.header.space)
+            : tableTarget(stored.header.space),
+        meta.hardware,
+      )
       const session = target.open(opts.data)
       const truth = session.truth(meta.dataset, parseObjectives(stored.header.objectives))
       const frontScore = truthScore(session, truth, target.space)

@@ -90,6 +90,11 @@ export function searchCommand(io: Io) {
       '--proxy-weights <list>',
       'proxy: search on zc_score = the weighted sum of proxies, e.g. synflow=1,nwot=0.01',
     )
+    .option('--lut <file>', 'the latency table of the metric latency.lut (from nas hardware lut build)')
+    .option(
+      '--mnas <spec>',
+      "acc,lat,target[,alpha,beta]: reward.mnas = acc * (lat / target)^w, MnasNet's reward (w = alpha at or under target, else beta; default -0.07)",
+    )
     .option('--json', 'NDJSON progress on stderr; the summary as the last line of stdout')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
@@ -98,6 +103,8 @@ export function searchCommand(io: Io) {
 Metrics: valid_acc, test_acc, params, flops, latency.<device>, energy.<device>
   with --evaluator train: valid_acc, test_acc, params, flops, train_seconds
   with --evaluator proxy: zc.<proxy> for each of --proxy, zc_score (with --proxy-weights), params, flops
+  with every evaluator, measured or predicted here: latency.tfjs-<backend> (e.g. latency.tfjs-wasm),
+    latency.lut (with --lut), memory.peak (bytes), size.bytes (float32 weights), reward.mnas (with --mnas)
   HW-NAS-Bench devices: edgegpu raspi4 edgetpu pixel3 eyeriss fpga; HELP settings e.g. titan_rtx_1, gold_6226
 The run directory is locked while a search runs in it; a second search there is refused.
 Examples:
@@ -108,6 +115,8 @@ Examples:
   nas search --out runs/rea --resume --budget 300   # ... with a larger budget
   nas search --evaluator train --data fashion-mnist --strategy rea --budget 30 --objective valid_acc:max
                                                # train every candidate (scaled-down NB201 network)
+  nas search --objective valid_acc:max --objective latency.tfjs-wasm:min   # latency measured on this machine
+  nas search --strategy rea --objective reward.mnas:max --mnas valid_acc,latency.lut,6 --lut nb201-lut.json
   nas search --evaluator proxy --proxy synflow,nwot --proxy-weights synflow=1,nwot=0.05 --strategy rea --budget 200
                                                # score every candidate untrained (full-size NB201 network)`,
     )

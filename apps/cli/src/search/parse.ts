@@ -22,6 +22,8 @@ export const SearchFlags = z.object({
   evaluator: z.enum(['table', 'train', 'proxy']),
   proxy: z.string().optional(),
   proxyWeights: z.string().optional(),
+  lut: z.string().optional(),
+  mnas: z.string().optional(),
   epochs: z.string().optional(),
   trainSize: z.string().optional(),
   validSize: z.string().optional(),
@@ -60,6 +62,8 @@ export interface SearchRequest {
   readonly training: TrainingFlags
   /** The proxy flags (with `evaluator: 'proxy'`). */
   readonly proxy: ProxyFlags
+  /** The latency table of `latency.lut` (`--lut`) and the MnasNet reward (`--mnas`), as given. */
+  readonly hardware: { readonly lut?: string; readonly mnas?: string }
   /** Options given on the command line (the rest are defaults). */
   readonly given: ReadonlySet<string>
 }
@@ -209,6 +213,8 @@ export function parseSearchFlags(raw: unknown, given: (name: string) => boolean)
     'data',
     ...TRAINING_FLAGS,
     ...PROXY_FLAGS,
+    'lut',
+    'mnas',
   ]
   return {
     space: f.space,
@@ -231,6 +237,10 @@ export function parseSearchFlags(raw: unknown, given: (name: string) => boolean)
     proxy: {
       ...(f.proxy === undefined ? {} : { proxy: f.proxy }),
       ...(f.proxyWeights === undefined ? {} : { proxyWeights: f.proxyWeights }),
+    },
+    hardware: {
+      ...(f.lut === undefined ? {} : { lut: f.lut }),
+      ...(f.mnas === undefined ? {} : { mnas: f.mnas }),
     },
     given: new Set(names.filter(given)),
   }

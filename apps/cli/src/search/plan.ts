@@ -8,15 +8,9 @@ import { assertRunsOnTable } from '../strategies.js'
 import { checkTargetMetrics, tableTarget, type TableTarget } from '../targets.js'
 import type { TrainingSetup } from '@nasjs/models/node'
 import { PROXY_FLAGS, TRAINING_FLAGS, type Evaluator, type SearchRequest } from './parse.js'
-import {
-  checkProxyMetrics,
-  proxyDataLabel,
-  proxyObjectives,
-  proxySetup,
-  proxyTarget,
-  type ProxySetup,
-} from './proxy.js'
-import { checkTrainingMetrics, dataLabel, dataSpec, trainingSetup, trainingTarget } from './training.js'
+import { hardwareTarget, planHardware, type HardwareSetup } from './hardware.js'
+import { proxyDataLabel, proxyObjectives, proxySetup, proxyTarget, type ProxySetup } from './proxy.js'
+import { dataLabel, dataSpec, trainingSetup, trainingTarget } from './training.js'
 
 /** Everything a search needs, checked, before anything is loaded or written. */
 export interface SearchPlan {
@@ -41,6 +35,8 @@ export interface SearchPlan {
   readonly training?: TrainingSetup
   /** With `--evaluator proxy`: the proxies every architecture is scored with, and on what. */
   readonly proxy?: ProxySetup
+  /** Hardware metrics and the MnasNet reward, when the objectives or constraints ask for them. */
+  readonly hardware?: HardwareSetup
 }
 
 /** A run directory's name for the data: a file's or folder's base name, without `.csv`. */
@@ -67,11 +63,13 @@ function strategyConfig(req: SearchRequest, registry: StrategyRegistry): unknown
 
 function planNew(req: SearchRequest, registry: StrategyRegistry): SearchPlan {
   if (req.evaluator === 'train') return planNewTraining(req, registry)
-  const target = tableTarget(req.space)
-  const dataset = req.dataset ?? target.defaultDataset
+  const table = tableTarget(req.space)
+  const dataset = req.dataset ?? table.defaultDataset
   const objectives =
-    req.objectives === undefined ? target.defaultObjectives : (req.objectives as unknown as ObjectiveList)
+    req.objectives === undefined ? table.defaultObjectives : (req.objectives as unknown as ObjectiveList)
   parseObjectives(objectives) // at least one, none twice
+  const hardware = planHardware(req.space, objectives, req.constraints, req.hardware)
+  const target = hardwareTarget(table, hardware)
   checkTargetMetrics(target, dataset, objectives, req.constraints)
   registry.get(req.strategy)
   assertRunsOnTable([req.strategy])
@@ -94,11 +92,12 @@ function planNew(req: SearchRequest, registry: StrategyRegistry): SearchPlan {
     cache: req.cache,
     data: req.data,
     outArg: req.out ?? dir,
+    ...(hardware === undefined ? {} : { hardware }),
   }
 }
 
 function planNewTraining(req: SearchRequest, registry: StrategyRegistry): SearchPlan {
-  const target = trainingTarget(req.space)
+  const trained = trainingTarget(req.space)
   const def = registry.get(req.strategy)
   // multi-fidelity strategies continue promoted trials from training states kept in the run
   // directory (a path relative to it, so a moved run resumes)
@@ -112,10 +111,12 @@ function planNewTraining(req: SearchRequest, registry: StrategyRegistry): Search
     req.objectives !== undefined
       ? (req.objectives as unknown as ObjectiveList)
       : def.multiObjective === true
-        ? target.defaultObjectives
+        ? trained.defaultObjectives
         : (['valid_acc:max'] as unknown as ObjectiveList)
   parseObjectives(objectives)
-  checkTrainingMetrics(objectives, req.constraints)
+  const hardware = planHardware(req.space, objectives, req.constraints, req.hardware)
+  const target = hardwareTarget(trained, hardware)
+  checkTargetMetrics(target, '', objectives, req.constraints)
   // multi-fidelity strategies (sh, hyperband) train at most --epochs unless their config says otherwise
   const fileConfig =
     req.configFile === undefined ? {} : (readJsonFile(req.configFile, 'strategy config') as object)
@@ -146,6 +147,7 @@ function planNewTraining(req: SearchRequest, registry: StrategyRegistry): Search
     data: undefined,
     outArg: req.out ?? dir,
     training,
+    ...(hardware === undefined ? {} : { hardware }),
   }
 }
 
@@ -160,14 +162,15 @@ async function planNewProxy(req: SearchRequest, registry: StrategyRegistry): Pro
     })
   }
   const proxy = await proxySetup(req.space, req.data, req.seed, { ...req.training, ...req.proxy })
-  const target = proxyTarget(proxy)
   const dataset = proxyDataLabel(proxy)
   const objectives =
     req.objectives !== undefined
       ? (req.objectives as unknown as ObjectiveList)
       : proxyObjectives(proxy, def.multiObjective === true)
   parseObjectives(objectives)
-  checkProxyMetrics(proxy, objectives, req.constraints)
+  const hardware = planHardware(req.space, objectives, req.constraints, req.hardware)
+  const target = hardwareTarget(proxyTarget(proxy), hardware)
+  checkTargetMetrics(target, '', objectives, req.constraints)
   const config = strategyConfig(req, registry)
   const name = dataName(dataset)
   const dir = resolve(req.out ?? join('runs', `${req.strategy}-${req.space}-${name}-proxy-${timestamp()}`))
@@ -189,6 +192,7 @@ async function planNewProxy(req: SearchRequest, registry: StrategyRegistry): Pro
     data: undefined,
     outArg: req.out ?? dir,
     proxy,
+    ...(hardware === undefined ? {} : { hardware }),
   }
 }
 
@@ -222,11 +226,11 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
       allowed: [made],
     })
   }
-  const stray = [...TRAINING_FLAGS, ...PROXY_FLAGS].filter((k) => req.given.has(k))
+  const stray = [...TRAINING_FLAGS, ...PROXY_FLAGS, 'lut', 'mnas'].filter((k) => req.given.has(k))
   if (stray.length > 0) {
     throw new NasError({
       code: 'CONFIG_INVALID',
-      message: `--resume keeps the run's ${made === 'proxy' ? 'proxy' : 'training'} setup; drop --${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (only --budget may change on resume)`,
+      message: `--resume keeps the run's ${stray[0] === 'lut' || stray[0] === 'mnas' ? 'hardware' : made === 'proxy' ? 'proxy' : 'training'} setup; drop --${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (only --budget may change on resume)`,
       value: stray,
     })
   }
@@ -273,12 +277,14 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
       })
     }
   }
-  const target =
+  const target = hardwareTarget(
     training !== undefined
       ? trainingTarget(header.space)
       : proxy !== undefined
         ? proxyTarget(proxy)
-        : tableTarget(header.space)
+        : tableTarget(header.space),
+    meta.hardware,
+  )
   return {
     dir,
     journal,
@@ -297,5 +303,6 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
     outArg: req.out,
     ...(training === undefined ? {} : { training }),
     ...(proxy === undefined ? {} : { proxy }),
+    ...(meta.hardware === undefined ? {} : { hardware: meta.hardware }),
   }
 }

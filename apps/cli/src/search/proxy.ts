@@ -1,4 +1,4 @@
-import { NasError, parseConstraint, parseObjectives } from '@nasjs/core'
+import { NasError } from '@nasjs/core'
 import type { Metrics, ObjectiveList } from '@nasjs/core'
 import type { DatasetSpec } from '@nasjs/models/node'
 import { getSpace } from '@nasjs/search-space'
@@ -156,21 +156,11 @@ export function proxyTarget(setup: ProxySetup): TableTarget {
   }
 }
 
-/** Objective and constraint names checked against the proxy search's metrics. */
-export function checkProxyMetrics(
-  setup: ProxySetup,
-  objectives: ObjectiveList,
-  constraints: readonly string[],
-): void {
-  proxyTarget(setup).checkMetrics('', [
-    ...parseObjectives(objectives).map((o) => o.name),
-    ...constraints.map((c) => parseConstraint(c).metric),
-  ])
-}
-
 /** A proxy session: the evaluator of `@nasjs/proxies` over the loaded minibatch data. */
 export interface ProxySession extends TableSession {
   readonly description: string
+  /** The builder setting of the scored networks. */
+  readonly network: Record<string, unknown>
 }
 
 /**
@@ -197,8 +187,7 @@ export async function openProxySession(setup: ProxySetup): Promise<ProxySession>
       ? {}
       : { inputShape: pool.shape as [number, number, number], classes: pool.classes }),
   }
-  const cost = (a: unknown) =>
-    models.modelCost(space as never, a as never, { ...network, seed: setup.seed })
+  const cost = (a: unknown) => models.modelCost(space as never, a as never, { ...network, seed: setup.seed })
   // the builder's checks (a builder for the space, input shape, width) before any trial starts
   cost(space.sample(new Rng(0)))
   const { evaluator, info } = proxies.proxyEvaluator({
@@ -217,6 +206,7 @@ export async function openProxySession(setup: ProxySetup): Promise<ProxySession>
       ? `${setup.batchSize} Gaussian inputs with random labels`
       : `${setup.batchSize} ${loaded!.source} examples`
   return {
+    network,
     description: `scoring with ${setup.proxies.join(', ')} (untrained ${setup.init}-initialised networks; minibatch: ${batch}); TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}`,
     evaluator: () => scored,
     cheapMetrics(_dataset, metrics) {

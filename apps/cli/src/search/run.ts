@@ -8,8 +8,9 @@ import { EXIT } from '../errors.js'
 import { createRenderer } from '../render/progress.js'
 import { createRunDir, removeCreated, type SearchMeta } from '../run-files.js'
 import { prepareStrategies } from '../strategies.js'
-import type { TableSession, TableTruth } from '../targets.js'
+import { NB201_NETWORKS, type TableSession, type TableTruth } from '../targets.js'
 import type { SearchPlan } from './plan.js'
+import { addedMetrics, openHardware } from './hardware.js'
 import type { ProxySession } from './proxy.js'
 import type { TrainingSession } from './training.js'
 import { truthScore } from './report.js'
@@ -78,11 +79,27 @@ async function runWithSession(
       ...constraints.map((c) => c.metric),
     ]),
   ]
-  const evaluator = session.evaluator(plan.dataset, metrics, [
-    ...objectives.map((o) => o.name),
-    ...constraints.map((c) => c.metric),
-  ])
-  const cheapMetrics = session.cheapMetrics(plan.dataset, metrics)
+  // hardware metrics and the reward are added on top of the evaluator, which never sees them
+  const added = new Set(addedMetrics(plan.hardware))
+  const own = (names: readonly string[]) => names.filter((n) => !added.has(n))
+  let evaluator = session.evaluator(
+    plan.dataset,
+    own(metrics),
+    own([...objectives.map((o) => o.name), ...constraints.map((c) => c.metric)]),
+  )
+  let cheapMetrics = session.cheapMetrics(plan.dataset, own(metrics))
+  if (plan.hardware !== undefined) {
+    const network =
+      built !== undefined
+        ? built.network
+        : plan.target.space.id === 'nb201'
+          ? NB201_NETWORKS[plan.dataset]
+          : undefined
+    const hw = await openHardware(plan.hardware, plan.target.space, network, evaluator, cheapMetrics)
+    evaluator = hw.evaluator
+    cheapMetrics = hw.cheapMetrics
+    log?.(hw.description)
+  }
   const truth = session.truth(plan.dataset, objectives)
   if (built === undefined) await prepareStrategies([plan.strategy], log)
   const strategy = registry.create(plan.strategy, plan.strategyConfig, {
@@ -122,6 +139,7 @@ async function runWithSession(
     dataset: plan.dataset,
     ...(training === undefined ? {} : { training: training.setup }),
     ...(plan.proxy === undefined ? {} : { proxy: plan.proxy }),
+    ...(plan.hardware === undefined ? {} : { hardware: plan.hardware }),
   }
   const frontScore = truthScore(session, truth, plan.target.space)
   try {

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs'
-import { NasError, parseConstraint, parseObjectives } from '@nasjs/core'
-import type { EvaluatorInfo, Metrics, ObjectiveList } from '@nasjs/core'
+import { NasError } from '@nasjs/core'
+import type { EvaluatorInfo, Metrics } from '@nasjs/core'
 import type { ResolvedTrainingSetup, TrainingSetup } from '@nasjs/models/node'
 import { getSpace } from '@nasjs/search-space'
 import { readJsonFile } from '../run-files.js'
@@ -166,14 +166,6 @@ export function trainingTarget(spaceId: string): TableTarget {
   }
 }
 
-/** Objective and constraint names checked against the training metrics. */
-export function checkTrainingMetrics(objectives: ObjectiveList, constraints: readonly string[]): void {
-  trainingTarget('nb201').checkMetrics('', [
-    ...parseObjectives(objectives).map((o) => o.name),
-    ...constraints.map((c) => parseConstraint(c).metric),
-  ])
-}
-
 /** A session for reporting a finished training run: nothing to evaluate, no table behind it. */
 export function reportOnlySession(): TableSession {
   return {
@@ -192,6 +184,8 @@ export interface TrainingSession extends TableSession {
   /** What was loaded, for the log line. */
   readonly description: string
   readonly setup: ResolvedTrainingSetup
+  /** The builder setting of the trained networks (the data's input shape and classes included). */
+  readonly network: Record<string, unknown>
   close(): Promise<void>
 }
 
@@ -239,6 +233,7 @@ export async function openTrainingSession(setup: TrainingSetup, workers: number)
   return {
     description: `training on ${data.source}: ${sizes}, ${shape}; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}${workers > 1 ? `; ${workers} worker threads` : ''}`,
     setup: s,
+    network,
     evaluator: () => evaluator,
     cheapMetrics(_dataset, metrics) {
       const cheap = metrics.filter((m) => m === 'params' || m === 'flops')

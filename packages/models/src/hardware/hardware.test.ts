@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest'
 import { expectNoLeaks, initBackend } from '@nasjs/backend'
-import { Rng, parseLatencyTable } from '@nasjs/core'
+import { Rng, isHardwareMetric, parseLatencyTable } from '@nasjs/core'
 import { fbnet, nb201, ofaMbv3, type SearchSpace } from '@nasjs/search-space'
 import * as tfl from '@tensorflow/tfjs-layers'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -16,6 +16,7 @@ import {
   predictLatency,
 } from './lut.js'
 import { measureColdStart, measureLatency, measureMemory, robustSummary, weightBytes } from './measure.js'
+import { hardwareMetrics, withHardwareMetrics } from './metrics.js'
 
 beforeAll(async () => {
   await initBackend({ quiet: true })
@@ -254,5 +255,64 @@ describe('latency tables', () => {
     expect(f.rmse).toBeCloseTo(Math.sqrt((0.25 + 25 + 1) / 3), 12)
     expect(f.kendallTau).toBe(1)
     expect(f.medianMs).toBe(20)
+  })
+})
+
+describe('hardware metrics', () => {
+  const network = { channels: 2, cellsPerStage: 1, inputShape: [8, 8, 3] as [number, number, number] }
+
+  it('names the metrics it computes and refuses the others', () => {
+    for (const m of ['latency.tfjs-wasm', 'latency.lut', 'memory.peak', 'size.bytes'])
+      expect(isHardwareMetric(m)).toBe(true)
+    for (const m of ['latency.pixel3', 'valid_acc', 'size']) expect(isHardwareMetric(m)).toBe(false)
+    expect(codeOf(() => hardwareMetrics({ space: nb201, metrics: ['latency.tfjs-webgl'] }))).toBe(
+      'METRIC_MISSING',
+    )
+    expect(codeOf(() => hardwareMetrics({ space: nb201, metrics: ['latency.pixel3'] }))).toBe(
+      'METRIC_MISSING',
+    )
+    expect(codeOf(() => hardwareMetrics({ space: nb201, metrics: ['latency.lut'] }))).toBe('CONFIG_INVALID')
+  })
+
+  it('adds measured and table latency, memory and size to every result, the table latency known first', async () => {
+    const table = await buildLatencyTable(nb201, { network, runs: 2, calibrate: 1 })
+    const hw = hardwareMetrics({
+      space: nb201,
+      network,
+      table,
+      metrics: ['latency.tfjs-wasm', 'latency.lut', 'memory.peak', 'size.bytes'],
+      runs: 3,
+      warmup: 1,
+    })
+    expect(hw.cheap).toEqual(['latency.lut'])
+    const inner = () => Promise.resolve({ valid_acc: 50 })
+    const { evaluator, info } = withHardwareMetrics(
+      inner,
+      { metrics: ['valid_acc'], functionalCache: true },
+      hw,
+    )
+    expect(info).toMatchObject({ cheapMetrics: ['latency.lut'], functionalCache: false })
+    expect(info.metrics).toEqual([
+      'valid_acc',
+      'latency.tfjs-wasm',
+      'latency.lut',
+      'memory.peak',
+      'size.bytes',
+    ])
+    const arch = nb201.sample(new Rng(3))
+    const ctx = { signal: new AbortController().signal, report: () => {} }
+    // two at once: measured one after the other, both complete
+    const [m, again] = await expectNoLeaks(() => Promise.all([evaluator(arch, ctx), evaluator(arch, ctx)]), {
+      heapSlackBytes: Number.POSITIVE_INFINITY,
+    })
+    expect(m['valid_acc']).toBe(50)
+    expect(m['latency.lut']).toBe(predictLatency(table, nb201, arch))
+    expect(m['latency.tfjs-wasm']).toBeGreaterThan(0)
+    expect(m['memory.peak']).toBeGreaterThan(0)
+    const model = buildModel(nb201, arch, network)
+    expect(m['size.bytes']).toBe(weightBytes(model).float32)
+    model.dispose()
+    expect(again['size.bytes']).toBe(m['size.bytes'])
+    expect(hw.cheapOf(arch)).toEqual({ 'latency.lut': m['latency.lut'] })
   })
 })

@@ -1,0 +1,279 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import {
+  HARDWARE_METRICS,
+  NasError,
+  isHardwareMetric,
+  mnasReward,
+  parseConstraint,
+  parseLatencyTable,
+  parseObjectives,
+  withDerivedMetrics,
+  type Evaluator,
+  type EvaluatorInfo,
+  type LatencyTable,
+  type Metrics,
+  type ObjectiveList,
+} from '@nasjs/core'
+import type { SearchSpace } from '@nasjs/search-space'
+import type { TableTarget } from '../targets.js'
+
+/** The MnasNet reward of `--mnas accuracy,latency,target[,alpha,beta]`. */
+export interface MnasSetup {
+  readonly accuracy: string
+  readonly latency: string
+  readonly target: number
+  readonly alpha: number
+  readonly beta: number
+}
+
+/**
+ * The hardware part of a search, as the journal header records it: the hardware metrics asked for,
+ * the latency table of `latency.lut` (its path and digest, so a resume checks it is the same table),
+ * and the MnasNet reward.
+ */
+export interface HardwareSetup {
+  readonly metrics: readonly string[]
+  readonly lut?: { readonly path: string; readonly sha256: string }
+  readonly mnas?: MnasSetup
+}
+
+/** The name of the MnasNet reward metric. */
+export const MNAS_METRIC = 'reward.mnas'
+
+/** `--mnas valid_acc,latency.lut,5[,-0.07,-0.07]`. */
+export function parseMnas(text: string): MnasSetup {
+  const parts = text.split(',').map((s) => s.trim())
+  const nums = parts.slice(2).map(Number)
+  if (parts.length < 3 || parts.length > 5 || nums.some((n) => !Number.isFinite(n)) || !(nums[0]! > 0)) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `--mnas '${text}': expected accuracy,latency,target[,alpha,beta] with target > 0, e.g. --mnas valid_acc,latency.lut,5 (soft, alpha = beta = -0.07) or valid_acc,latency.lut,5,0,-1 (hard)`,
+      value: text,
+      allowed: ['<accuracy metric>,<latency metric>,<target>[,<alpha>,<beta>]'],
+    })
+  }
+  return {
+    accuracy: parts[0]!,
+    latency: parts[1]!,
+    target: nums[0]!,
+    alpha: nums[1] ?? -0.07,
+    beta: nums[2] ?? -0.07,
+  }
+}
+
+/** Reads and checks a latency table file. */
+export function readLatencyTable(path: string): { table: LatencyTable; sha256: string } {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (e) {
+    throw new NasError({
+      code: 'IO',
+      message: `cannot read --lut ${path}: ${(e as Error).message}`,
+      path: [path],
+    })
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    throw new NasError({ code: 'DATA_CORRUPT', message: `--lut ${path} is not JSON`, path: [path] })
+  }
+  return { table: parseLatencyTable(json, path), sha256: createHash('sha256').update(text).digest('hex') }
+}
+
+/** The metric names of objectives and constraints. */
+const searchedNames = (objectives: ObjectiveList, constraints: readonly string[]) => [
+  ...parseObjectives(objectives).map((o) => o.name),
+  ...constraints.map((c) => parseConstraint(c).metric),
+]
+
+/**
+ * The hardware setup of a new search: the hardware metrics among the objectives, constraints and the
+ * MnasNet reward's inputs; `--lut` when `latency.lut` is asked for (and only then); `--mnas` when
+ * `reward.mnas` is. Undefined when the search asks for none of them.
+ */
+export function planHardware(
+  space: string,
+  objectives: ObjectiveList,
+  constraints: readonly string[],
+  flags: { readonly lut?: string; readonly mnas?: string },
+): HardwareSetup | undefined {
+  const names = searchedNames(objectives, constraints)
+  const mnas = flags.mnas === undefined ? undefined : parseMnas(flags.mnas)
+  if (names.includes(MNAS_METRIC) && mnas === undefined) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `${MNAS_METRIC} is MnasNet's reward: say what it combines with --mnas accuracy,latency,target (e.g. --mnas valid_acc,latency.lut,5)`,
+      value: MNAS_METRIC,
+    })
+  }
+  if (mnas !== undefined && !names.includes(MNAS_METRIC)) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `--mnas defines the metric ${MNAS_METRIC}; use it in an objective (--objective ${MNAS_METRIC}:max) or a constraint`,
+      value: flags.mnas,
+    })
+  }
+  const metrics = [
+    ...new Set([...names, ...(mnas === undefined ? [] : [mnas.latency])].filter(isHardwareMetric)),
+  ]
+  if (metrics.includes('latency.lut') && flags.lut === undefined) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message:
+        'latency.lut is predicted by a latency table: give it with --lut <file> (build one with nas hardware lut build)',
+      value: 'latency.lut',
+    })
+  }
+  if (flags.lut !== undefined && !metrics.includes('latency.lut')) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message:
+        '--lut gives the table of the metric latency.lut; use it in an objective or a constraint (e.g. --objective latency.lut:min)',
+      value: flags.lut,
+    })
+  }
+  if (metrics.length === 0 && mnas === undefined) return undefined
+  let lut: HardwareSetup['lut']
+  if (flags.lut !== undefined) {
+    const { table, sha256 } = readLatencyTable(flags.lut)
+    if (table.space !== space) {
+      throw new NasError({
+        code: 'SPACE_MISMATCH',
+        message: `--lut ${flags.lut} is a table of space '${table.space}', and the search is on '${space}'`,
+        value: table.space,
+        allowed: [space],
+      })
+    }
+    lut = { path: resolve(flags.lut), sha256 }
+  }
+  return { metrics, ...(lut === undefined ? {} : { lut }), ...(mnas === undefined ? {} : { mnas }) }
+}
+
+/** The metrics the hardware layer adds (the evaluator under it never sees them). */
+export const addedMetrics = (hw: HardwareSetup | undefined): string[] =>
+  hw === undefined ? [] : [...hw.metrics, ...(hw.mnas === undefined ? [] : [MNAS_METRIC])]
+
+/**
+ * A target whose metric checks leave the hardware metrics and the reward to the hardware layer, and
+ * whose summaries show them.
+ */
+export function hardwareTarget(target: TableTarget, hw: HardwareSetup | undefined): TableTarget {
+  if (hw === undefined) return target
+  const added = new Set(addedMetrics(hw))
+  return {
+    ...target,
+    showMetrics: [...target.showMetrics, ...added],
+    // a table has no true front over metrics measured here
+    open(data) {
+      const session = target.open(data)
+      return {
+        ...session,
+        truth: (dataset, objectives) =>
+          objectives.some((o) => added.has(o.name)) ? undefined : session.truth(dataset, objectives),
+      }
+    },
+    checkMetrics(dataset, names) {
+      const own = names.filter((n) => !added.has(n))
+      // the reward's accuracy comes from the evaluator under it
+      if (hw.mnas !== undefined && !added.has(hw.mnas.accuracy)) own.push(hw.mnas.accuracy)
+      if (hw.mnas !== undefined && !isHardwareMetric(hw.mnas.latency)) own.push(hw.mnas.latency)
+      target.checkMetrics(dataset, [...new Set(own)])
+    },
+  }
+}
+
+/** A hardware metric the search asked for that no setup knows: the one error for it. */
+export function unknownHardware(name: string): NasError {
+  return new NasError({
+    code: 'METRIC_MISSING',
+    message: `'${name}' is not a hardware metric; they are ${HARDWARE_METRICS.join(', ')}`,
+    value: name,
+    allowed: HARDWARE_METRICS,
+  })
+}
+
+/**
+ * Wraps an evaluator with the hardware metrics and the reward: TF.js is loaded here (for the table
+ * evaluator, not before). `network` is the builder setting of the networks the evaluator scores.
+ */
+export async function openHardware(
+  hw: HardwareSetup,
+  space: SearchSpace<unknown>,
+  network: Record<string, unknown> | undefined,
+  evaluator: Evaluator<unknown> & { readonly info: EvaluatorInfo },
+  cheapMetrics: ((arch: unknown) => Metrics) | undefined,
+): Promise<{
+  evaluator: Evaluator<unknown> & { readonly info: EvaluatorInfo }
+  cheapMetrics: ((arch: unknown) => Metrics) | undefined
+  description: string
+}> {
+  const [{ initBackend, formatBackendInfo }, models] = await Promise.all([
+    import('@nasjs/backend'),
+    import('@nasjs/models'),
+  ])
+  const info = await initBackend({ quiet: true })
+  let table: LatencyTable | undefined
+  if (hw.lut !== undefined) {
+    const read = readLatencyTable(hw.lut.path)
+    if (read.sha256 !== hw.lut.sha256) {
+      throw new NasError({
+        code: 'DATA_CORRUPT',
+        message: `the latency table ${hw.lut.path} changed since the run started (sha256 ${hw.lut.sha256.slice(0, 12)}..., now ${read.sha256.slice(0, 12)}...): results would mix two tables`,
+        path: [hw.lut.path],
+      })
+    }
+    table = read.table
+  }
+  const metrics = hardwareLayer(models, space, network, hw, table)
+  // a network the builder refuses (no builder for the space, a bad size) fails here, before any trial
+  models.modelCost(space, space.sample(new (await import('@nasjs/core')).Rng(0)), network)
+  const wrapped = models.withHardwareMetrics(evaluator, evaluator.info, metrics)
+  const withReward =
+    hw.mnas === undefined
+      ? wrapped.evaluator
+      : withDerivedMetrics(wrapped.evaluator, [mnasReward({ ...hw.mnas, name: MNAS_METRIC })])
+  const cheap = metrics.cheap
+  return {
+    evaluator: Object.assign(withReward, {
+      info: {
+        ...wrapped.info,
+        metrics: [...wrapped.info.metrics, ...(hw.mnas === undefined ? [] : [MNAS_METRIC])],
+      },
+    }),
+    cheapMetrics:
+      cheap.length === 0
+        ? cheapMetrics
+        : (arch) => ({ ...(cheapMetrics?.(arch) ?? {}), ...metrics.cheapOf(arch) }),
+    description: `hardware: ${hw.metrics.join(', ')}${table === undefined ? '' : ` (latency.lut: ${table.space} table of ${table.device.name})`} on TF.js ${formatBackendInfo(info).split('; ')[0] ?? ''}`,
+  }
+}
+
+function hardwareLayer(
+  models: typeof import('@nasjs/models'),
+  space: SearchSpace<unknown>,
+  network: Record<string, unknown> | undefined,
+  hw: HardwareSetup,
+  table: LatencyTable | undefined,
+) {
+  try {
+    return models.hardwareMetrics({
+      space,
+      metrics: hw.metrics,
+      ...(network === undefined ? {} : { network: network }),
+      ...(table === undefined ? {} : { table }),
+    })
+  } catch (e) {
+    if (
+      e instanceof NasError &&
+      e.code === 'METRIC_MISSING' &&
+      typeof e.value === 'string' &&
+      !isHardwareMetric(e.value)
+    )
+      throw unknownHardware(e.value)
+    throw e
+  }
+}

@@ -1,0 +1,151 @@
+import {
+  HARDWARE_METRICS,
+  NasError,
+  isHardwareMetric,
+  type Evaluator,
+  type EvaluatorInfo,
+  type LatencyTable,
+  type Metrics,
+} from '@nasjs/core'
+import type { SearchSpace } from '@nasjs/search-space'
+import * as tf from '@tensorflow/tfjs-core'
+import { buildModel, type NetworkOptions } from '../build.js'
+import { predictLatency } from './lut.js'
+import { measureLatency, measureMemory, weightBytes } from './measure.js'
+
+/**
+ * Options of {@link hardwareMetrics}.
+ * @since 0.1.0
+ */
+export interface HardwareMetricsOptions<A> {
+  readonly space: SearchSpace<A>
+  /** The hardware metrics wanted (see {@link isHardwareMetric}). */
+  readonly metrics: readonly string[]
+  /** Builder options of the network measured (the one the evaluator scores: its input size, width). */
+  readonly network?: NetworkOptions
+  /** The table `latency.lut` is predicted from. */
+  readonly table?: LatencyTable
+  /** Examples per inference (1). */
+  readonly batch?: number
+  /** Timed inferences per measurement (20) and untimed ones first (5). */
+  readonly runs?: number
+  readonly warmup?: number
+}
+
+/**
+ * Hardware metrics of architectures, for objectives and constraints: `cheap` ones (`latency.lut`) are
+ * computed without building anything, the others build the network once and measure it on the
+ * current backend. Measurements run one at a time, so concurrent trials do not slow each other's.
+ * @example
+ * ```ts
+ * const hw = hardwareMetrics({ space: nb201, metrics: ['latency.tfjs-wasm', 'size.bytes'] })
+ * await hw.measure(arch) // { 'latency.tfjs-wasm': 4.2, 'size.bytes': 5_000_000 }
+ * ```
+ * @since 0.1.0
+ * @category hardware
+ */
+export function hardwareMetrics<A>(opts: HardwareMetricsOptions<A>): {
+  readonly metrics: readonly string[]
+  /** The metrics computed without building the network. */
+  readonly cheap: readonly string[]
+  cheapOf(arch: A): Metrics
+  measure(arch: A): Promise<Metrics>
+} {
+  const backend = tf.getBackend()
+  for (const m of opts.metrics) {
+    if (!isHardwareMetric(m)) {
+      throw new NasError({
+        code: 'METRIC_MISSING',
+        message: `'${m}' is not a hardware metric; they are ${HARDWARE_METRICS.join(', ')}`,
+        value: m,
+        allowed: HARDWARE_METRICS,
+      })
+    }
+    if (m.startsWith('latency.tfjs-') && m !== `latency.tfjs-${backend}`) {
+      throw new NasError({
+        code: 'METRIC_MISSING',
+        message: `'${m}' is measured on the TF.js backend in use, which is ${backend}: ask for latency.tfjs-${backend}, or pick the backend`,
+        value: m,
+        allowed: [`latency.tfjs-${backend}`],
+      })
+    }
+    if (m === 'latency.lut' && opts.table === undefined) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: 'latency.lut needs a latency table (build one with nas hardware lut build)',
+        value: m,
+      })
+    }
+  }
+  if (opts.table !== undefined && opts.table.space !== opts.space.id) {
+    throw new NasError({
+      code: 'SPACE_MISMATCH',
+      message: `the latency table is for space '${opts.table.space}', not '${opts.space.id}'`,
+      value: opts.table.space,
+      allowed: [opts.space.id],
+    })
+  }
+  const metrics = [...new Set(opts.metrics)]
+  const cheap = metrics.filter((m) => m === 'latency.lut')
+  const built = metrics.filter((m) => m !== 'latency.lut')
+  const batch = opts.batch ?? 1
+  const cheapOf = (arch: A): Metrics =>
+    cheap.length === 0 ? {} : { 'latency.lut': predictLatency(opts.table!, opts.space, arch) }
+  // one measurement at a time: a second one waits for the first
+  let queue: Promise<unknown> = Promise.resolve()
+  const measureBuilt = async (arch: A): Promise<Metrics> => {
+    if (built.length === 0) return {}
+    const model = buildModel(opts.space, arch, opts.network)
+    try {
+      const out: Metrics = {}
+      for (const m of built) {
+        if (m === 'size.bytes') out[m] = weightBytes(model).float32
+        else if (m === 'memory.peak') out[m] = (await measureMemory(model, { batch })).peakTensorBytes
+        else
+          out[m] = (
+            await measureLatency(model, { batch, runs: opts.runs ?? 20, warmup: opts.warmup ?? 5 })
+          ).median
+      }
+      return out
+    } finally {
+      model.dispose()
+    }
+  }
+  return {
+    metrics,
+    cheap,
+    cheapOf,
+    measure(arch) {
+      const run = queue.then(() => measureBuilt(arch))
+      queue = run.catch(() => undefined)
+      return run.then((m) => ({ ...cheapOf(arch), ...m }))
+    },
+  }
+}
+
+/**
+ * An evaluator that adds hardware metrics to another's: the inner evaluation first, then the
+ * measurement (so a failed evaluation measures nothing). Its info lists both evaluators' metrics, the
+ * table's latency among the cheap ones.
+ * @since 0.1.0
+ * @category hardware
+ */
+export function withHardwareMetrics<A>(
+  evaluator: Evaluator<A>,
+  info: EvaluatorInfo,
+  hardware: ReturnType<typeof hardwareMetrics<A>>,
+): { evaluator: Evaluator<A>; info: EvaluatorInfo } {
+  return {
+    evaluator: async (arch, ctx) => {
+      const metrics = await evaluator(arch, ctx)
+      return { ...metrics, ...(await hardware.measure(arch)) }
+    },
+    info: {
+      ...info,
+      metrics: [...info.metrics, ...hardware.metrics],
+      cheapMetrics: [...(info.cheapMetrics ?? []), ...hardware.cheap],
+      // latency is measured as written: dead operations still run
+      functionalCache: false,
+    },
+  }
+}
