@@ -52,6 +52,17 @@ describe('latency tables', () => {
     )
   })
 
+  it('applies the fitted scale to the sum of the entries, not to the overhead', () => {
+    const t = { ...table({ stem: 0.25, conv: 0.5 }), scale: 1.1 }
+    expect(
+      predictFromTable(t, [
+        { key: 'stem', count: 1 },
+        { key: 'conv', count: 2 },
+      ]),
+    ).toBeCloseTo(1.5 + 1.1 * 1.25, 12)
+    expect(() => parseLatencyTable({ ...t, scale: 0 })).toThrow(/scale/)
+  })
+
   it('names a block it has no entry for', () => {
     const t = table({ stem: 0.25 })
     expect(() => predictFromTable(t, [{ key: 'stage2:avg_pool_3x3', count: 1 }])).toThrow(

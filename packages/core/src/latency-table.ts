@@ -29,8 +29,8 @@ const Entry = z
 
 /**
  * The JSON schema of a latency lookup table (the ProxylessNAS / Once-for-All idea): a network's
- * latency is predicted as `overhead` plus, for every block of the network, the entry of that block's
- * key. The header says what it was measured on, so a table is never used for a device it does not
+ * latency is predicted as `overhead` plus `scale` (1 when absent) times the sum, over the blocks of the
+ * network, of the entry of each block's key. The header says what it was measured on, so a table is never used for a device it does not
  * describe without the user seeing it.
  * @since 0.1.0
  * @category latency tables
@@ -63,6 +63,14 @@ export const LatencyTableSchema = z
       .strict(),
     unit: z.literal('ms'),
     overhead: z.number().finite().describe('fixed cost of a network (ms), fitted or measured'),
+    scale: z
+      .number()
+      .positive()
+      .finite()
+      .optional()
+      .describe(
+        'factor on the sum of the entries (1 when absent), fitted with the overhead on networks measured whole: blocks timed alone run a few per cent faster or slower than inside a network',
+      ),
     entries: z.record(z.string(), Entry),
     fit: z
       .object({
@@ -125,8 +133,8 @@ export function parseLatencyTable(json: unknown, where = 'latency table'): Laten
 }
 
 /**
- * The latency a table predicts for a network of `blocks`: the overhead plus count times entry for
- * every block. A block the table has no entry for is a `NasError` (`METRIC_MISSING`) naming it.
+ * The latency a table predicts for a network of `blocks`: the overhead plus the scale times the sum of
+ * count times entry over the blocks. A block the table has no entry for is a `NasError` (`METRIC_MISSING`) naming it.
  * @example
  * ```ts
  * predictFromTable(table, [{ key: 'stage1:nor_conv_3x3', count: 10 }, { key: 'stem', count: 1 }])
@@ -135,7 +143,7 @@ export function parseLatencyTable(json: unknown, where = 'latency table'): Laten
  * @category latency tables
  */
 export function predictFromTable(table: LatencyTable, blocks: readonly LatencyBlock[]): number {
-  let ms = table.overhead
+  let ms = 0
   for (const b of blocks) {
     const e = table.entries[b.key]
     if (e === undefined) {
@@ -147,7 +155,7 @@ export function predictFromTable(table: LatencyTable, blocks: readonly LatencyBl
     }
     ms += b.count * e.ms
   }
-  return ms
+  return table.overhead + (table.scale ?? 1) * ms
 }
 
 /**

@@ -9,6 +9,7 @@ import { formatBackendInfo, initBackend } from '@nasjs/backend'
 import { parseLatencyTable } from '@nasjs/core'
 import { getSpace } from '@nasjs/search-space'
 import { buildLatencyTable, checkLatencyTable } from '../src/index.js'
+import { quietGateForMachine } from '../src/node/index.js'
 
 const arg = (name: string, d: string) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -19,6 +20,7 @@ const space = getSpace(spaceId)
 const resolutions = arg('resolutions', '') === '' ? undefined : arg('resolutions', '').split(',').map(Number)
 const sample = Number(arg('sample', '100'))
 const info = await initBackend({ quiet: true })
+const gate = quietGateForMachine({ cwd: '../..' })
 const t0 = performance.now()
 const out = arg(
   'out',
@@ -43,6 +45,7 @@ const table =
           platform: `${process.platform} ${process.arch}`,
         },
         onProgress: progress,
+        gate,
       })
 const buildSeconds = (performance.now() - t0) / 1000
 if (given === '') {
@@ -54,6 +57,7 @@ const check = await checkLatencyTable(table, space, {
   sample,
   ...(resolutions === undefined ? {} : { resolutions }),
   onProgress: progress,
+  gate,
 })
 console.log(
   JSON.stringify({
@@ -69,6 +73,8 @@ console.log(
     mape: check.mape,
     kendallTau: check.kendallTau,
     medianMs: check.medianMs,
+    retried: gate.retried,
+    quietProbeMs: gate.fastest,
     worst: [...check.rows]
       .sort((a, b) => Math.abs(b.predicted / b.measured - 1) - Math.abs(a.predicted / a.measured - 1))
       .slice(0, 3),

@@ -1,10 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { Command, Option } from '@commander-js/extra-typings'
-import { NasError, parseLatencyTable, type LatencyTable } from '@nasjs/core'
+import { NasError } from '@nasjs/core'
 import { getSpace } from '@nasjs/search-space'
 import { table, type Io } from '../context.js'
 import { duration } from '../render/progress.js'
+import { readLatencyTable } from '../search/hardware.js'
 import { intFlag } from '../search/parse.js'
 import { networkOptions } from '../search/training.js'
 
@@ -20,23 +21,28 @@ interface Common {
   quiet?: boolean
 }
 
+const backendOption = () =>
+  new Option('--backend <name>', 'TF.js backend to measure (default: the fastest that loads)').choices(
+    BACKENDS,
+  )
+
 const common = <C extends Command>(c: C) =>
   c
     .addOption(new Option('--space <id>', 'search space (nb201, ofa-mbv3, fbnet)').default('nb201'))
     .option('--width <n>', "nb201: channels of the first stage (default: the builder's 16)")
     .option('--cells <n>', "nb201: cells per stage (default: the builder's 5)")
     .addOption(new Option('--batch <n>', 'examples per inference').default('1'))
-    .addOption(
-      new Option('--backend <name>', 'TF.js backend to measure (default: the fastest that loads)').choices(
-        BACKENDS,
-      ),
-    )
+    .addOption(backendOption())
     .option('--json', 'the result as one JSON document on stdout')
     .option('-q, --quiet', 'no progress output')
 
 /** The backend, the space and the network options of a hardware command; TF.js is loaded here. */
 async function open(opts: Common) {
-  const [backend, models] = await Promise.all([import('@nasjs/backend'), import('@nasjs/models')])
+  const [backend, models, node] = await Promise.all([
+    import('@nasjs/backend'),
+    import('@nasjs/models'),
+    import('@nasjs/models/node'),
+  ])
   const space = getSpace(opts.space)
   const flags = {
     ...(opts.width === undefined ? {} : { width: intFlag('width', opts.width, 1) }),
@@ -55,7 +61,15 @@ async function open(opts: Common) {
     platform: `${process.platform} ${process.arch}`,
     runtime: `node ${process.versions.node}`,
   }
-  return { space, network: Object.keys(network).length === 0 ? undefined : network, models, info, device }
+  return {
+    space,
+    network: Object.keys(network).length === 0 ? undefined : network,
+    models,
+    info,
+    device,
+    // remembers this machine's quiet speed across runs, so a run that starts busy waits
+    gate: node.quietGateForMachine(),
+  }
 }
 
 /** `--resolutions 160,224` (ofa-mbv3 only). */
@@ -99,26 +113,6 @@ function progressLine(io: Io, quiet: boolean) {
   }
 }
 
-function readTable(path: string): LatencyTable {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (e) {
-    throw new NasError({
-      code: 'IO',
-      message: `cannot read --lut ${path}: ${(e as Error).message}`,
-      path: [path],
-    })
-  }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    throw new NasError({ code: 'DATA_CORRUPT', message: `--lut ${path} is not JSON`, path: [path] })
-  }
-  return parseLatencyTable(json, path)
-}
-
 function measureCommand(io: Io) {
   return common(
     new Command('measure').description(
@@ -129,17 +123,26 @@ function measureCommand(io: Io) {
     .addOption(new Option('--runs <n>', 'timed inferences').default('50'))
     .addOption(new Option('--warmup <n>', 'untimed inferences first').default('10'))
     .action(async (opts) => {
-      const { space, network, models, device } = await open(opts)
+      const { space, network, models, device, gate } = await open(opts)
       const arch = space.parse(opts.arch)
       const batch = intFlag('batch', opts.batch, 1)
       const cold = await models.measureColdStart(() => models.buildModel(space, arch, network), { batch })
       const model = models.buildModel(space, arch, network)
       try {
-        const latency = await models.measureLatency(model, {
-          batch,
-          runs: intFlag('runs', opts.runs, 3),
-          warmup: intFlag('warmup', opts.warmup, 0),
-        })
+        // the JavaScript engine warmed up on random networks, then 3 passes between probes of the
+        // machine's speed (repeated while it is busy; the lowest pass median counts)
+        await models.warmUpBackend(space, network, { seconds: 2, batch })
+        const runs = intFlag('runs', opts.runs, 3)
+        const latency = await gate.run(
+          () =>
+            models.measureLatency(model, {
+              batch,
+              runs,
+              warmup: intFlag('warmup', opts.warmup, 0),
+              passes: 3,
+            }),
+          (r) => r.median,
+        )
         const memory = await models.measureMemory(model, { batch })
         const size = models.weightBytes(model)
         const { samples: _samples, ...summary } = latency
@@ -207,7 +210,7 @@ Example:
   nas hardware lut build --space ofa-mbv3 --resolutions 160,224 --out ofa-lut.json`,
     )
     .action(async (opts) => {
-      const { space, network, models, device } = await open(opts)
+      const { space, network, models, device, gate } = await open(opts)
       const res = resolutions(opts.space, opts.resolutions)
       const controller = new AbortController()
       const onSigint = () => controller.abort()
@@ -224,6 +227,7 @@ Example:
           device,
           onProgress: progressLine(io, opts.json === true || opts.quiet === true),
           signal: controller.signal,
+          gate,
         })
         writeFileSync(opts.out, JSON.stringify(lut, null, 1) + '\n')
         const summary = {
@@ -257,16 +261,16 @@ function lutCheckCommand(io: Io) {
       'ofa-mbv3: resolutions to spread the sample over (the table must cover them)',
     )
     .addOption(new Option('--runs <n>', 'timed inferences per network').default('20'))
-    .addOption(
-      new Option('--backend <name>', 'TF.js backend to measure (default: the fastest that loads)').choices(
-        BACKENDS,
-      ),
-    )
+    .addOption(backendOption())
     .option('--json', 'the result as one JSON document on stdout (with every network)')
     .option('-q, --quiet', 'no progress output')
     .action(async (opts) => {
-      const lut = readTable(opts.lut)
-      const [backend, models] = await Promise.all([import('@nasjs/backend'), import('@nasjs/models')])
+      const lut = readLatencyTable(opts.lut).table
+      const [backend, models, node] = await Promise.all([
+        import('@nasjs/backend'),
+        import('@nasjs/models'),
+        import('@nasjs/models/node'),
+      ])
       const info = await backend.initBackend({
         quiet: true,
         ...(opts.backend === undefined ? {} : { prefer: opts.backend }),
@@ -289,6 +293,7 @@ function lutCheckCommand(io: Io) {
         runs: intFlag('runs', opts.runs, 3),
         ...(res === undefined ? {} : { resolutions: res }),
         onProgress: progressLine(io, opts.json === true || opts.quiet === true),
+        gate: node.quietGateForMachine(),
       })
       if (opts.json) {
         io.out(JSON.stringify({ ok: true, lut: opts.lut, space: lut.space, backend: info.tfName, ...check }))

@@ -211,9 +211,10 @@ export async function openHardware(
   cheapMetrics: ((arch: unknown) => Metrics) | undefined
   description: string
 }> {
-  const [{ initBackend, formatBackendInfo }, models] = await Promise.all([
+  const [{ initBackend, formatBackendInfo }, models, node] = await Promise.all([
     import('@nasjs/backend'),
     import('@nasjs/models'),
+    import('@nasjs/models/node'),
   ])
   const info = await initBackend({ quiet: true })
   let table: LatencyTable | undefined
@@ -228,7 +229,7 @@ export async function openHardware(
     }
     table = read.table
   }
-  const metrics = hardwareLayer(models, space, network, hw, table)
+  const metrics = hardwareLayer(models, space, network, hw, table, node.quietGateForMachine())
   // a network the builder refuses (no builder for the space, a bad size) fails here, before any trial
   models.modelCost(space, space.sample(new (await import('@nasjs/core')).Rng(0)), network)
   const wrapped = models.withHardwareMetrics(evaluator, evaluator.info, metrics)
@@ -258,9 +259,11 @@ function hardwareLayer(
   network: Record<string, unknown> | undefined,
   hw: HardwareSetup,
   table: LatencyTable | undefined,
+  gate: import('@nasjs/models').QuietGate,
 ) {
   try {
     return models.hardwareMetrics({
+      gate,
       space,
       metrics: hw.metrics,
       ...(network === undefined ? {} : { network: network }),

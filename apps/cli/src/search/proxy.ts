@@ -1,9 +1,9 @@
 import { NasError } from '@nasjs/core'
-import type { Metrics, ObjectiveList } from '@nasjs/core'
+import type { ObjectiveList } from '@nasjs/core'
 import type { DatasetSpec } from '@nasjs/models/node'
 import { getSpace } from '@nasjs/search-space'
 import type { TableSession, TableTarget } from '../targets.js'
-import { dataLabel, dataSpec, networkOptions, reportOnlySession } from './training.js'
+import { builtSessionParts, dataLabel, dataSpec, networkOptions, reportOnlySession } from './training.js'
 import type { TrainingFlags } from './parse.js'
 
 /**
@@ -209,19 +209,6 @@ export async function openProxySession(setup: ProxySetup): Promise<ProxySession>
     network,
     description: `scoring with ${setup.proxies.join(', ')} (untrained ${setup.init}-initialised networks; minibatch: ${batch}); TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}`,
     evaluator: () => scored,
-    cheapMetrics(_dataset, metrics) {
-      const cheap = metrics.filter((m) => m === 'params' || m === 'flops')
-      if (cheap.length === 0) return undefined
-      return (a) => {
-        const c = cost(a) as unknown as Metrics
-        return Object.fromEntries(cheap.map((k) => [k, c[k]!]))
-      }
-    },
-    features: () => (a) => {
-      const c = cost(a)
-      return [Math.log1p(c.params), Math.log1p(c.flops)]
-    },
-    indexOf: () => undefined,
-    truth: () => undefined,
+    ...builtSessionParts(cost),
   }
 }

@@ -235,11 +235,25 @@ export async function openTrainingSession(setup: TrainingSetup, workers: number)
     setup: s,
     network,
     evaluator: () => evaluator,
+    ...builtSessionParts(cost),
+    close,
+  }
+}
+
+/**
+ * The parts of a session over networks built by `@nasjs/models` (training, proxies): `params` and
+ * `flops` from the exact counter before any evaluation, the same two (logged) as free features, no
+ * table behind it.
+ */
+export function builtSessionParts(
+  cost: (arch: unknown) => { params: number; flops: number },
+): Pick<TableSession, 'cheapMetrics' | 'features' | 'indexOf' | 'truth'> {
+  return {
     cheapMetrics(_dataset, metrics) {
       const cheap = metrics.filter((m) => m === 'params' || m === 'flops')
       if (cheap.length === 0) return undefined
       return (a) => {
-        const c = cost(a) as Metrics
+        const c = cost(a) as unknown as Metrics
         return Object.fromEntries(cheap.map((k) => [k, c[k]!]))
       }
     },
@@ -249,6 +263,5 @@ export async function openTrainingSession(setup: TrainingSetup, workers: number)
     },
     indexOf: () => undefined,
     truth: () => undefined,
-    close,
   }
 }

@@ -17,7 +17,7 @@ import { mbSegments } from '../mbconv.js'
 import { nb201Blocks } from '../nb201.js'
 import { ofaMbv3Network, type OfaMbv3NetworkOptions } from '../ofa-mbv3.js'
 import type { LatencyBlockSpec } from './block-spec.js'
-import { measureLatency, randomInput, robustSummary } from './measure.js'
+import { measureLatency, quietGate, randomInput, robustSummary, type QuietGate } from './measure.js'
 
 /**
  * The spaces whose networks a latency table can decompose into blocks.
@@ -111,29 +111,48 @@ export interface MeasureBlockOptions {
   readonly warmup?: number
   /** Timed rounds (30): each times the block's model and the base model once, in turn. */
   readonly runs?: number
+  /**
+   * A block whose output has its input's shape is measured as a chain of this many copies, each
+   * fed by the one before as in a network, and the time divided by it (8): a steady state, and a
+   * signal `chain` times larger than the timer's noise. Other blocks are measured once.
+   */
+  readonly chain?: number
   readonly seed?: number
+}
+
+/** Whether the block's output has its input's shape, so copies of it can feed each other. */
+function chainable(spec: LatencyBlockSpec): boolean {
+  const input = tfl.input({ shape: [...spec.inputShape] })
+  // applying layers creates their weights: the model owns them, and disposing it frees them
+  const model = tfl.model({ inputs: input, outputs: spec.apply(input, 0) })
+  const out = model.outputs[0]!.shape
+  model.dispose()
+  return out.length === 4 && out.slice(1).join('x') === spec.inputShape.join('x')
 }
 
 /**
  * Latency of one block alone, in the place it has in a network: the block is built on an input of
- * its shape behind one identity layer, and timed against that identity layer alone, in alternating
+ * its shape behind one identity layer (a block that keeps its input's shape as a chain of `chain`
+ * copies, each feeding the next) and timed against that identity layer alone, in alternating
  * rounds, so the cost of calling a model cancels and slow drifts of the machine hit both; the
- * difference of each round is summarised robustly.
+ * difference of each round, divided by the copies, is summarised robustly.
  * @since 0.1.0
  * @category hardware
  */
 export async function measureBlock(
   spec: LatencyBlockSpec,
   opts: MeasureBlockOptions = {},
-): Promise<{ readonly ms: number; readonly spread: number }> {
+): Promise<{ readonly ms: number; readonly spread: number; readonly copies: number }> {
   const batch = opts.batch ?? 1
   const seed = opts.seed ?? 0
-  const model = (withBlock: boolean) => {
+  const copies = chainable(spec) ? Math.max(1, opts.chain ?? 8) : 1
+  const model = (n: number) => {
     const input = tfl.input({ shape: [...spec.inputShape] })
-    const base = tfl.layers.activation({ activation: 'linear' }).apply(input) as tfl.SymbolicTensor
-    return tfl.model({ inputs: input, outputs: withBlock ? spec.apply(base, seed) : base })
+    let x = tfl.layers.activation({ activation: 'linear' }).apply(input) as tfl.SymbolicTensor
+    for (let i = 0; i < n; i++) x = spec.apply(x, seed + i)
+    return tfl.model({ inputs: input, outputs: x })
   }
-  const [withBlock, base] = [model(true), model(false)]
+  const [withBlock, base] = [model(copies), model(0)]
   const x = randomInput(batch, spec.inputShape, seed)
   const time = async (m: tfl.LayersModel) => {
     const t0 = performance.now()
@@ -160,10 +179,10 @@ export async function measureBlock(
         b = await time(base)
         a = await time(withBlock)
       }
-      diffs.push(a - b)
+      diffs.push((a - b) / copies)
     }
     const s = robustSummary(diffs)
-    return { ms: s.median, spread: s.mad }
+    return { ms: s.median, spread: s.mad, copies }
   } finally {
     x.dispose()
     withBlock.dispose()
@@ -196,13 +215,24 @@ export interface BuildLatencyTableOptions {
   readonly batch?: number
   /** Timed rounds per block (30). */
   readonly runs?: number
-  /** Whole networks measured to fit the overhead (10). */
+  /** Copies of a shape-keeping block measured in a chain (8; see {@link measureBlock}). */
+  readonly chain?: number
+  /**
+   * Every block and calibration network is measured this many times, in rounds one after another,
+   * and its lowest kept (2): a slow spell of a shared machine only ever adds time.
+   */
+  readonly rounds?: number
+  /** Whole networks measured to fit the overhead and scale (20). */
   readonly calibrate?: number
   readonly seed?: number
   /** What the header says about the device; the current backend's name by default. */
   readonly device?: Partial<LatencyTable['device']>
   /** Extra library versions for the header. */
   readonly versions?: Readonly<Record<string, string>>
+  /** Seconds of random networks run before anything is timed ({@link warmUpBackend}; 3). */
+  readonly warmupSeconds?: number
+  /** The guard against a busy machine (a new `quietGate()` by default). */
+  readonly gate?: QuietGate
   readonly onProgress?: (p: LatencyProgress) => void
   readonly signal?: AbortSignal
 }
@@ -212,17 +242,22 @@ const aborted = (signal: AbortSignal | undefined) => {
     throw new NasError({ code: 'ABORTED', message: 'latency measurement stopped' })
 }
 
-/** Whole-network latency (ms, median) of `arch`, built with `network`. */
+/** Whole-network latency (ms) of `arch`, built with `network`: the lowest median of 3 passes, on a quiet machine. */
 async function networkLatency<A>(
   space: SearchSpace<A>,
   arch: A,
   network: NetworkOptions | undefined,
   batch: number,
   runs: number,
+  gate: QuietGate,
 ): Promise<number> {
   const model = buildModel(space, arch, network)
   try {
-    return (await measureLatency(model, { batch, warmup: 5, runs })).median
+    const m = await gate.run(
+      () => measureLatency(model, { batch, warmup: 10, runs, passes: 3 }),
+      (r) => r.median,
+    )
+    return m.median
   } finally {
     model.dispose()
   }
@@ -246,11 +281,86 @@ function sampleArchs<A>(
 }
 
 /**
+ * Runs random networks of the space for `seconds` so that the JavaScript engine has compiled TF.js's
+ * own code paths (layer calls, kernel dispatch) before anything is timed: the first seconds of a
+ * process run them unoptimised, which makes small blocks look several times slower than they are.
+ * @since 0.1.0
+ * @category hardware
+ */
+export async function warmUpBackend<A>(
+  space: SearchSpace<A>,
+  network: NetworkOptions | undefined,
+  opts: {
+    readonly seconds?: number
+    readonly batch?: number
+    readonly seed?: number
+    readonly resolutions?: readonly number[]
+  } = {},
+): Promise<void> {
+  const end = performance.now() + 1000 * (opts.seconds ?? 3)
+  const rng = new Rng(opts.seed ?? 99)
+  const batch = opts.batch ?? 1
+  while (performance.now() < end) {
+    const res = opts.resolutions?.[rng.int(opts.resolutions.length)]
+    const model = buildModel(space, atResolution(space, space.sample(rng), res), network)
+    try {
+      const shape = model.inputs[0]!.shape.slice(1) as number[]
+      const x = randomInput(batch, shape)
+      for (let i = 0; i < 10 && performance.now() < end; i++) {
+        const y = model.predict(x) as tf.Tensor
+        await y.data()
+        y.dispose()
+      }
+      x.dispose()
+    } finally {
+      model.dispose()
+    }
+  }
+}
+
+/** `rounds` checked (2 by default). */
+function positiveRounds(rounds: number | undefined): number {
+  const r = rounds ?? 2
+  if (!Number.isInteger(r) || r < 1) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `rounds must be an integer >= 1, got ${r}`,
+      value: r,
+      allowed: ['integer >= 1'],
+    })
+  }
+  return r
+}
+
+/**
+ * Measures every architecture once per round, the rounds one after another, and keeps each one's
+ * lowest: a slow spell of a shared machine (seconds long here) only ever adds time, and it rarely
+ * falls on the same network in two rounds minutes apart.
+ */
+async function networksInRounds<A>(
+  archs: readonly A[],
+  rounds: number,
+  measure: (arch: A) => Promise<number>,
+  progress: (done: number, total: number, arch: A, ms: number) => void,
+): Promise<number[]> {
+  const best = archs.map(() => Number.POSITIVE_INFINITY)
+  let done = 0
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, arch] of archs.entries()) {
+      const ms = await measure(arch)
+      best[i] = Math.min(best[i]!, ms)
+      progress(++done, rounds * archs.length, arch, ms)
+    }
+  }
+  return best
+}
+
+/**
  * Builds a latency lookup table on the current TF.js backend (ProxylessNAS / Once-for-All style):
  * every block the space's networks can have ({@link coverArchitectures}) is measured alone in its
  * context ({@link measureBlock}), blocks that contain others have those subtracted, and the fixed
- * overhead is fitted as the median, over `calibrate` random networks measured whole, of measured
- * minus summed latency. The table's header records the space, the setting, the device and the
+ * overhead and a scale on the summed entries are fitted by least squares on `calibrate` random
+ * networks measured whole ({@link fitOverhead}). The table's header records the space, the setting, the device and the
  * library versions.
  * @example
  * ```ts
@@ -284,17 +394,40 @@ export async function buildLatencyTable<A>(
   )) {
     for (const b of latencyBlocks(space, arch, network)) if (!specs.has(b.key)) specs.set(b.key, b)
   }
-  const measured = new Map<string, { ms: number; spread: number }>()
+  await warmUpBackend(space, network, {
+    seconds: opts.warmupSeconds ?? 3,
+    batch,
+    ...(opts.resolutions === undefined ? {} : { resolutions: opts.resolutions }),
+  })
+  const gate = opts.gate ?? quietGate()
+  const measured = new Map<string, { ms: number; spread: number; copies: number }>()
   let done = 0
-  for (const spec of specs.values()) {
-    aborted(opts.signal)
-    const m = await measureBlock(spec, {
-      batch,
-      seed,
-      ...(opts.runs === undefined ? {} : { runs: opts.runs }),
-    })
-    measured.set(spec.key, m)
-    opts.onProgress?.({ phase: 'blocks', done: ++done, total: specs.size, item: spec.key, ms: m.ms })
+  const rounds = positiveRounds(opts.rounds)
+  const specList = [...specs.values()]
+  for (let r = 0; r < rounds; r++) {
+    for (const spec of specList) {
+      aborted(opts.signal)
+      const m = await gate.run(
+        () =>
+          measureBlock(spec, {
+            batch,
+            seed,
+            ...(opts.runs === undefined ? {} : { runs: opts.runs }),
+            ...(opts.chain === undefined ? {} : { chain: opts.chain }),
+          }),
+        (r) => r.ms,
+      )
+      // the lowest of the rounds: a slow spell of the machine only ever adds time
+      const prev = measured.get(spec.key)
+      if (prev === undefined || m.ms < prev.ms) measured.set(spec.key, m)
+      opts.onProgress?.({
+        phase: 'blocks',
+        done: ++done,
+        total: rounds * specList.length,
+        item: spec.key,
+        ms: m.ms,
+      })
+    }
   }
   const entries: LatencyTable['entries'] = {}
   for (const spec of specs.values()) {
@@ -309,7 +442,11 @@ export async function buildLatencyTable<A>(
       return t + c.count * e.ms
     }, 0)
     const [h, w, c] = spec.inputShape
-    entries[spec.key] = { ms: m.ms - inner, spread: m.spread, context: { inputShape: [h, w, c] } }
+    entries[spec.key] = {
+      ms: m.ms - inner,
+      spread: m.spread,
+      context: { inputShape: [h, w, c], copies: m.copies },
+    }
   }
   const table: LatencyTable = {
     format: LATENCY_TABLE_FORMAT,
@@ -335,17 +472,47 @@ export async function buildLatencyTable<A>(
     overhead: 0,
     entries,
   }
-  const calibrate = opts.calibrate ?? 10
-  const residuals: number[] = []
+  const calibrate = opts.calibrate ?? 20
   const archs = sampleArchs(space, calibrate, seed + 1, opts.resolutions)
-  for (const [i, arch] of archs.entries()) {
-    aborted(opts.signal)
-    const ms = await networkLatency(space, arch, network, batch, 20)
-    residuals.push(ms - predictLatency(table, space, arch))
-    opts.onProgress?.({ phase: 'calibrate', done: i + 1, total: calibrate, item: space.format(arch), ms })
+  const measuredMs = await networksInRounds(
+    archs,
+    rounds,
+    (arch) => networkLatency(space, arch, network, batch, 30, gate),
+    (done, total, arch, ms) => {
+      aborted(opts.signal)
+      opts.onProgress?.({ phase: 'calibrate', done, total, item: space.format(arch), ms })
+    },
+  )
+  const sums = archs.map((arch) => predictLatency(table, space, arch))
+  const { overhead, scale } = fitOverhead(sums, measuredMs)
+  return { ...table, overhead, ...(scale === 1 ? {} : { scale }), fit: { networks: sums.length } }
+}
+
+/**
+ * The overhead and scale of `measured ≈ overhead + scale · summed` by least squares over the
+ * calibration networks; with fewer than 3 networks, or a scale outside [0.5, 2] (networks too alike
+ * to tell a scale from an overhead), the scale is 1 and the overhead the median of measured minus
+ * summed.
+ * @internal
+ */
+export function fitOverhead(
+  summed: readonly number[],
+  measured: readonly number[],
+): { overhead: number; scale: number } {
+  const n = summed.length
+  const median = () => (n === 0 ? 0 : robustSummary(measured.map((m, i) => m - summed[i]!)).median)
+  if (n < 3) return { overhead: median(), scale: 1 }
+  const mx = summed.reduce((a, b) => a + b, 0) / n
+  const my = measured.reduce((a, b) => a + b, 0) / n
+  let sxy = 0
+  let sxx = 0
+  for (let i = 0; i < n; i++) {
+    sxy += (summed[i]! - mx) * (measured[i]! - my)
+    sxx += (summed[i]! - mx) ** 2
   }
-  const overhead = residuals.length === 0 ? 0 : robustSummary(residuals).median
-  return { ...table, overhead, fit: { networks: residuals.length } }
+  const scale = sxx > 0 ? sxy / sxx : Number.NaN
+  if (!(scale >= 0.5 && scale <= 2)) return { overhead: median(), scale: 1 }
+  return { overhead: my - scale * mx, scale }
 }
 
 /**
@@ -402,6 +569,12 @@ export async function checkLatencyTable<A>(
     readonly seed?: number
     readonly resolutions?: readonly number[]
     readonly runs?: number
+    /** Seconds of random networks run before anything is timed (3). */
+    readonly warmupSeconds?: number
+    /** Each network measured this many times, in rounds, its lowest kept (2). */
+    readonly rounds?: number
+    /** The guard against a busy machine (a new `quietGate()` by default). */
+    readonly gate?: QuietGate
     readonly onProgress?: (p: LatencyProgress) => void
     readonly signal?: AbortSignal
   } = {},
@@ -409,14 +582,26 @@ export async function checkLatencyTable<A>(
   const n = opts.sample ?? 100
   const archs = sampleArchs(space, n, opts.seed ?? 12345, opts.resolutions)
   const network = table.setting.network as NetworkOptions | undefined
-  const rows: { arch: string; measured: number; predicted: number }[] = []
-  for (const [i, arch] of archs.entries()) {
-    aborted(opts.signal)
-    const predicted = predictLatency(table, space, arch)
-    const measured = await networkLatency(space, arch, network, table.setting.batch, opts.runs ?? 20)
-    rows.push({ arch: space.format(arch), measured, predicted })
-    opts.onProgress?.({ phase: 'check', done: i + 1, total: n, item: space.format(arch), ms: measured })
-  }
+  await warmUpBackend(space, network, {
+    seconds: opts.warmupSeconds ?? 3,
+    batch: table.setting.batch,
+    ...(opts.resolutions === undefined ? {} : { resolutions: opts.resolutions }),
+  })
+  const gate = opts.gate ?? quietGate()
+  const measured = await networksInRounds(
+    archs,
+    positiveRounds(opts.rounds),
+    (arch) => networkLatency(space, arch, network, table.setting.batch, opts.runs ?? 30, gate),
+    (done, total, arch, ms) => {
+      aborted(opts.signal)
+      opts.onProgress?.({ phase: 'check', done, total, item: space.format(arch), ms })
+    },
+  )
+  const rows = archs.map((arch, i) => ({
+    arch: space.format(arch),
+    measured: measured[i]!,
+    predicted: predictLatency(table, space, arch),
+  }))
   return latencyFit(rows)
 }
 

@@ -10,8 +10,8 @@ import {
 import type { SearchSpace } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { buildModel, type NetworkOptions } from '../build.js'
-import { predictLatency } from './lut.js'
-import { measureLatency, measureMemory, weightBytes } from './measure.js'
+import { predictLatency, warmUpBackend } from './lut.js'
+import { measureLatency, measureMemory, quietGate, weightBytes, type QuietGate } from './measure.js'
 
 /**
  * Options of {@link hardwareMetrics}.
@@ -27,15 +27,21 @@ export interface HardwareMetricsOptions<A> {
   readonly table?: LatencyTable
   /** Examples per inference (1). */
   readonly batch?: number
-  /** Timed inferences per measurement (20) and untimed ones first (5). */
+  /** Timed inferences per measurement (30, in 3 passes whose lowest median counts) and untimed ones first (10). */
   readonly runs?: number
   readonly warmup?: number
+  /** Seconds of random networks run before the first latency is timed (3; see `warmUpBackend`). */
+  readonly warmupSeconds?: number
+  /** The guard against a busy machine (a new `quietGate()` by default). */
+  readonly gate?: QuietGate
 }
 
 /**
  * Hardware metrics of architectures, for objectives and constraints: `cheap` ones (`latency.lut`) are
  * computed without building anything, the others build the network once and measure it on the
- * current backend. Measurements run one at a time, so concurrent trials do not slow each other's.
+ * current backend. Measurements run one at a time, so concurrent trials do not slow each other's;
+ * the first waits for a warm-up of the JavaScript engine (`warmUpBackend`), and each is timed in
+ * three passes (the lowest median counts) between two probes of the machine's speed (`quietGate`).
  * @example
  * ```ts
  * const hw = hardwareMetrics({ space: nb201, metrics: ['latency.tfjs-wasm', 'size.bytes'] })
@@ -91,10 +97,16 @@ export function hardwareMetrics<A>(opts: HardwareMetricsOptions<A>): {
   const batch = opts.batch ?? 1
   const cheapOf = (arch: A): Metrics =>
     cheap.length === 0 ? {} : { 'latency.lut': predictLatency(opts.table!, opts.space, arch) }
-  // one measurement at a time: a second one waits for the first
+  // one measurement at a time: a second one waits for the first; the first waits for a warm-up
   let queue: Promise<unknown> = Promise.resolve()
+  let warm = !metrics.some((m) => m.startsWith('latency.tfjs-'))
+  const gate = opts.gate ?? quietGate()
   const measureBuilt = async (arch: A): Promise<Metrics> => {
     if (built.length === 0) return {}
+    if (!warm) {
+      await warmUpBackend(opts.space, opts.network, { seconds: opts.warmupSeconds ?? 3, batch })
+      warm = true
+    }
     const model = buildModel(opts.space, arch, opts.network)
     try {
       const out: Metrics = {}
@@ -103,7 +115,16 @@ export function hardwareMetrics<A>(opts: HardwareMetricsOptions<A>): {
         else if (m === 'memory.peak') out[m] = (await measureMemory(model, { batch })).peakTensorBytes
         else
           out[m] = (
-            await measureLatency(model, { batch, runs: opts.runs ?? 20, warmup: opts.warmup ?? 5 })
+            await gate.run(
+              () =>
+                measureLatency(model, {
+                  batch,
+                  runs: opts.runs ?? 30,
+                  warmup: opts.warmup ?? 10,
+                  passes: Math.min(3, opts.runs ?? 30),
+                }),
+              (r) => r.median,
+            )
           ).median
       }
       return out

@@ -6,3 +6,4 @@
 export * from './datasets.js'
 export * from './images.js'
 export * from './training.js'
+export * from './quiet.js'
