@@ -179,6 +179,28 @@ describe('hardware metrics in nas search', () => {
         mnas: { accuracy: 'valid_acc', latency: 'latency.lut', target: 6 },
       },
     })
+    // a table of the CIFAR-10 network does not fit the ImageNet16-120 one
+    const other = nas(cwd, [...args.slice(0, -3), '--dataset', 'imagenet16-120', '--out', 'other'])
+    expect(other.status).not.toBe(0)
+    expect(other.stderr).toMatch(/CONFIG_INVALID.*built for another network/)
+    // the reward over a benchmark latency: asked of the table under it
+    const table = nas(cwd, [
+      'search',
+      '--strategy',
+      'rea',
+      '--budget',
+      '6',
+      '--objective',
+      'reward.mnas:max',
+      '--mnas',
+      'valid_acc,latency.pixel3,20',
+      '--out',
+      'pixel3',
+      '--json',
+    ])
+    expect(table.status, table.stderr).toBe(0)
+    const b = (table.json() as Summary).best!.metrics
+    expect(b['reward.mnas']).toBeCloseTo(b['valid_acc']! * (b['latency.pixel3']! / 20) ** -0.07, 6)
     const resumeLut = nas(cwd, ['search', '--out', 'r', '--resume', '--lut', 'lut.json'])
     expect(resumeLut.stderr).toMatch(/--resume keeps the run's hardware setup; drop --lut/)
     const lut = JSON.parse(readFileSync(join(cwd, 'lut.json'), 'utf8')) as { overhead: number }

@@ -12,6 +12,8 @@ describe("MnasNet's reward", () => {
     expect(hard.compute({ acc: 90, lat: 2 })).toBe(90)
     expect(hard.compute({ acc: 90, lat: 10 })).toBeCloseTo(45, 12)
     expect(soft.compute({ acc: 90 })).toBeNaN()
+    expect(soft.compute({ acc: 90, lat: 0 })).toBeNaN()
+    expect(soft.compute({ acc: 90, lat: -1 })).toBeNaN()
     expect(() => mnasReward({ accuracy: 'a', latency: 'l', target: 0 })).toThrow(
       /target latency must be a number > 0/,
     )

@@ -74,7 +74,8 @@ export function mnasReward(opts: MnasRewardOptions): DerivedMetric {
     compute(m) {
       const acc = m[opts.accuracy]
       const lat = m[opts.latency]
-      if (acc === undefined || lat === undefined) return Number.NaN
+      // a latency of zero or less (a table's prediction can be) has no ratio to the target
+      if (acc === undefined || lat === undefined || !(lat > 0)) return Number.NaN
       return acc * (lat / opts.target) ** (lat <= opts.target ? alpha : beta)
     },
   }

@@ -58,6 +58,12 @@ export const LatencyTableSchema = z
       .object({
         batch: z.number().int().min(1),
         inputShape: z.array(z.number().int().min(1)).optional(),
+        resolutions: z
+          .array(z.number().int().min(1))
+          .optional()
+          .describe(
+            'input resolutions the table covers, for spaces whose architectures pick theirs (ofa-mbv3)',
+          ),
         network: z.record(z.string(), z.unknown()).optional().describe('builder options of the network'),
       })
       .strict(),

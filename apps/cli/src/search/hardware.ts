@@ -232,6 +232,20 @@ export async function openHardware(
   const metrics = hardwareLayer(models, space, network, hw, table, node.quietGateForMachine())
   // a network the builder refuses (no builder for the space, a bad size) fails here, before any trial
   models.modelCost(space, space.sample(new (await import('@nasjs/core')).Rng(0)), network)
+  if (table !== undefined) {
+    // a table built for another network (width, input size, classes) lacks this one's blocks
+    const sample = space.sample(new (await import('@nasjs/core')).Rng(1))
+    try {
+      metrics.cheapOf(sample)
+    } catch (e) {
+      if (!(e instanceof NasError) || e.code !== 'METRIC_MISSING') throw e
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: `--lut ${hw.lut!.path} was built for another network than this search's (${JSON.stringify(table.setting.network ?? 'the builder defaults')} against ${JSON.stringify(network ?? 'the builder defaults')}): ${e.message}`,
+        value: hw.lut!.path,
+      })
+    }
+  }
   const wrapped = models.withHardwareMetrics(evaluator, evaluator.info, metrics)
   const withReward =
     hw.mnas === undefined

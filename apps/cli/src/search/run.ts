@@ -82,9 +82,12 @@ async function runWithSession(
   // hardware metrics and the reward are added on top of the evaluator, which never sees them
   const added = new Set(addedMetrics(plan.hardware))
   const own = (names: readonly string[]) => names.filter((n) => !added.has(n))
+  // the reward's inputs that the evaluator measures (valid_acc, a table's latency) are asked of it
+  const rewardInputs =
+    plan.hardware?.mnas === undefined ? [] : [plan.hardware.mnas.accuracy, plan.hardware.mnas.latency]
   let evaluator = session.evaluator(
     plan.dataset,
-    own(metrics),
+    own([...new Set([...metrics, ...rewardInputs])]),
     own([...objectives.map((o) => o.name), ...constraints.map((c) => c.metric)]),
   )
   let cheapMetrics = session.cheapMetrics(plan.dataset, own(metrics))

@@ -68,6 +68,13 @@ describe('latency LUT', () => {
 
 describe('a fitted LUT as a latency table', () => {
   it('predicts what the LUT predicts, keyed by layer and operation, and reads back as a table', () => {
+    for (const [setting, device, batch] of [
+      ['gold_6226', 'gold_6226', 1],
+      ['essential_ph_1', 'essential_ph_1', 1],
+    ] as const) {
+      const t = latencyTableOfLut(fitLatencyLut(fb, setting))
+      expect([t.device.name, t.setting.batch]).toEqual([device, batch])
+    }
     for (const setting of ['pixel3', '1080ti_32']) {
       const lut = fitLatencyLut(fb, setting)
       const table = parseLatencyTable(JSON.parse(JSON.stringify(latencyTableOfLut(lut))))

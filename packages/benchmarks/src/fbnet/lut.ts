@@ -287,7 +287,8 @@ export function evaluateLatencyLuts(
  * @since 0.1.0
  */
 export function latencyTableOfLut(lut: LatencyLut): LatencyTable {
-  const m = /^(.*)_(\d+)$/.exec(lut.setting)
+  // only the GPU settings end in a batch size (essential_ph_1 is a phone, gold_6226 a CPU)
+  const m = /^(1080ti|2080ti|titan_rtx|titanx|titanxp)_(\d+)$/.exec(lut.setting)
   const entries: LatencyTable['entries'] = { stem: { ms: 0 }, head: { ms: 0 } }
   lut.table.forEach((row, l) => row.forEach((ms, o) => (entries[`layer${l}:${FBNET_OPS[o]!}`] = { ms })))
   return {

@@ -243,6 +243,9 @@ describe('latency tables', () => {
     expect(codeOf(() => predictLatency(table, fbnet, fbnet.sample(rng)))).toBe('SPACE_MISMATCH')
     const narrower = { ...table, setting: { ...table.setting, network: { ...network, channels: 3 } } }
     expect(codeOf(() => predictLatency(narrower, nb201, nb201.sample(rng)))).toBe('METRIC_MISSING')
+    expect(
+      codeOf(() => predictLatency(table, nb201, nb201.sample(rng), { ...network, inputShape: [16, 16, 3] })),
+    ).toBe('METRIC_MISSING')
   })
 
   it("reads the FBNet table fitted to HELP's latencies: the same keys, the same predictions", async () => {
@@ -393,6 +396,7 @@ describe('measuring on a shared machine', () => {
       ),
     ).toBe(7)
     expect(busy.retried).toBe(2)
+    expect(codeOf(() => quietGate({ retries: -1 }))).toBe('CONFIG_INVALID')
   })
 
   test.prop([

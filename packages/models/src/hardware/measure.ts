@@ -296,7 +296,10 @@ export async function measureColdStart(
  * @since 0.1.0
  */
 export interface InferenceMemory {
-  /** Most bytes of tensors alive at once during the inference, the input's included (TF.js's profiler). */
+  /**
+   * Most bytes of tensors alive at once during the inference beyond those alive before it (the
+   * weights and any other model): the input and the activations (TF.js's profiler).
+   */
   readonly peakTensorBytes: number
   /** Bytes of the model's weights. */
   readonly weightBytes: number
@@ -314,13 +317,15 @@ export async function measureMemory(
   model: tfl.LayersModel,
   opts: { readonly batch?: number; readonly inputShape?: readonly number[] } = {},
 ): Promise<InferenceMemory> {
+  const before = tf.memory().numBytes
   const x = randomInput(positiveInt('batch', opts.batch ?? 1, 1), inputShapeOf(model, opts.inputShape))
   try {
     const info = await tf.profile(() => model.predict(x))
     tf.dispose(info.result)
     const heap = memorySnapshot().wasmHeapBytes
     return {
-      peakTensorBytes: info.peakBytes,
+      // the engine counts every tensor alive (the weights, other models): only what this inference added
+      peakTensorBytes: info.peakBytes - before,
       weightBytes: weightBytes(model).float32,
       ...(heap === undefined ? {} : { wasmHeapBytes: heap }),
     }
@@ -413,6 +418,13 @@ export function quietGate(
 ): QuietGate {
   const tolerance = opts.tolerance ?? 1.2
   const retries = opts.retries ?? 4
+  if (!Number.isInteger(retries) || retries < 0 || !(tolerance >= 1)) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `a quiet gate needs retries an integer >= 0 and tolerance >= 1, got ${retries} and ${tolerance}`,
+      value: { retries, tolerance },
+    })
+  }
   const pause = opts.pauseMs ?? 250
   let fastest = opts.baseline ?? Number.POSITIVE_INFINITY
   let retried = 0

@@ -39,7 +39,9 @@ export interface HardwareMetricsOptions<A> {
 /**
  * Hardware metrics of architectures, for objectives and constraints: `cheap` ones (`latency.lut`) are
  * computed without building anything, the others build the network once and measure it on the
- * current backend. Measurements run one at a time, so concurrent trials do not slow each other's;
+ * current backend. Measurements run one at a time, so two never time each other (evaluations running
+ * alongside, such as training in worker threads, still share the machine: search with concurrency 1
+ * for clean latencies);
  * the first waits for a warm-up of the JavaScript engine (`warmUpBackend`), and each is timed in
  * three passes (the lowest median counts) between two probes of the machine's speed (`quietGate`).
  * @example
@@ -96,7 +98,7 @@ export function hardwareMetrics<A>(opts: HardwareMetricsOptions<A>): {
   const built = metrics.filter((m) => m !== 'latency.lut')
   const batch = opts.batch ?? 1
   const cheapOf = (arch: A): Metrics =>
-    cheap.length === 0 ? {} : { 'latency.lut': predictLatency(opts.table!, opts.space, arch) }
+    cheap.length === 0 ? {} : { 'latency.lut': predictLatency(opts.table!, opts.space, arch, opts.network) }
   // one measurement at a time: a second one waits for the first; the first waits for a warm-up
   let queue: Promise<unknown> = Promise.resolve()
   let warm = !metrics.some((m) => m.startsWith('latency.tfjs-'))

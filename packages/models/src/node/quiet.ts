@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
@@ -28,16 +28,21 @@ export function quietGateForMachine(
   const key = `v${PROBE_VERSION} ${tf.getBackend()} tfjs-${tf.version_core} ${cpus()[0]?.model ?? 'cpu'}`
   let stored: Record<string, number> = {}
   try {
-    stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>
+    const json: unknown = JSON.parse(readFileSync(file, 'utf8'))
+    if (typeof json === 'object' && json !== null && !Array.isArray(json))
+      stored = json as Record<string, number>
   } catch {
-    // no baseline yet: this process sets one
+    // no baseline yet (or an unreadable one): this process sets one
   }
+  // kept beside a project's node_modules only: a search run elsewhere does not create one
+  const writable = existsSync(join(opts.cwd ?? process.cwd(), 'node_modules'))
   const baseline = stored[key]
   return quietGate({
     ...opts,
     ...(retries === undefined ? {} : { retries }),
     ...(typeof baseline === 'number' && baseline > 0 ? { baseline } : {}),
     onFastest(ms) {
+      if (!writable) return
       try {
         mkdirSync(dirname(file), { recursive: true })
         writeFileSync(file, JSON.stringify({ ...stored, [key]: ms }, null, 1))
