@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
+import { chromium as chromiumBrowser } from 'playwright-core'
 import { afterAll, describe, expect, it } from 'vitest'
 
 /**
@@ -16,9 +17,9 @@ const models = join(repo, 'packages', 'models')
 const work = mkdtempSync(join(tmpdir(), 'nas-browser-images-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
-const chromium = ['chromium', 'chromium-browser', 'google-chrome'].find(
-  (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0,
-)
+const chromium = ['chromium', 'chromium-browser', 'google-chrome']
+  .map((c) => spawnSync('sh', ['-c', `command -v ${c}`], { encoding: 'utf8' }).stdout.trim())
+  .find((path) => path !== '')
 
 describe('image folders in the browser', () => {
   it('Chromium decodes picked PNG and JPEG files to the dataset datasetFromFolder reads in Node', async () => {
@@ -84,22 +85,25 @@ describe('image folders in the browser', () => {
       page,
       `<!doctype html><html><body><pre id="out">pending</pre><script>${bundle.outputFiles[0]!.text}</script></body></html>`,
     )
-    const r = spawnSync(
-      chromium!,
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--virtual-time-budget=20000',
-        '--dump-dom',
-        pathToFileURL(page).href,
-      ],
-      { encoding: 'utf8', timeout: 120_000 },
-    )
-    const dom = r.stdout
-    const text = /<pre id="out">([\s\S]*?)<\/pre>/.exec(dom)?.[1]
-    expect(text, `chromium: ${r.stderr.slice(-2000)}`).toBeDefined()
-    const got = JSON.parse(text!.replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as {
+    // Playwright drives the browser and waits for the page's answer: a DOM dump after a fixed
+    // virtual-time budget raced the browser's image decoding, which runs on real time
+    const browser = await chromiumBrowser.launch({
+      executablePath: chromium!,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu'],
+    })
+    let text: string
+    try {
+      const tab = await browser.newPage()
+      await tab.goto(pathToFileURL(page).href)
+      await tab.waitForFunction("document.getElementById('out').textContent !== 'pending'", undefined, {
+        timeout: 120_000,
+      })
+      text = (await tab.textContent('#out')) ?? ''
+    } finally {
+      await browser.close()
+    }
+    const got = JSON.parse(text) as {
       shape: number[]
       classNames: string[]
       y: number[]
