@@ -39,7 +39,8 @@ describe('nas --help', () => {
         proxies                        zero-cost proxies: score untrained networks
                                        from one minibatch
         hardware                       latency, memory and size on the TF.js runtime;
-                                       latency lookup tables
+                                       latency lookup tables; the HELP latency
+                                       predictor
         spaces [options]               list the built-in search spaces, or show one
         strategies [options] [name]    list the strategies with their config fields
                                        and defaults (for nas search --config)

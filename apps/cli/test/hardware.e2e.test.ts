@@ -210,6 +210,92 @@ describe('hardware metrics in nas search', () => {
     expect(changed.stderr).toMatch(/DATA_CORRUPT.*changed since the run started/)
   })
 
+  it('predicts latency with HELP adapted to a device; the device must belong to the predictor, and a changed device stops a resume', () => {
+    const cwd = tempDir()
+    const train = nas(cwd, [
+      'hardware',
+      'predictor',
+      'train',
+      '--episodes',
+      '2',
+      '--out',
+      'help.json',
+      '--json',
+    ])
+    expect(train.status, train.stderr).toBe(0)
+    expect(train.json()).toMatchObject({ ok: true, episodes: 2, kept: 2 })
+    const device = nas(cwd, [
+      'hardware',
+      'predictor',
+      'device',
+      '--predictor',
+      'help.json',
+      '--from-table',
+      'pixel2',
+      '--out',
+      'pixel2.json',
+      '--json',
+    ])
+    expect(device.status, device.stderr).toBe(0)
+    const file = JSON.parse(readFileSync(join(cwd, 'pixel2.json'), 'utf8')) as {
+      references: number[]
+      rangeLatencies: number[]
+      support: { arch: string; ms: number }[]
+    }
+    expect(file.references).toHaveLength(10)
+    expect(file.rangeLatencies).toHaveLength(2)
+    expect(file.support).toHaveLength(10)
+    const args = [
+      'search',
+      '--strategy',
+      'nsga2',
+      '--budget',
+      '10',
+      '--objective',
+      'valid_acc:max',
+      '--objective',
+      'latency.help:min',
+      '--help-predictor',
+      'help.json',
+      '--help-device',
+      'pixel2.json',
+      '--out',
+      'r',
+      '--json',
+    ]
+    const r = nas(cwd, args)
+    expect(r.status, r.stderr).toBe(0)
+    const s = r.json() as Summary
+    for (const f of s.front) expect(f.metrics['latency.help']).toBeGreaterThan(0)
+    expect(header(cwd, 'r').meta).toMatchObject({
+      hardware: { metrics: ['latency.help'], help: { device: { name: 'pixel2' } } },
+    })
+    // the same seed and files, the same predictions
+    const again = nas(cwd, [...args.slice(0, -3), '--out', 'again', '--json'])
+    expect((again.json() as Summary).front).toEqual(s.front)
+    const missing = nas(cwd, ['search', '--objective', 'latency.help:min', '--out', 'x'])
+    expect(missing.stderr).toMatch(/CONFIG_INVALID.*give --help-predictor <file>/)
+    const stray = nas(cwd, ['search', '--help-device', 'pixel2.json', '--out', 'y'])
+    expect(stray.stderr).toMatch(/CONFIG_INVALID.*use it in an objective or a constraint/)
+    // a device measured for another predictor
+    writeFileSync(
+      join(cwd, 'other.json'),
+      JSON.stringify({
+        ...JSON.parse(readFileSync(join(cwd, 'pixel2.json'), 'utf8')),
+        predictor: 'f'.repeat(64),
+      }),
+    )
+    const other = nas(cwd, [...args.slice(0, -5), '--help-device', 'other.json', '--out', 'o'])
+    expect(other.stderr).toMatch(/CONFIG_INVALID.*measured for another predictor/)
+    writeFileSync(
+      join(cwd, 'pixel2.json'),
+      JSON.stringify({ ...file, references: file.references.map((v) => v * 2) }),
+    )
+    const changed = nas(cwd, ['search', '--out', 'r', '--resume', '--budget', '12'])
+    expect(changed.status).not.toBe(0)
+    expect(changed.stderr).toMatch(/DATA_CORRUPT.*changed since the run started/)
+  })
+
   it('adds peak memory and download size to a proxy search', () => {
     const cwd = tempDir()
     const r = nas(cwd, [

@@ -166,14 +166,16 @@ export function predictFromTable(table: LatencyTable, blocks: readonly LatencyBl
 
 /**
  * Whether `name` is a hardware metric of `@nasjs/models`' `hardwareMetrics`: `latency.tfjs-<backend>`
- * (measured on the TF.js backend in use), `latency.lut` (predicted by a latency table), `memory.peak`
- * (bytes of tensors alive at once during one inference) or `size.bytes` (bytes of the float32 weights).
+ * (measured on the TF.js backend in use), `latency.lut` (predicted by a latency table), `latency.help`
+ * (predicted by a HELP predictor adapted to a device), `memory.peak` (bytes of tensors alive at once
+ * during one inference) or `size.bytes` (bytes of the float32 weights).
  * @since 0.1.0
  * @category latency tables
  */
 export const isHardwareMetric = (name: string): boolean =>
   /^latency\.tfjs-[a-z0-9]+$/.test(name) ||
   name === 'latency.lut' ||
+  name === 'latency.help' ||
   name === 'memory.peak' ||
   name === 'size.bytes'
 
@@ -184,6 +186,7 @@ export const isHardwareMetric = (name: string): boolean =>
 export const HARDWARE_METRICS = [
   'latency.tfjs-<backend>',
   'latency.lut',
+  'latency.help',
   'memory.peak',
   'size.bytes',
 ] as const

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path'
 import { Rng, kendallTau, spearmanRho } from '@nasjs/core'
 import { loadNb201 } from '@nasjs/benchmarks/node'
 import {
+  HELP_NB201,
   adaptHelp,
   createHelp,
   loadHelp,
@@ -25,30 +26,11 @@ import {
   type HelpModel,
 } from '../src/index.js'
 
-export const HELP_META_TRAIN = [
-  '1080ti_1',
-  '1080ti_32',
-  '1080ti_256',
-  'silver_4114',
-  'silver_4210r',
-  'samsung_a50',
-  'pixel3',
-  'essential_ph_1',
-  'samsung_s7',
-] as const
-export const HELP_META_VALID = ['titanx_1', 'titanx_32', 'titanx_256', 'gold_6240'] as const
-export const HELP_META_TEST = ['titan_rtx_256', 'gold_6226', 'fpga', 'pixel2', 'raspi4', 'eyeriss'] as const
-/** HELP's reference architectures for the NB201 hardware embedding (NB201 indices). */
-export const HELP_NB201_REFERENCES = [11982, 431, 55, 9, 14451, 8636, 9881, 13479, 6196, 1462] as const
-/** HELP paper, Table 2 (NB201, 10 samples): Spearman on the test devices. */
-export const HELP_PAPER_SPEARMAN: Record<string, number> = {
-  titan_rtx_256: 0.987,
-  gold_6226: 0.989,
-  fpga: 0.802,
-  pixel2: 0.89,
-  raspi4: 0.94,
-  eyeriss: 0.985,
-}
+export const HELP_META_TRAIN = HELP_NB201.metaTrain
+export const HELP_META_VALID = HELP_NB201.metaValid
+export const HELP_META_TEST = HELP_NB201.metaTest
+export const HELP_NB201_REFERENCES = HELP_NB201.references
+export const HELP_PAPER_SPEARMAN: Record<string, number> = HELP_NB201.paperSpearman
 
 export function helpNb201Data() {
   const bench = loadNb201()

@@ -5,6 +5,7 @@ import { NasError } from '@nasjs/core'
 import { getSpace } from '@nasjs/search-space'
 import { table, type Io } from '../context.js'
 import { duration } from '../render/progress.js'
+import { helpPredictorCommand } from './help-predictor.js'
 import { readLatencyTable } from '../search/hardware.js'
 import { intFlag } from '../search/parse.js'
 import { networkOptions } from '../search/training.js'
@@ -321,7 +322,9 @@ function lutCheckCommand(io: Io) {
 /** `nas hardware`: measure networks on this machine, build and check latency tables. */
 export function hardwareCommand(io: Io) {
   return new Command('hardware')
-    .description('latency, memory and size on the TF.js runtime; latency lookup tables')
+    .description(
+      'latency, memory and size on the TF.js runtime; latency lookup tables; the HELP latency predictor',
+    )
     .addCommand(measureCommand(io))
     .addCommand(
       new Command('lut')
@@ -329,4 +332,5 @@ export function hardwareCommand(io: Io) {
         .addCommand(lutBuildCommand(io))
         .addCommand(lutCheckCommand(io)),
     )
+    .addCommand(helpPredictorCommand(io))
 }

@@ -92,6 +92,14 @@ export function searchCommand(io: Io) {
     )
     .option('--lut <file>', 'the latency table of the metric latency.lut (from nas hardware lut build)')
     .option(
+      '--help-predictor <file>',
+      'the HELP latency predictor of the metric latency.help (from nas hardware predictor train); nb201 only',
+    )
+    .option(
+      '--help-device <file>',
+      'the device latency.help predicts for (from nas hardware predictor device)',
+    )
+    .option(
       '--mnas <spec>',
       "acc,lat,target[,alpha,beta]: reward.mnas = acc * (lat / target)^w, MnasNet's reward (w = alpha at or under target, else beta; default -0.07)",
     )
@@ -104,7 +112,8 @@ Metrics: valid_acc, test_acc, params, flops, latency.<device>, energy.<device>
   with --evaluator train: valid_acc, test_acc, params, flops, train_seconds
   with --evaluator proxy: zc.<proxy> for each of --proxy, zc_score (with --proxy-weights), params, flops
   with every evaluator, measured or predicted here: latency.tfjs-<backend> (e.g. latency.tfjs-wasm),
-    latency.lut (with --lut), memory.peak (bytes), size.bytes (float32 weights), reward.mnas (with --mnas)
+    latency.lut (with --lut), latency.help (with --help-predictor and --help-device), memory.peak (bytes),
+    size.bytes (float32 weights), reward.mnas (with --mnas)
   HW-NAS-Bench devices: edgegpu raspi4 edgetpu pixel3 eyeriss fpga; HELP settings e.g. titan_rtx_1, gold_6226
 The run directory is locked while a search runs in it; a second search there is refused.
 Examples:
@@ -117,6 +126,7 @@ Examples:
                                                # train every candidate (scaled-down NB201 network)
   nas search --objective valid_acc:max --objective latency.tfjs-wasm:min   # latency measured on this machine
   nas search --strategy rea --objective reward.mnas:max --mnas valid_acc,latency.lut,6 --lut nb201-lut.json
+  nas search --objective valid_acc:max --objective latency.help:min --help-predictor help.json --help-device phone.json
   nas search --evaluator proxy --proxy synflow,nwot --proxy-weights synflow=1,nwot=0.05 --strategy rea --budget 200
                                                # score every candidate untrained (full-size NB201 network)`,
     )

@@ -17,6 +17,7 @@ import {
   type ObjectiveList,
 } from '@nasjs/core'
 import type { SearchSpace } from '@nasjs/search-space'
+import { readHelpDevice, readJsonFile, type HelpDeviceFile } from '../commands/help-predictor.js'
 import type { TableTarget } from '../targets.js'
 
 /** The MnasNet reward of `--mnas accuracy,latency,target[,alpha,beta]`. */
@@ -36,6 +37,11 @@ export interface MnasSetup {
 export interface HardwareSetup {
   readonly metrics: readonly string[]
   readonly lut?: { readonly path: string; readonly sha256: string }
+  /** The HELP predictor and the device of `latency.help`, with their digests. */
+  readonly help?: {
+    readonly predictor: { readonly path: string; readonly sha256: string }
+    readonly device: { readonly path: string; readonly sha256: string; readonly name: string }
+  }
   readonly mnas?: MnasSetup
 }
 
@@ -99,7 +105,12 @@ export function planHardware(
   space: string,
   objectives: ObjectiveList,
   constraints: readonly string[],
-  flags: { readonly lut?: string; readonly mnas?: string },
+  flags: {
+    readonly lut?: string
+    readonly helpPredictor?: string
+    readonly helpDevice?: string
+    readonly mnas?: string
+  },
 ): HardwareSetup | undefined {
   const names = searchedNames(objectives, constraints)
   const mnas = flags.mnas === undefined ? undefined : parseMnas(flags.mnas)
@@ -136,6 +147,7 @@ export function planHardware(
       value: flags.lut,
     })
   }
+  const help = planHelp(space, metrics, flags)
   if (metrics.length === 0 && mnas === undefined) return undefined
   let lut: HardwareSetup['lut']
   if (flags.lut !== undefined) {
@@ -150,7 +162,65 @@ export function planHardware(
     }
     lut = { path: resolve(flags.lut), sha256 }
   }
-  return { metrics, ...(lut === undefined ? {} : { lut }), ...(mnas === undefined ? {} : { mnas }) }
+  return {
+    metrics,
+    ...(lut === undefined ? {} : { lut }),
+    ...(help === undefined ? {} : { help }),
+    ...(mnas === undefined ? {} : { mnas }),
+  }
+}
+
+/** `--help-predictor` and `--help-device` when `latency.help` is asked for, and only then. */
+function planHelp(
+  space: string,
+  metrics: readonly string[],
+  flags: { readonly helpPredictor?: string; readonly helpDevice?: string },
+): HardwareSetup['help'] {
+  const wanted = metrics.includes('latency.help')
+  const given = flags.helpPredictor !== undefined || flags.helpDevice !== undefined
+  if (!wanted && given) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message:
+        '--help-predictor and --help-device give the metric latency.help; use it in an objective or a constraint (e.g. --objective latency.help:min)',
+      value: flags.helpPredictor ?? flags.helpDevice,
+    })
+  }
+  if (!wanted) return undefined
+  if (flags.helpPredictor === undefined || flags.helpDevice === undefined) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message:
+        'latency.help is predicted by a HELP predictor adapted to a device: give --help-predictor <file> (nas hardware predictor train) and --help-device <file> (nas hardware predictor device)',
+      value: 'latency.help',
+    })
+  }
+  if (space !== 'nb201') {
+    throw new NasError({
+      code: 'SPACE_MISMATCH',
+      message: `latency.help predicts NB201 cells (HELP's graph encoding); the search is on '${space}'`,
+      value: space,
+      allowed: ['nb201'],
+    })
+  }
+  const predictor = readJsonFile('--help-predictor', flags.helpPredictor)
+  const p = predictor.json as { format?: unknown; references?: unknown; rangeReferences?: unknown } | null
+  if (p === null || typeof p !== 'object' || p.format !== 'nasjs-help' || !Array.isArray(p.references)) {
+    throw new NasError({
+      code: 'DATA_CORRUPT',
+      message: `--help-predictor ${flags.helpPredictor} is not a HELP predictor (make one with nas hardware predictor train)`,
+      path: [flags.helpPredictor],
+    })
+  }
+  const { device, sha256 } = readHelpDevice(flags.helpDevice, {
+    sha256: predictor.sha256,
+    references: p.references.length,
+    rangeReferences: Array.isArray(p.rangeReferences) ? p.rangeReferences.length : 0,
+  })
+  return {
+    predictor: { path: resolve(flags.helpPredictor), sha256: predictor.sha256 },
+    device: { path: resolve(flags.helpDevice), sha256, name: device.name },
+  }
 }
 
 /** The metrics the hardware layer adds (the evaluator under it never sees them). */
@@ -229,7 +299,8 @@ export async function openHardware(
     }
     table = read.table
   }
-  const metrics = hardwareLayer(models, space, network, hw, table, node.quietGateForMachine())
+  const help = hw.help === undefined ? undefined : await openHelp(hw.help)
+  const metrics = hardwareLayer(models, space, network, hw, table, help?.predict, node.quietGateForMachine())
   // a network the builder refuses (no builder for the space, a bad size) fails here, before any trial
   models.modelCost(space, space.sample(new (await import('@nasjs/core')).Rng(0)), network)
   if (table !== undefined) {
@@ -263,7 +334,7 @@ export async function openHardware(
       cheap.length === 0
         ? cheapMetrics
         : (arch) => ({ ...(cheapMetrics?.(arch) ?? {}), ...metrics.cheapOf(arch) }),
-    description: `hardware: ${hw.metrics.join(', ')}${table === undefined ? '' : ` (latency.lut: ${table.space} table of ${table.device.name})`} on TF.js ${formatBackendInfo(info).split('; ')[0] ?? ''}`,
+    description: `hardware: ${hw.metrics.join(', ')}${table === undefined ? '' : ` (latency.lut: ${table.space} table of ${table.device.name})`}${hw.help === undefined ? '' : ` (latency.help: HELP adapted to ${hw.help.device.name})`} on TF.js ${formatBackendInfo(info).split('; ')[0] ?? ''}`,
   }
 }
 
@@ -273,6 +344,7 @@ function hardwareLayer(
   network: Record<string, unknown> | undefined,
   hw: HardwareSetup,
   table: LatencyTable | undefined,
+  help: ((arch: unknown) => number) | undefined,
   gate: import('@nasjs/models').QuietGate,
 ) {
   try {
@@ -282,6 +354,7 @@ function hardwareLayer(
       metrics: hw.metrics,
       ...(network === undefined ? {} : { network: network }),
       ...(table === undefined ? {} : { table }),
+      ...(help === undefined ? {} : { help }),
     })
   } catch (e) {
     if (
@@ -293,4 +366,42 @@ function hardwareLayer(
       throw unknownHardware(e.value)
     throw e
   }
+}
+
+/** The HELP predictor adapted to the search's device (both files checked against their digests). */
+async function openHelp(
+  help: NonNullable<HardwareSetup['help']>,
+): Promise<{ predict: (arch: unknown) => number }> {
+  const predictor = readJsonFile('--help-predictor', help.predictor.path)
+  if (predictor.sha256 !== help.predictor.sha256) {
+    throw new NasError({
+      code: 'DATA_CORRUPT',
+      message: `the HELP predictor ${help.predictor.path} changed since the run started: results would mix two predictors`,
+      path: [help.predictor.path],
+    })
+  }
+  const [p, { parseNb201 }] = await Promise.all([import('@nasjs/predictors'), import('@nasjs/search-space')])
+  const model = await p.loadHelp(predictor.json)
+  const { device, sha256 } = readHelpDevice(help.device.path, {
+    sha256: predictor.sha256,
+    references: model.references.length,
+    rangeReferences: model.rangeReferences.length,
+  })
+  if (sha256 !== help.device.sha256) {
+    model.dispose()
+    throw new NasError({
+      code: 'DATA_CORRUPT',
+      message: `the HELP device ${help.device.path} changed since the run started: results would mix two devices`,
+      path: [help.device.path],
+    })
+  }
+  const d: HelpDeviceFile = device
+  const adapted = p.adaptHelp(model, {
+    references: d.references,
+    rangeLatencies: d.rangeLatencies,
+    support: d.support.map((s) => ({ graph: p.nb201HelpGraph(parseNb201(s.arch)), ms: s.ms })),
+  })
+  // the adapted copy keeps what it needs; the meta-learner's own weights are not needed any more
+  model.dispose()
+  return { predict: (arch) => adapted.predict([p.nb201HelpGraph(arch as never)]).ms[0]! }
 }

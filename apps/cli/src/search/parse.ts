@@ -23,6 +23,8 @@ export const SearchFlags = z.object({
   proxy: z.string().optional(),
   proxyWeights: z.string().optional(),
   lut: z.string().optional(),
+  helpPredictor: z.string().optional(),
+  helpDevice: z.string().optional(),
   mnas: z.string().optional(),
   epochs: z.string().optional(),
   trainSize: z.string().optional(),
@@ -63,7 +65,12 @@ export interface SearchRequest {
   /** The proxy flags (with `evaluator: 'proxy'`). */
   readonly proxy: ProxyFlags
   /** The latency table of `latency.lut` (`--lut`) and the MnasNet reward (`--mnas`), as given. */
-  readonly hardware: { readonly lut?: string; readonly mnas?: string }
+  readonly hardware: {
+    readonly lut?: string
+    readonly helpPredictor?: string
+    readonly helpDevice?: string
+    readonly mnas?: string
+  }
   /** Options given on the command line (the rest are defaults). */
   readonly given: ReadonlySet<string>
 }
@@ -214,6 +221,8 @@ export function parseSearchFlags(raw: unknown, given: (name: string) => boolean)
     ...TRAINING_FLAGS,
     ...PROXY_FLAGS,
     'lut',
+    'helpPredictor',
+    'helpDevice',
     'mnas',
   ]
   return {
@@ -240,6 +249,8 @@ export function parseSearchFlags(raw: unknown, given: (name: string) => boolean)
     },
     hardware: {
       ...(f.lut === undefined ? {} : { lut: f.lut }),
+      ...(f.helpPredictor === undefined ? {} : { helpPredictor: f.helpPredictor }),
+      ...(f.helpDevice === undefined ? {} : { helpDevice: f.helpDevice }),
       ...(f.mnas === undefined ? {} : { mnas: f.mnas }),
     },
     given: new Set(names.filter(given)),

@@ -226,11 +226,13 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
       allowed: [made],
     })
   }
-  const stray = [...TRAINING_FLAGS, ...PROXY_FLAGS, 'lut', 'mnas'].filter((k) => req.given.has(k))
+  const stray = [...TRAINING_FLAGS, ...PROXY_FLAGS, 'lut', 'helpPredictor', 'helpDevice', 'mnas'].filter(
+    (k) => req.given.has(k),
+  )
   if (stray.length > 0) {
     throw new NasError({
       code: 'CONFIG_INVALID',
-      message: `--resume keeps the run's ${stray[0] === 'lut' || stray[0] === 'mnas' ? 'hardware' : made === 'proxy' ? 'proxy' : 'training'} setup; drop --${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (only --budget may change on resume)`,
+      message: `--resume keeps the run's ${['lut', 'helpPredictor', 'helpDevice', 'mnas'].includes(stray[0]!) ? 'hardware' : made === 'proxy' ? 'proxy' : 'training'} setup; drop --${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (only --budget may change on resume)`,
       value: stray,
     })
   }

@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest'
 import { expectNoLeaks, initBackend } from '@nasjs/backend'
 import { Rng, isHardwareMetric, parseLatencyTable } from '@nasjs/core'
-import { fbnet, nb201, ofaMbv3, type SearchSpace } from '@nasjs/search-space'
+import { fbnet, nb201, ofaMbv3, parseNb201, type Nb201Arch, type SearchSpace } from '@nasjs/search-space'
 import * as tfl from '@tensorflow/tfjs-layers'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildModel, type NetworkOptions } from '../build.js'
@@ -277,7 +277,7 @@ describe('hardware metrics', () => {
   const network = { channels: 2, cellsPerStage: 1, inputShape: [8, 8, 3] as [number, number, number] }
 
   it('names the metrics it computes and refuses the others', () => {
-    for (const m of ['latency.tfjs-wasm', 'latency.lut', 'memory.peak', 'size.bytes'])
+    for (const m of ['latency.tfjs-wasm', 'latency.lut', 'latency.help', 'memory.peak', 'size.bytes'])
       expect(isHardwareMetric(m)).toBe(true)
     for (const m of ['latency.pixel3', 'valid_acc', 'size']) expect(isHardwareMetric(m)).toBe(false)
     expect(codeOf(() => hardwareMetrics({ space: nb201, metrics: ['latency.tfjs-webgl'] }))).toBe(
@@ -338,6 +338,17 @@ describe('hardware metrics', () => {
     model.dispose()
     expect(again['size.bytes']).toBe(m['size.bytes'])
     expect(hw.cheapOf(arch)).toEqual({ 'latency.lut': m['latency.lut'] })
+  })
+
+  it('predicts latency.help with the predictor given, and asks for one when none is', () => {
+    const help = (a: Nb201Arch) => 1 + a.filter((op) => op === 'nor_conv_3x3').length
+    const hw = hardwareMetrics({ space: nb201, metrics: ['latency.help'], help })
+    expect(hw.cheap).toEqual(['latency.help'])
+    const arch = parseNb201('|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|none~2|')
+    expect(hw.cheapOf(arch)).toEqual({ 'latency.help': 3 })
+    expect(() => hardwareMetrics({ space: nb201, metrics: ['latency.help'] })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', value: 'latency.help' }),
+    )
   })
 })
 

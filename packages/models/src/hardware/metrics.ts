@@ -25,6 +25,11 @@ export interface HardwareMetricsOptions<A> {
   readonly network?: NetworkOptions
   /** The table `latency.lut` is predicted from. */
   readonly table?: LatencyTable
+  /**
+   * The predictor of `latency.help`: milliseconds of an architecture on the device it was adapted
+   * to (`@nasjs/predictors`' `adaptHelp`).
+   */
+  readonly help?: (arch: A) => number
   /** Examples per inference (1). */
   readonly batch?: number
   /** Timed inferences per measurement (30, in 3 passes whose lowest median counts) and untimed ones first (10). */
@@ -37,7 +42,8 @@ export interface HardwareMetricsOptions<A> {
 }
 
 /**
- * Hardware metrics of architectures, for objectives and constraints: `cheap` ones (`latency.lut`) are
+ * Hardware metrics of architectures, for objectives and constraints: `cheap` ones (`latency.lut`,
+ * `latency.help`) are
  * computed without building anything, the others build the network once and measure it on the
  * current backend. Measurements run one at a time, so two never time each other (evaluations running
  * alongside, such as training in worker threads, still share the machine: search with concurrency 1
@@ -77,6 +83,13 @@ export function hardwareMetrics<A>(opts: HardwareMetricsOptions<A>): {
         allowed: [`latency.tfjs-${backend}`],
       })
     }
+    if (m === 'latency.help' && opts.help === undefined) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: 'latency.help needs a HELP predictor adapted to a device (nas hardware predictor)',
+        value: m,
+      })
+    }
     if (m === 'latency.lut' && opts.table === undefined) {
       throw new NasError({
         code: 'CONFIG_INVALID',
@@ -94,11 +107,18 @@ export function hardwareMetrics<A>(opts: HardwareMetricsOptions<A>): {
     })
   }
   const metrics = [...new Set(opts.metrics)]
-  const cheap = metrics.filter((m) => m === 'latency.lut')
-  const built = metrics.filter((m) => m !== 'latency.lut')
+  const isCheap = (m: string) => m === 'latency.lut' || m === 'latency.help'
+  const cheap = metrics.filter(isCheap)
+  const built = metrics.filter((m) => !isCheap(m))
   const batch = opts.batch ?? 1
-  const cheapOf = (arch: A): Metrics =>
-    cheap.length === 0 ? {} : { 'latency.lut': predictLatency(opts.table!, opts.space, arch, opts.network) }
+  const cheapOf = (arch: A): Metrics => {
+    const out: Metrics = {}
+    for (const m of cheap) {
+      out[m] =
+        m === 'latency.lut' ? predictLatency(opts.table!, opts.space, arch, opts.network) : opts.help!(arch)
+    }
+    return out
+  }
   // one measurement at a time: a second one waits for the first; the first waits for a warm-up
   let queue: Promise<unknown> = Promise.resolve()
   let warm = !metrics.some((m) => m.startsWith('latency.tfjs-'))
