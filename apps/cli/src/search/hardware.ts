@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import {
   HARDWARE_METRICS,
@@ -71,23 +69,8 @@ export function parseMnas(text: string): MnasSetup {
 
 /** Reads and checks a latency table file. */
 export function readLatencyTable(path: string): { table: LatencyTable; sha256: string } {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (e) {
-    throw new NasError({
-      code: 'IO',
-      message: `cannot read --lut ${path}: ${(e as Error).message}`,
-      path: [path],
-    })
-  }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    throw new NasError({ code: 'DATA_CORRUPT', message: `--lut ${path} is not JSON`, path: [path] })
-  }
-  return { table: parseLatencyTable(json, path), sha256: createHash('sha256').update(text).digest('hex') }
+  const { json, sha256 } = readJsonFile('--lut', path)
+  return { table: parseLatencyTable(json, path), sha256 }
 }
 
 /** The metric names of objectives and constraints. */
