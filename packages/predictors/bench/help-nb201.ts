@@ -3,7 +3,7 @@
  *
  *   npx tsx --conditions=@nasjs/source bench/help-nb201.ts [--episodes 2000] [--seed 3]
  *       [--out model.json] [--load model.json] [--weights help-checkpoint.json] [--first-order]
- *       [--repeats 5] [--json]
+ *       [--repeats 5] [--target-range pool|references] [--json]
  *
  * Meta-train devices, validation devices and test devices are HELP's NB201 split; the pool is the
  * first 900 NB201 indices, the test query the next 1,000 (both less 10 % at each end per device).
@@ -142,7 +142,11 @@ async function main() {
       graph: data.graphs[0]!,
       references: [...HELP_NB201_REFERENCES],
       space: 'nb201',
-      config: { seed, secondOrder: !args.includes('--first-order') },
+      config: {
+        seed,
+        secondOrder: !args.includes('--first-order'),
+        targetRange: opt('target-range') === 'references' ? 'references' : 'pool',
+      },
     })
     let lastPrint = 0
     await metaTrainHelp(model, {
@@ -177,9 +181,11 @@ async function main() {
   for (const name of HELP_META_TEST) {
     const d = data.device(name)
     const ranges =
-      model.rangeReferences.length > 0
-        ? (['pool', 'measured', 'range-refs'] as const)
-        : (['pool', 'measured'] as const)
+      model.config.targetRange === 'references'
+        ? (['measured'] as const)
+        : model.rangeReferences.length > 0
+          ? (['pool', 'measured', 'range-refs'] as const)
+          : (['pool', 'measured'] as const)
     for (const range of ranges) {
       const r = Array.from({ length: repeats }, (_, k) => transfer(model, data, d, seed * 1000 + k, range))
       rows.push({

@@ -78,7 +78,7 @@ const draws = Array.from({ length: 5 }, (_, k) => {
 })
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!
 const summary = {
-  backend: formatBackendInfo(info),
+  backend: formatBackendInfo(info).split('; ')[0] ?? info.tfName,
   model: modelPath,
   measured: toMeasure.length,
   measureSeconds,

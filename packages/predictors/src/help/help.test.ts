@@ -159,7 +159,16 @@ describe('HELP', () => {
     expect(Math.min(...ps)).toBeCloseTo(Math.min(...support.map((s) => s.ms)), 6)
     expect(Math.max(...ps)).toBeCloseTo(Math.max(...support.map((s) => s.ms)), 6)
     for (const f of [fa, fc]) f.dispose()
-    for (const m of [a, b, c]) m.dispose()
+    // a model scaled by its references adapts on the references' range whatever else was measured
+    const r = await loadHelp({ ...a.toJSON(), config: { ...a.config, targetRange: 'references' } })
+    const refs = REFS.map((i) => d.latency[i]!)
+    const byDefault = adaptHelp(r, opts)
+    const explicit = adaptHelp(r, { ...opts, range: { lo: Math.min(...refs), hi: Math.max(...refs) } })
+    expect(byDefault.predict(q).normalized).toEqual(explicit.predict(q).normalized)
+    const measured = adaptHelp(a, { ...opts, range: { lo: Math.min(...refs), hi: Math.max(...refs) } })
+    expect(measured.predict(q).normalized).not.toEqual(pa.normalized)
+    for (const f of [byDefault, explicit, measured]) f.dispose()
+    for (const m of [a, b, c, r]) m.dispose()
   }, 60_000)
 
   it('gives one clear error for bad input', async () => {

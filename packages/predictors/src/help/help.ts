@@ -32,6 +32,12 @@ export const HelpConfig = z
     klScaling: z.number().min(0).default(0.1),
     /** Differentiate through the inner steps (HELP: on); off is first-order Meta-SGD. */
     secondOrder: z.boolean().default(true),
+    /**
+     * The latency range that scales a device's targets to [0.05, 0.95]: `pool`, the range of the
+     * device's pool (HELP; at adaptation, the range of what was measured), or `references`, the range
+     * of the reference latencies, the same in meta-training and at adaptation.
+     */
+    targetRange: z.enum(['pool', 'references']).default('pool'),
     /** Samples of z averaged at prediction time (HELP: 10). */
     mcSamples: z.number().int().min(1).max(1000).default(10),
     seed: z.number().int().default(0),
@@ -519,7 +525,9 @@ export async function metaTrainHelp(model: HelpModel, opts: MetaTrainHelpOptions
   }
   const rng = new Rng(`${cfg.seed}/meta-train`)
   const pools = new Map(opts.devices.map((d) => [d.name, trimmedPool(opts.pool, d.latency, trim)]))
-  const ranges = new Map(opts.devices.map((d) => [d.name, rangeOf(pools.get(d.name)!, d.latency)]))
+  const rangeFor = (d: HelpDevice, pool: readonly number[]) =>
+    rangeOf(cfg.targetRange === 'references' ? model.references : pool, d.latency)
+  const ranges = new Map(opts.devices.map((d) => [d.name, rangeFor(d, pools.get(d.name)!)]))
   if ([...pools.values()].some((p) => p.length < nSupport + 1)) {
     throw new NasError({
       code: 'INPUT_INVALID',
@@ -589,7 +597,7 @@ export async function metaTrainHelp(model: HelpModel, opts: MetaTrainHelpOptions
           const fitted = adaptHelp(model, {
             references: model.references.map((i) => d.latency[i]!),
             support: pool.map((i) => ({ graph: opts.graphs[i]!, ms: d.latency[i]! })),
-            range: rangeOf(trimmedPool(opts.pool, d.latency, trim), d.latency),
+            range: rangeFor(d, trimmedPool(opts.pool, d.latency, trim)),
             seed: rng.int(2 ** 31),
           })
           try {
@@ -682,8 +690,9 @@ export function adaptHelp(
     /** Latencies (ms) of the model's `rangeReferences` on the device, when measured. */
     readonly rangeLatencies?: ArrayLike<number>
     /**
-     * Latency range for the targets; default the range of everything measured: references, range
-     * references and support.
+     * Latency range for the targets; default the range of the reference latencies for a model
+     * meta-trained with `targetRange: 'references'`, otherwise of everything measured: references,
+     * range references and support.
      */
     readonly range?: HelpRange
     readonly seed?: number
@@ -730,7 +739,12 @@ export function adaptHelp(
     ...Array.from(opts.rangeLatencies ?? []),
     ...opts.support.map((s) => s.ms),
   ]
-  const range = opts.range ?? { lo: Math.min(...all), hi: Math.max(...all) }
+  const refs = Array.from(opts.references)
+  const range =
+    opts.range ??
+    (cfg.targetRange === 'references'
+      ? { lo: Math.min(...refs), hi: Math.max(...refs) }
+      : { lo: Math.min(...all), hi: Math.max(...all) })
   const rng = new Rng(opts.seed ?? cfg.seed)
   const hw = tf.tensor2d(emb, [1, emb.length])
   const sets: Params[] = []
