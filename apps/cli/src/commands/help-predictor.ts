@@ -117,7 +117,8 @@ function trainCommand(io: Io) {
       `
 Meta-trains on HELP's 9 meta-training device settings and keeps the episode with the best mean
 Spearman on its 4 validation settings (checked every 50 episodes). About 0.8 s per episode on one
-core: the default 2000 episodes take about half an hour. Then measure a device with
+core: the default 2000 episodes take about half an hour; Ctrl-C stops early and still writes the
+predictor of the episodes run. Then measure a device with
 nas hardware predictor device, and search with --objective latency.help:min.
 Example:
   nas hardware predictor train --out help.json`,
@@ -140,7 +141,7 @@ Example:
       process.on('SIGINT', onSigint)
       const t0 = Date.now()
       try {
-        await p.metaTrainHelp(model, {
+        const end = await p.metaTrainHelp(model, {
           graphs,
           devices: p.HELP_NB201.metaTrain.map(device),
           pool: Array.from({ length: p.HELP_NB201.pool }, (_, i) => i),
@@ -154,11 +155,17 @@ Example:
           signal: controller.signal,
         })
         writeFileSync(opts.out, JSON.stringify(model.toJSON()) + '\n')
-        const summary = { ok: true, out: opts.out, seconds: (Date.now() - t0) / 1000, ...model.training }
+        const summary = {
+          ok: true,
+          out: opts.out,
+          seconds: (Date.now() - t0) / 1000,
+          ...(end.stopped === true ? { stopped: true } : {}),
+          ...model.training,
+        }
         if (opts.json) io.out(JSON.stringify(summary))
         else
           io.out(
-            `wrote ${opts.out}: ${episodes} episodes in ${duration(Date.now() - t0)}, kept episode ${model.training?.kept} (validation Spearman ${model.training?.validation?.toFixed(3) ?? '-'})`,
+            `wrote ${opts.out}: ${model.training?.episodes} episodes${end.stopped === true ? ` (stopped by Ctrl-C; of ${episodes})` : ''} in ${duration(Date.now() - t0)}, kept episode ${model.training?.kept} (validation Spearman ${model.training?.validation?.toFixed(3) ?? '-'})`,
           )
       } finally {
         process.off('SIGINT', onSigint)

@@ -169,6 +169,24 @@ describe('HELP', () => {
     expect(measured.predict(q).normalized).not.toEqual(pa.normalized)
     for (const f of [byDefault, explicit, measured]) f.dispose()
     for (const m of [a, b, c, r]) m.dispose()
+    // stopped after 2 of 50 episodes: the run ends there and says so
+    const ctl = new AbortController()
+    const s = await createHelp({ graph: w.graphs[0]!, references: REFS, space: 'nb201', config: TINY })
+    const end = await metaTrainHelp(s, {
+      graphs: w.graphs,
+      devices,
+      pool,
+      episodes: 50,
+      tasks: 2,
+      query: 20,
+      signal: ctl.signal,
+      onProgress: (p) => {
+        if (p.episode === 2) ctl.abort()
+      },
+    })
+    expect(end).toMatchObject({ episode: 2, stopped: true })
+    expect(s.training).toMatchObject({ episodes: 2, kept: 2 })
+    s.dispose()
   }, 60_000)
 
   it('gives one clear error for bad input', async () => {

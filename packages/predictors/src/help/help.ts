@@ -434,6 +434,8 @@ export interface HelpProgress {
   /** Mean Spearman over the validation devices, when this episode was validated. */
   readonly validation?: number
   readonly best?: number
+  /** Set on the value `metaTrainHelp` returns when its signal stopped it before the last episode. */
+  readonly stopped?: boolean
 }
 
 /** Options of {@link metaTrainHelp}; the defaults are HELP's NB201 settings. */
@@ -494,7 +496,8 @@ function checkDevice(d: HelpDevice, n: number, refs: readonly number[]): void {
  * adapts to each from `support` architectures with `innerSteps` Meta-SGD steps from the z-modulated
  * weights, and updates the meta-parameters (weights, inner learning rates, z inference network) with
  * Adam on the query loss plus the KL term. With `validation`, the episode with the best mean
- * Spearman on the validation devices is the one kept (HELP's checkpoint rule).
+ * Spearman on the validation devices is the one kept (HELP's checkpoint rule). A signal that fires
+ * after the first episode ends the run early with what it has (`stopped` in the returned progress).
  */
 export async function metaTrainHelp(model: HelpModel, opts: MetaTrainHelpOptions): Promise<HelpProgress> {
   await prepareHelpTf()
@@ -542,13 +545,19 @@ export async function metaTrainHelp(model: HelpModel, opts: MetaTrainHelpOptions
   let bestEpisode = 0
   let bestValues: Map<string, Float32Array> | undefined
   let last: HelpProgress = { episode: 0, episodes, loss: NaN }
+  let done = 0
   try {
     for (let ep = 1; ep <= episodes; ep++) {
       if (opts.signal?.aborted) {
-        throw new NasError({
-          code: 'ABORTED',
-          message: `HELP meta-training stopped after ${ep - 1} episodes`,
-        })
+        // nothing done yet: an error; otherwise the episodes run so far are kept, as a shorter run
+        if (ep === 1) {
+          throw new NasError({
+            code: 'ABORTED',
+            message: 'HELP meta-training stopped before its first episode',
+          })
+        }
+        last = { ...last, stopped: true }
+        break
       }
       const chosen = rng.sample(opts.devices, Math.min(tasks, opts.devices.length))
       const batches = chosen.map((d) => {
@@ -624,6 +633,7 @@ export async function metaTrainHelp(model: HelpModel, opts: MetaTrainHelpOptions
         ...(validation !== undefined ? { validation, best } : {}),
       }
       opts.onProgress?.(last)
+      done = ep
       if (ep % 10 === 0) await new Promise((r) => setTimeout(r, 0))
     }
   } finally {
@@ -637,8 +647,8 @@ export async function metaTrainHelp(model: HelpModel, opts: MetaTrainHelpOptions
   model.rangeReferences = extremesOf(opts.devices, pools)
   model.training = {
     devices: opts.devices.map((d) => d.name),
-    episodes: (model.training?.episodes ?? 0) + episodes,
-    kept: bestValues ? bestEpisode : episodes,
+    episodes: (model.training?.episodes ?? 0) + done,
+    kept: bestValues ? bestEpisode : done,
     ...(bestValues ? { validation: best } : {}),
   }
   return last
