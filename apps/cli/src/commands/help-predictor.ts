@@ -116,7 +116,8 @@ function trainCommand(io: Io) {
       'after',
       `
 Meta-trains on HELP's 9 meta-training device settings and keeps the episode with the best mean
-Spearman on its 4 validation settings (checked every 50 episodes). About 0.8 s per episode on one
+Spearman on its 4 validation settings (checked every 50 episodes). Targets are scaled by the
+reference latencies, the same on a new device. About 0.8 s per episode on one
 core: the default 2000 episodes take about half an hour; Ctrl-C stops early and still writes the
 predictor of the episodes run. Then measure a device with
 nas hardware predictor device, and search with --objective latency.help:min.
@@ -134,7 +135,9 @@ Example:
         graph: graphs[0]!,
         references: [...p.HELP_NB201.references],
         space: 'nb201',
-        config: { seed },
+        // targets scaled by the reference latencies, in meta-training as on a new device: what a new
+        // device can measure (HELP scales by a pool range a new device does not have)
+        config: { seed, targetRange: 'references' },
       })
       const controller = new AbortController()
       const onSigint = () => controller.abort()

@@ -164,7 +164,12 @@ describe('HELP', () => {
     const refs = REFS.map((i) => d.latency[i]!)
     const byDefault = adaptHelp(r, opts)
     const explicit = adaptHelp(r, { ...opts, range: { lo: Math.min(...refs), hi: Math.max(...refs) } })
-    expect(byDefault.predict(q).normalized).toEqual(explicit.predict(q).normalized)
+    const pr = byDefault.predict(q)
+    expect(pr.normalized).toEqual(explicit.predict(q).normalized)
+    // and reads milliseconds back through the same scale
+    const lo = Math.min(...refs)
+    const hi = Math.max(...refs)
+    pr.ms.forEach((v, k) => expect(v).toBeCloseTo(lo + ((pr.normalized[k]! - 0.05) / 0.9) * (hi - lo), 9))
     const measured = adaptHelp(a, { ...opts, range: { lo: Math.min(...refs), hi: Math.max(...refs) } })
     expect(measured.predict(q).normalized).not.toEqual(pa.normalized)
     for (const f of [byDefault, explicit, measured]) f.dispose()

@@ -806,7 +806,12 @@ export function adaptHelp(
   return {
     predict(graphs) {
       const normalized = predictNormalized(graphs)
-      const ms = normalized.map((v) => (pHi > pLo ? ((v - pLo) / (pHi - pLo)) * (mHi - mLo) + mLo : mLo))
+      // a model scaled by its references in meta-training and here reads back through that scale;
+      // otherwise the scales differ and the support's range calibrates
+      const ms =
+        cfg.targetRange === 'references'
+          ? normalized.map((v) => range.lo + ((v - 0.05) / 0.9) * (range.hi - range.lo))
+          : normalized.map((v) => (pHi > pLo ? ((v - pLo) / (pHi - pLo)) * (mHi - mLo) + mLo : mLo))
       return { normalized, ms }
     },
     dispose() {
