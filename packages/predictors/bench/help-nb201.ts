@@ -26,12 +26,6 @@ import {
   type HelpModel,
 } from '../src/index.js'
 
-export const HELP_META_TRAIN = HELP_NB201.metaTrain
-export const HELP_META_VALID = HELP_NB201.metaValid
-export const HELP_META_TEST = HELP_NB201.metaTest
-export const HELP_NB201_REFERENCES = HELP_NB201.references
-export const HELP_PAPER_SPEARMAN: Record<string, number> = HELP_NB201.paperSpearman
-
 export function helpNb201Data() {
   const bench = loadNb201()
   const archs = Array.from({ length: bench.size }, (_, i) => bench.archAt(i))
@@ -132,7 +126,7 @@ async function main() {
       space: 'nb201',
       nodes: 9,
       features: 8,
-      references: [...HELP_NB201_REFERENCES],
+      references: [...HELP_NB201.references],
       params: w.params,
     })
   } else if (load !== undefined) {
@@ -140,7 +134,7 @@ async function main() {
   } else {
     model = await createHelp({
       graph: data.graphs[0]!,
-      references: [...HELP_NB201_REFERENCES],
+      references: [...HELP_NB201.references],
       space: 'nb201',
       config: {
         seed,
@@ -151,10 +145,10 @@ async function main() {
     let lastPrint = 0
     await metaTrainHelp(model, {
       graphs: data.graphs,
-      devices: HELP_META_TRAIN.map(data.device),
+      devices: HELP_NB201.metaTrain.map(data.device),
       pool: data.pool,
       episodes,
-      validation: { devices: HELP_META_VALID.map(data.device), query: data.query, every: 50 },
+      validation: { devices: HELP_NB201.metaValid.map(data.device), query: data.query, every: 50 },
       onProgress: (p) => {
         const now = performance.now()
         if (p.validation !== undefined || now - lastPrint > 10_000) {
@@ -178,7 +172,7 @@ async function main() {
   }
   const trainSeconds = (performance.now() - t0) / 1000
   const rows: Record<string, unknown>[] = []
-  for (const name of HELP_META_TEST) {
+  for (const name of HELP_NB201.metaTest) {
     const d = data.device(name)
     const ranges =
       model.config.targetRange === 'references'
@@ -195,7 +189,7 @@ async function main() {
         kendall: median(r.map((x) => x.kendall)),
         within10: median(r.map((x) => x.within10)),
         mape: median(r.map((x) => x.mape)),
-        paperSpearman: HELP_PAPER_SPEARMAN[name],
+        paperSpearman: (HELP_NB201.paperSpearman as Record<string, number>)[name],
       })
     }
   }

@@ -15,7 +15,7 @@ import {
   type ObjectiveList,
 } from '@nasjs/core'
 import type { SearchSpace } from '@nasjs/search-space'
-import { readHelpDevice, readJsonFile, type HelpDeviceFile } from '../commands/help-predictor.js'
+import { readHelpDevice, readJsonFile, type HelpDeviceFile } from './help-device.js'
 import type { TableTarget } from '../targets.js'
 
 /** The MnasNet reward of `--mnas accuracy,latency,target[,alpha,beta]`. */

@@ -759,8 +759,8 @@ export function adaptHelp(
   const hw = tf.tensor2d(emb, [1, emb.length])
   const sets: Params[] = []
   try {
+    const names = model.specs.filter((s) => MODEL_PREFIX.test(s.name)).map((s) => s.name)
     for (let m = 0; m < cfg.mcSamples; m++) {
-      const names = model.specs.filter((s) => MODEL_PREFIX.test(s.name)).map((s) => s.name)
       const kept = tf.tidy(() => {
         const { params } = modulated(tf, model, hw, rng)
         const g = graphBatch(
