@@ -41,6 +41,9 @@ describe('nas --help', () => {
         hardware                       latency, memory and size on the TF.js runtime;
                                        latency lookup tables; the HELP latency
                                        predictor
+        supernet                       train a weight-sharing supernet (Once-for-All,
+                                       BigNAS), search its subnets, export one as a
+                                       standalone model
         spaces [options]               list the built-in search spaces, or show one
         strategies [options] [name]    list the strategies with their config fields
                                        and defaults (for nas search --config)

@@ -6,7 +6,8 @@ import { proxiesCommand } from './commands/proxies.js'
 import { hardwareCommand } from './commands/hardware.js'
 import { reportCommand } from './commands/report.js'
 import { strategiesCommand } from './commands/strategies.js'
-import { searchCommand } from './commands/search.js'
+import { runSearchCommand, searchCommand } from './commands/search.js'
+import { supernetCommand } from './commands/supernet.js'
 import { spacesCommand } from './commands/spaces.js'
 import { trainCommand } from './commands/train.js'
 import type { Io } from './context.js'
@@ -27,6 +28,7 @@ export function buildProgram(io: Io): Command {
   program.addCommand(compareCommand(io))
   program.addCommand(proxiesCommand(io))
   program.addCommand(hardwareCommand(io))
+  program.addCommand(supernetCommand(io, runSearchCommand(io)))
   program.addCommand(spacesCommand(io))
   program.addCommand(strategiesCommand(io))
   program.addCommand(archCommand(io))

@@ -16,6 +16,7 @@ import type { JournalHeader, TrialLedger, TrialRecord } from '@nasjs/strategies'
 import { journalLockHolder } from '@nasjs/strategies/node'
 import type { TableSession, TableTruth } from './targets.js'
 import type { HardwareSetup } from './search/hardware.js'
+import type { SupernetSetup } from './search/supernet.js'
 import type { ProxySetup } from './search/proxy.js'
 
 /** The files of a run directory. */
@@ -79,6 +80,8 @@ export interface SearchMeta {
   readonly training?: TrainingSetup
   /** A proxy search (`--evaluator proxy`): its setup, as the journal header records it. */
   readonly proxy?: ProxySetup
+  /** A supernet search (`--evaluator supernet`): its setup, as the journal header records it. */
+  readonly supernet?: SupernetSetup
   /** Hardware metrics and the MnasNet reward of the search, when it has any. */
   readonly hardware?: HardwareSetup
 }
@@ -115,11 +118,27 @@ export function searchMeta(header: JournalHeader, where: string): SearchMeta {
       path: [where],
     })
   }
+  const supernet = m['supernet'] as SupernetSetup | undefined
+  if (
+    supernet !== undefined &&
+    (typeof supernet !== 'object' ||
+      supernet === null ||
+      typeof supernet.dir !== 'string' ||
+      typeof supernet.sha256 !== 'string' ||
+      typeof supernet.supernet !== 'object')
+  ) {
+    throw new NasError({
+      code: 'JOURNAL',
+      message: `${where}: the header's supernet setup is not an object with the supernet's directory, digest and shape`,
+      path: [where],
+    })
+  }
   return {
     command: 'search',
     dataset: m['dataset'],
     ...(training === undefined ? {} : { training: training }),
     ...(proxy === undefined ? {} : { proxy }),
+    ...(supernet === undefined ? {} : { supernet }),
     ...(m['hardware'] === undefined ? {} : { hardware: m['hardware'] as HardwareSetup }),
   }
 }

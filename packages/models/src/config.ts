@@ -4,7 +4,8 @@ import type { z } from 'zod'
 /**
  * `input` parsed by a strict zod object schema (absent input: every default), or one `CONFIG_INVALID`
  * NasError naming `what`, the first bad field, its value and the fields there are.
- * @internal
+ * @since 0.1.0
+ * @category config
  */
 export function parseConfig<S extends z.ZodObject>(schema: S, input: unknown, what: string): z.output<S> {
   const r = schema.safeParse(input ?? {})

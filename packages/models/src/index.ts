@@ -8,7 +8,7 @@ export { KeepFirst, Zero } from './layers.js'
 export { NB201_EDGES, Nb201NetworkOptions, buildNb201, nb201Cost } from './nb201.js'
 export { DartsNetworkOptions, buildDarts, dartsCost } from './darts.js'
 export { Nb101NetworkOptions, buildNb101, nb101Cost, nb101VertexChannels } from './nb101.js'
-export { OfaMbv3NetworkOptions, buildOfaMbv3, ofaMbv3Cost } from './ofa-mbv3.js'
+export { OFA_MBV3_LAYOUT, OfaMbv3NetworkOptions, buildOfaMbv3, ofaMbv3Cost } from './ofa-mbv3.js'
 export { FbnetNetworkOptions, buildFbnet, fbnetCost } from './fbnet.js'
 export {
   TransformerNetworkOptions,
@@ -36,4 +36,13 @@ export * from './data/index.js'
 export * from './train.js'
 export * from './evaluator.js'
 export { exportArtifacts, modelJson } from './export.js'
+export { parseConfig } from './config.js'
+export {
+  buildMbNetwork,
+  makeDivisible,
+  mbNetworkCost,
+  type MbActivation,
+  type MbLayer,
+  type MbNetwork,
+} from './mbconv.js'
 export * from './hardware/index.js'

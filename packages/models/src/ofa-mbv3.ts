@@ -43,12 +43,28 @@ function parseOptions(options: unknown): z.output<typeof OfaMbv3NetworkOptions> 
   return parseConfig(OfaMbv3NetworkOptions, options, 'OFA-MobileNetV3 network option')
 }
 
-/** Widths at width 1.0: first conv, first block, the 5 stages, final expand, feature mix. */
-const BASE_WIDTHS = [16, 16, 24, 40, 80, 112, 160, 960, 1280] as const
-/** First block, then the 5 stages. */
-const STRIDES = [1, 2, 2, 2, 1, 2] as const
-const ACTIVATIONS: readonly MbActivation[] = ['relu', 'relu', 'relu', 'h_swish', 'h_swish', 'h_swish']
-const SQUEEZE_EXCITE = [false, false, true, false, true, true] as const
+/**
+ * The fixed layout of the OFA-MobileNetV3 network: `widths` at width 1.0 (the first convolution, the
+ * first block, the 5 stages, the final expansion, the feature mix); per first block then stage, the
+ * `strides`, `activations` and whether blocks have squeeze-and-excitation (`squeezeExcite`).
+ * @since 0.1.0
+ * @category models
+ */
+export const OFA_MBV3_LAYOUT = {
+  widths: [16, 16, 24, 40, 80, 112, 160, 960, 1280],
+  strides: [1, 2, 2, 2, 1, 2],
+  activations: ['relu', 'relu', 'relu', 'h_swish', 'h_swish', 'h_swish'],
+  squeezeExcite: [false, false, true, false, true, true],
+} as const satisfies {
+  widths: readonly number[]
+  strides: readonly number[]
+  activations: readonly MbActivation[]
+  squeezeExcite: readonly boolean[]
+}
+const BASE_WIDTHS = OFA_MBV3_LAYOUT.widths
+const STRIDES = OFA_MBV3_LAYOUT.strides
+const ACTIVATIONS: readonly MbActivation[] = OFA_MBV3_LAYOUT.activations
+const SQUEEZE_EXCITE = OFA_MBV3_LAYOUT.squeezeExcite
 
 /**
  * The layer-by-layer description of the OFA-MobileNetV3 network of `arch` (what

@@ -429,11 +429,25 @@ export function evaluate(
   data: Dataset,
   batchSize = 256,
 ): { loss: number; acc: number } {
+  return evaluateLogits(data, (x) => model.predict(x) as tf.Tensor2D, batchSize)
+}
+
+/**
+ * Loss and accuracy on `data` of any function from a batch of examples to logits (a network run
+ * some other way than `model.predict`, such as a supernet's subnet), in batches; leaks no tensor.
+ * @since 0.1.0
+ * @category training
+ */
+export function evaluateLogits(
+  data: Dataset,
+  logitsOf: (x: tf.Tensor) => tf.Tensor2D,
+  batchSize = 256,
+): { loss: number; acc: number } {
   let loss = 0
   let correct = 0
   for (const b of batches(data, { batchSize })) {
     const [l, k] = tf.tidy(() => {
-      const logits = model.predict(tf.tensor(b.xs, [b.n, ...data.shape])) as tf.Tensor2D
+      const logits = logitsOf(tf.tensor(b.xs, [b.n, ...data.shape]))
       const y = tf.tensor1d(b.ys, 'int32')
       const ce = crossEntropy(logits, y, data.classes).dataSync()[0]!
       const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), y), 'float32')).dataSync()[0]!

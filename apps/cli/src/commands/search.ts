@@ -56,9 +56,9 @@ export function searchCommand(io: Io) {
     .addOption(
       new Option(
         '--evaluator <kind>',
-        'table: look every architecture up in the benchmark; train: build and train it on --data; proxy: score it untrained with zero-cost proxies on a minibatch of --data',
+        'table: look every architecture up in the benchmark; train: build and train it on --data; proxy: score it untrained with zero-cost proxies on a minibatch of --data; supernet: evaluate it with the shared weights of the trained --supernet',
       )
-        .choices(['table', 'train', 'proxy'] as const)
+        .choices(['table', 'train', 'proxy', 'supernet'] as const)
         .default('table' as const),
     )
     .option(
@@ -90,6 +90,14 @@ export function searchCommand(io: Io) {
       '--proxy-weights <list>',
       'proxy: search on zc_score = the weighted sum of proxies, e.g. synflow=1,nwot=0.01',
     )
+    .option(
+      '--supernet <dir>',
+      'supernet: the trained supernet (nas supernet train --out); its space is searched',
+    )
+    .option(
+      '--calibration <n>',
+      'supernet: training images BatchNorm is recalibrated on, per subnet (default: 500)',
+    )
     .option('--lut <file>', 'the latency table of the metric latency.lut (from nas hardware lut build)')
     .option(
       '--help-predictor <file>',
@@ -111,6 +119,7 @@ export function searchCommand(io: Io) {
 Metrics: valid_acc, test_acc, params, flops, latency.<device>, energy.<device>
   with --evaluator train: valid_acc, test_acc, params, flops, train_seconds
   with --evaluator proxy: zc.<proxy> for each of --proxy, zc_score (with --proxy-weights), params, flops
+  with --evaluator supernet: acc (held-out accuracy), test_acc, params, flops (see nas supernet search)
   with every evaluator, measured or predicted here: latency.tfjs-<backend> (e.g. latency.tfjs-wasm),
     latency.lut (with --lut), latency.help (with --help-predictor and --help-device), memory.peak (bytes),
     size.bytes (float32 weights), reward.mnas (with --mnas)
@@ -131,28 +140,39 @@ Examples:
                                                # score every candidate untrained (full-size NB201 network)`,
     )
     .action(async (raw, command) => {
-      const req = parseSearchFlags(raw, (name) => command.getOptionValueSource(name) === 'cli')
-      const plan = await planSearch(req, strategies)
-      const run = await runPlannedSearch(plan, strategies, io, req)
-      const study = run.result.study
-      const header = readJournalHeader(plan.journal)!
-      const summary = writeRunReport({
-        dir: plan.dir,
-        header,
-        dataset: plan.dataset,
-        ledger: study.ledger,
-        session: run.session,
-        truth: run.truth,
-        budget: study.budget.trials ?? study.ledger.trials.length,
-        complete: !run.interrupted,
-      })
-      if (req.json) io.out(JSON.stringify(summary))
-      else printSummary(io, summary, plan.target.showMetrics)
-      if (run.interrupted) {
-        io.err.write(
-          `\ninterrupted after ${summary.trials} trials; nothing is lost. Resume with:\n  nas search --out ${plan.outArg} --resume\n`,
-        )
-        process.exitCode = EXIT.interrupted
-      }
+      await runSearchCommand(io, strategies)(raw, (name) => command.getOptionValueSource(name) === 'cli')
     })
+}
+
+/** Runs a search from `nas search`'s raw options (`nas supernet search` calls it too). */
+export type SearchCommandRunner = (raw: unknown, given: (name: string) => boolean) => Promise<void>
+
+/** Parse the flags, plan the run, run it, report it. */
+export function runSearchCommand(io: Io, strategies = cliStrategyRegistry()): SearchCommandRunner {
+  return async (raw, given) => {
+    const req = parseSearchFlags(raw, given)
+    const plan = await planSearch(req, strategies)
+    const run = await runPlannedSearch(plan, strategies, io, req)
+    const study = run.result.study
+    const header = readJournalHeader(plan.journal)!
+    const summary = writeRunReport({
+      dir: plan.dir,
+      header,
+      dataset: plan.dataset,
+      ledger: study.ledger,
+      session: run.session,
+      truth: run.truth,
+      budget: study.budget.trials ?? study.ledger.trials.length,
+      complete: !run.interrupted,
+    })
+    if (req.json) io.out(JSON.stringify(summary))
+    else printSummary(io, summary, plan.target.showMetrics)
+    if (run.interrupted) {
+      const again = plan.supernet === undefined ? 'nas search' : 'nas supernet search --supernet <dir>'
+      io.err.write(
+        `\ninterrupted after ${summary.trials} trials; nothing is lost. Resume with:\n  ${again} --out ${plan.outArg} --resume\n`,
+      )
+      process.exitCode = EXIT.interrupted
+    }
+  }
 }

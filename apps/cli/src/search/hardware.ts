@@ -259,6 +259,8 @@ export async function openHardware(
   network: Record<string, unknown> | undefined,
   evaluator: Evaluator<unknown> & { readonly info: EvaluatorInfo },
   cheapMetrics: ((arch: unknown) => Metrics) | undefined,
+  /** Builds the network measured, for a space without a builder (a supernet's subnets). */
+  build?: (arch: unknown) => ReturnType<typeof import('@nasjs/models').buildMbNetwork>,
 ): Promise<{
   evaluator: Evaluator<unknown> & { readonly info: EvaluatorInfo }
   cheapMetrics: ((arch: unknown) => Metrics) | undefined
@@ -283,9 +285,19 @@ export async function openHardware(
     table = read.table
   }
   const help = hw.help === undefined ? undefined : await openHelp(hw.help)
-  const metrics = hardwareLayer(models, space, network, hw, table, help?.predict, node.quietGateForMachine())
+  const metrics = hardwareLayer(
+    models,
+    space,
+    network,
+    hw,
+    table,
+    help?.predict,
+    node.quietGateForMachine(),
+    build,
+  )
   // a network the builder refuses (no builder for the space, a bad size) fails here, before any trial
-  models.modelCost(space, space.sample(new (await import('@nasjs/core')).Rng(0)), network)
+  if (build === undefined)
+    models.modelCost(space, space.sample(new (await import('@nasjs/core')).Rng(0)), network)
   if (table !== undefined) {
     // a table built for another network (width, input size, classes) lacks this one's blocks
     const sample = space.sample(new (await import('@nasjs/core')).Rng(1))
@@ -329,10 +341,12 @@ function hardwareLayer(
   table: LatencyTable | undefined,
   help: ((arch: unknown) => number) | undefined,
   gate: import('@nasjs/models').QuietGate,
+  build?: (arch: unknown) => ReturnType<typeof import('@nasjs/models').buildMbNetwork>,
 ) {
   try {
     return models.hardwareMetrics({
       gate,
+      ...(build === undefined ? {} : { build }),
       space,
       metrics: hw.metrics,
       ...(network === undefined ? {} : { network: network }),

@@ -19,7 +19,9 @@ export const SearchFlags = z.object({
   data: z.string().optional(),
   json: z.boolean().optional(),
   quiet: z.boolean().optional(),
-  evaluator: z.enum(['table', 'train', 'proxy']),
+  evaluator: z.enum(['table', 'train', 'proxy', 'supernet']),
+  supernet: z.string().optional(),
+  calibration: z.string().optional(),
   proxy: z.string().optional(),
   proxyWeights: z.string().optional(),
   lut: z.string().optional(),
@@ -64,6 +66,8 @@ export interface SearchRequest {
   readonly training: TrainingFlags
   /** The proxy flags (with `evaluator: 'proxy'`). */
   readonly proxy: ProxyFlags
+  /** The supernet flags (with `evaluator: 'supernet'`). */
+  readonly supernet: SupernetFlags
   /** The latency table of `latency.lut` (`--lut`) and the MnasNet reward (`--mnas`), as given. */
   readonly hardware: {
     readonly lut?: string
@@ -76,7 +80,21 @@ export interface SearchRequest {
 }
 
 /** The kinds of evaluator of `nas search`. */
-export type Evaluator = 'table' | 'train' | 'proxy'
+export type Evaluator = 'table' | 'train' | 'proxy' | 'supernet'
+
+/** The flags of a supernet search, as given. */
+export interface SupernetFlags {
+  /** The trained supernet's directory (`nas supernet train --out`). */
+  readonly dir?: string
+  /** Training images each subnet's BatchNorm is recalibrated on. */
+  readonly calibration?: number
+}
+
+/** The flags that only make sense with `--evaluator supernet`. */
+export const SUPERNET_FLAGS = ['supernet', 'calibration'] as const
+
+/** The training flags a supernet search uses too (the data's splits and the evaluation batch). */
+export const SUPERNET_SHARED_FLAGS = ['trainSize', 'validSize', 'testSize', 'batchSize'] as const
 
 /** The flags of a proxy search, as given. */
 export interface ProxyFlags {
@@ -114,6 +132,17 @@ export const TRAINING_FLAGS = [
   'batchSize',
   'lr',
   'trainConfig',
+] as const
+
+/** The flags of an evaluator's or the hardware's setup, which a resumed run keeps. */
+export const SETUP_FLAGS = [
+  ...TRAINING_FLAGS,
+  ...PROXY_FLAGS,
+  ...SUPERNET_FLAGS,
+  'lut',
+  'helpPredictor',
+  'helpDevice',
+  'mnas',
 ] as const
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
@@ -159,28 +188,59 @@ export function parseSearchFlags(raw: unknown, given: (name: string) => boolean)
   }
   f.objective?.forEach((o) => parseObjective(o))
   if (f.resume !== true) {
-    const stray =
-      f.evaluator === 'train'
-        ? PROXY_FLAGS.filter((k) => f[k] !== undefined)
-        : f.evaluator === 'proxy'
-          ? TRAINING_FLAGS.filter(
-              (k) => f[k] !== undefined && !(SHARED_FLAGS as readonly string[]).includes(k),
-            )
-          : [...TRAINING_FLAGS, ...PROXY_FLAGS].filter((k) => f[k] !== undefined)
-    if (stray.length > 0) {
-      const proxyFlag = (PROXY_FLAGS as readonly string[]).includes(stray[0]!)
-      const shared = (SHARED_FLAGS as readonly string[]).includes(stray[0]!)
-      const wants = proxyFlag ? 'proxy' : 'train'
-      throw new NasError({
-        code: 'CONFIG_INVALID',
-        message: proxyFlag
-          ? `--${kebab(stray[0]!)} is a proxy option; add --evaluator proxy to score every architecture with zero-cost proxies`
-          : shared
-            ? `--${kebab(stray[0]!)} sizes the network that is trained or scored; add --evaluator train or --evaluator proxy`
-            : `--${kebab(stray[0]!)} is a training option; ${f.evaluator === 'proxy' ? 'a proxy search trains nothing (use --evaluator train)' : 'add --evaluator train to train every architecture'}`,
-        value: stray.map((k) => `--${kebab(k)}`),
-        allowed: shared ? ['--evaluator train', '--evaluator proxy'] : [`--evaluator ${wants}`],
-      })
+    if (f.evaluator === 'supernet') {
+      const stray = [...TRAINING_FLAGS, ...PROXY_FLAGS].filter(
+        (k) => f[k] !== undefined && !(SUPERNET_SHARED_FLAGS as readonly string[]).includes(k),
+      )
+      if (stray.length > 0) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: `--${kebab(stray[0]!)} does not apply to a supernet search: its subnets share the trained supernet's weights (the data's sizes, --train-size --valid-size --test-size, and --batch-size do apply)`,
+          value: stray.map((k) => `--${kebab(k)}`),
+          allowed: SUPERNET_SHARED_FLAGS.map((k) => `--${kebab(k)}`),
+        })
+      }
+      if (f.supernet === undefined) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: '--evaluator supernet needs --supernet <dir>, a supernet trained with nas supernet train',
+          value: undefined,
+          allowed: ['--supernet <dir>'],
+        })
+      }
+    } else {
+      const supernetStray = SUPERNET_FLAGS.filter((k) => f[k] !== undefined)
+      if (supernetStray.length > 0) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: `--${kebab(supernetStray[0]!)} is a supernet option; add --evaluator supernet (or run nas supernet search) to search the subnets of a trained supernet`,
+          value: supernetStray.map((k) => `--${kebab(k)}`),
+          allowed: ['--evaluator supernet'],
+        })
+      }
+      const stray =
+        f.evaluator === 'train'
+          ? PROXY_FLAGS.filter((k) => f[k] !== undefined)
+          : f.evaluator === 'proxy'
+            ? TRAINING_FLAGS.filter(
+                (k) => f[k] !== undefined && !(SHARED_FLAGS as readonly string[]).includes(k),
+              )
+            : [...TRAINING_FLAGS, ...PROXY_FLAGS].filter((k) => f[k] !== undefined)
+      if (stray.length > 0) {
+        const proxyFlag = (PROXY_FLAGS as readonly string[]).includes(stray[0]!)
+        const shared = (SHARED_FLAGS as readonly string[]).includes(stray[0]!)
+        const wants = proxyFlag ? 'proxy' : 'train'
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: proxyFlag
+            ? `--${kebab(stray[0]!)} is a proxy option; add --evaluator proxy to score every architecture with zero-cost proxies`
+            : shared
+              ? `--${kebab(stray[0]!)} sizes the network that is trained or scored; add --evaluator train or --evaluator proxy`
+              : `--${kebab(stray[0]!)} is a training option; ${f.evaluator === 'proxy' ? 'a proxy search trains nothing (use --evaluator train)' : 'add --evaluator train to train every architecture'}`,
+          value: stray.map((k) => `--${kebab(k)}`),
+          allowed: shared ? ['--evaluator train', '--evaluator proxy'] : [`--evaluator ${wants}`],
+        })
+      }
     }
   }
   if (f.evaluator !== 'table' && f.dataset !== undefined) {
@@ -218,12 +278,7 @@ export function parseSearchFlags(raw: unknown, given: (name: string) => boolean)
     'cache',
     'evaluator',
     'data',
-    ...TRAINING_FLAGS,
-    ...PROXY_FLAGS,
-    'lut',
-    'helpPredictor',
-    'helpDevice',
-    'mnas',
+    ...SETUP_FLAGS,
   ]
   return {
     space: f.space,
@@ -246,6 +301,10 @@ export function parseSearchFlags(raw: unknown, given: (name: string) => boolean)
     proxy: {
       ...(f.proxy === undefined ? {} : { proxy: f.proxy }),
       ...(f.proxyWeights === undefined ? {} : { proxyWeights: f.proxyWeights }),
+    },
+    supernet: {
+      ...(f.supernet === undefined ? {} : { dir: f.supernet }),
+      ...(f.calibration === undefined ? {} : { calibration: intFlag('calibration', f.calibration, 1) }),
     },
     hardware: {
       ...(f.lut === undefined ? {} : { lut: f.lut }),

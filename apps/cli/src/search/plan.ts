@@ -7,9 +7,16 @@ import { RUN_FILES, checkRunDir, readJsonFile, searchMeta } from '../run-files.j
 import { assertRunsOnTable } from '../strategies.js'
 import { checkTargetMetrics, tableTarget, type TableTarget } from '../targets.js'
 import type { TrainingSetup } from '@nasjs/models/node'
-import { PROXY_FLAGS, TRAINING_FLAGS, type Evaluator, type SearchRequest } from './parse.js'
+import { SETUP_FLAGS, type Evaluator, type SearchRequest } from './parse.js'
 import { hardwareTarget, planHardware, type HardwareSetup } from './hardware.js'
 import { proxyDataLabel, proxyObjectives, proxySetup, proxyTarget, type ProxySetup } from './proxy.js'
+import {
+  supernetObjectives,
+  supernetSetup,
+  supernetSpaceOf,
+  supernetTarget,
+  type SupernetSetup,
+} from './supernet.js'
 import { dataLabel, dataSpec, trainingSetup, trainingTarget } from './training.js'
 
 /** Everything a search needs, checked, before anything is loaded or written. */
@@ -35,6 +42,8 @@ export interface SearchPlan {
   readonly training?: TrainingSetup
   /** With `--evaluator proxy`: the proxies every architecture is scored with, and on what. */
   readonly proxy?: ProxySetup
+  /** With `--evaluator supernet`: the trained supernet whose subnets are searched, and the data. */
+  readonly supernet?: SupernetSetup
   /** Hardware metrics and the MnasNet reward, when the objectives or constraints ask for them. */
   readonly hardware?: HardwareSetup
 }
@@ -51,6 +60,7 @@ const timestamp = () => new Date().toISOString().replace(/[-:]/g, '').replace('T
 export async function planSearch(req: SearchRequest, registry: StrategyRegistry): Promise<SearchPlan> {
   if (req.resume) return planResume(req, registry)
   if (req.evaluator === 'proxy') return planNewProxy(req, registry)
+  if (req.evaluator === 'supernet') return planNewSupernet(req, registry)
   return planNew(req, registry)
 }
 
@@ -196,7 +206,60 @@ async function planNewProxy(req: SearchRequest, registry: StrategyRegistry): Pro
   }
 }
 
-function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan {
+async function planNewSupernet(req: SearchRequest, registry: StrategyRegistry): Promise<SearchPlan> {
+  const def = registry.get(req.strategy)
+  if (def.requiresFidelity === true) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `${req.strategy} allocates training epochs (fidelities); a supernet's subnets are evaluated with its trained weights, without training. Use a strategy without fidelities`,
+      value: req.strategy,
+      allowed: registry.names().filter((n) => registry.get(n).requiresFidelity !== true),
+    })
+  }
+  const { setup, space } = await supernetSetup(req.data, req.seed, req.supernet, req.training)
+  if (req.given.has('space') && req.space !== setup.space) {
+    throw new NasError({
+      code: 'SPACE_MISMATCH',
+      message: `--space ${req.space}: the supernet in ${setup.dir} has the space ${setup.space} (leave --space out)`,
+      value: req.space,
+      allowed: [setup.space],
+    })
+  }
+  const dataset = dataLabel(setup.data)
+  const objectives =
+    req.objectives !== undefined
+      ? (req.objectives as unknown as ObjectiveList)
+      : supernetObjectives(def.multiObjective === true)
+  parseObjectives(objectives)
+  const hardware = planHardware(setup.space, objectives, req.constraints, req.hardware)
+  const target = hardwareTarget(supernetTarget(setup, space), hardware)
+  checkTargetMetrics(target, '', objectives, req.constraints)
+  const config = strategyConfig(req, registry)
+  const name = dataName(dataset)
+  const dir = resolve(req.out ?? join('runs', `${req.strategy}-supernet-${name}-${timestamp()}`))
+  checkRunDir(dir, false)
+  return {
+    dir,
+    journal: join(dir, RUN_FILES.journal),
+    resume: false,
+    target,
+    dataset,
+    strategy: req.strategy,
+    strategyConfig: config,
+    objectives,
+    constraints: req.constraints,
+    budget: req.budget,
+    seed: req.seed,
+    concurrency: req.concurrency,
+    cache: req.cache,
+    data: undefined,
+    outArg: req.out ?? dir,
+    supernet: setup,
+    ...(hardware === undefined ? {} : { hardware }),
+  }
+}
+
+async function planResume(req: SearchRequest, registry: StrategyRegistry): Promise<SearchPlan> {
   if (req.out === undefined) {
     throw new NasError({
       code: 'CONFIG_INVALID',
@@ -217,7 +280,15 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
   const meta = searchMeta(header, journal)
   const training = meta.training
   const proxy = meta.proxy
-  const made: Evaluator = training !== undefined ? 'train' : proxy !== undefined ? 'proxy' : 'table'
+  const supernet = meta.supernet
+  const made: Evaluator =
+    training !== undefined
+      ? 'train'
+      : proxy !== undefined
+        ? 'proxy'
+        : supernet !== undefined
+          ? 'supernet'
+          : 'table'
   if (req.given.has('evaluator') && req.evaluator !== made) {
     throw new NasError({
       code: 'CONFIG_INVALID',
@@ -226,13 +297,11 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
       allowed: [made],
     })
   }
-  const stray = [...TRAINING_FLAGS, ...PROXY_FLAGS, 'lut', 'helpPredictor', 'helpDevice', 'mnas'].filter(
-    (k) => req.given.has(k),
-  )
+  const stray = SETUP_FLAGS.filter((k) => req.given.has(k))
   if (stray.length > 0) {
     throw new NasError({
       code: 'CONFIG_INVALID',
-      message: `--resume keeps the run's ${['lut', 'helpPredictor', 'helpDevice', 'mnas'].includes(stray[0]!) ? 'hardware' : made === 'proxy' ? 'proxy' : 'training'} setup; drop --${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (only --budget may change on resume)`,
+      message: `--resume keeps the run's ${['lut', 'helpPredictor', 'helpDevice', 'mnas'].includes(stray[0]!) ? 'hardware' : made === 'table' ? 'training' : made} setup; drop --${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (only --budget may change on resume)`,
       value: stray,
     })
   }
@@ -284,7 +353,9 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
       ? trainingTarget(header.space)
       : proxy !== undefined
         ? proxyTarget(proxy)
-        : tableTarget(header.space),
+        : supernet !== undefined
+          ? supernetTarget(supernet, await supernetSpaceOf(supernet))
+          : tableTarget(header.space),
     meta.hardware,
   )
   return {
@@ -305,6 +376,7 @@ function planResume(req: SearchRequest, registry: StrategyRegistry): SearchPlan 
     outArg: req.out,
     ...(training === undefined ? {} : { training }),
     ...(proxy === undefined ? {} : { proxy }),
+    ...(supernet === undefined ? {} : { supernet }),
     ...(meta.hardware === undefined ? {} : { hardware: meta.hardware }),
   }
 }

@@ -12,6 +12,7 @@ import { NB201_NETWORKS, type TableSession, type TableTruth } from '../targets.j
 import type { SearchPlan } from './plan.js'
 import { addedMetrics, openHardware } from './hardware.js'
 import type { ProxySession } from './proxy.js'
+import type { SupernetSession } from './supernet.js'
 import type { TrainingSession } from './training.js'
 import { truthScore } from './report.js'
 
@@ -53,10 +54,16 @@ export async function runPlannedSearch(
   const proxy =
     plan.proxy === undefined ? undefined : await (await import('./proxy.js')).openProxySession(plan.proxy)
   if (proxy !== undefined) log?.(proxy.description)
+  const supernet =
+    plan.supernet === undefined
+      ? undefined
+      : await (await import('./supernet.js')).openSupernetSession(plan.supernet)
+  if (supernet !== undefined) log?.(supernet.description)
   try {
-    return await runWithSession(plan, registry, io, opts, training ?? proxy, log)
+    return await runWithSession(plan, registry, io, opts, training ?? proxy ?? supernet, log)
   } finally {
     await training?.close()
+    supernet?.close()
   }
 }
 
@@ -65,7 +72,7 @@ async function runWithSession(
   registry: StrategyRegistry,
   io: Io,
   opts: { readonly json: boolean; readonly quiet: boolean },
-  built: TrainingSession | ProxySession | undefined,
+  built: TrainingSession | ProxySession | SupernetSession | undefined,
   log: ((line: string) => void) | undefined,
 ): Promise<SearchOutcome> {
   const session = built ?? plan.target.open(plan.data)
@@ -93,12 +100,13 @@ async function runWithSession(
   let cheapMetrics = session.cheapMetrics(plan.dataset, own(metrics))
   if (plan.hardware !== undefined) {
     const network =
-      built !== undefined
+      built !== undefined && 'network' in built
         ? built.network
         : plan.target.space.id === 'nb201'
           ? NB201_NETWORKS[plan.dataset]
           : undefined
-    const hw = await openHardware(plan.hardware, plan.target.space, network, evaluator, cheapMetrics)
+    const build = built !== undefined && 'build' in built ? built.build : undefined
+    const hw = await openHardware(plan.hardware, plan.target.space, network, evaluator, cheapMetrics, build)
     evaluator = hw.evaluator
     cheapMetrics = hw.cheapMetrics
     log?.(hw.description)
@@ -142,6 +150,7 @@ async function runWithSession(
     dataset: plan.dataset,
     ...(training === undefined ? {} : { training: training.setup }),
     ...(plan.proxy === undefined ? {} : { proxy: plan.proxy }),
+    ...(plan.supernet === undefined ? {} : { supernet: plan.supernet }),
     ...(plan.hardware === undefined ? {} : { hardware: plan.hardware }),
   }
   const frontScore = truthScore(session, truth, plan.target.space)

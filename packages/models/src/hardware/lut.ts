@@ -303,6 +303,8 @@ export async function warmUpBackend<A>(
     readonly batch?: number
     readonly seed?: number
     readonly resolutions?: readonly number[]
+    /** Builds the networks run (default: `buildModel` of the space). */
+    readonly build?: (arch: A) => tfl.LayersModel
   } = {},
 ): Promise<void> {
   const end = performance.now() + 1000 * (opts.seconds ?? 3)
@@ -310,7 +312,8 @@ export async function warmUpBackend<A>(
   const batch = opts.batch ?? 1
   while (performance.now() < end) {
     const res = opts.resolutions?.[rng.int(opts.resolutions.length)]
-    const model = buildModel(space, atResolution(space, space.sample(rng), res), network)
+    const arch = atResolution(space, space.sample(rng), res)
+    const model = opts.build?.(arch) ?? buildModel(space, arch, network)
     try {
       const shape = model.inputs[0]!.shape.slice(1) as number[]
       const x = randomInput(batch, shape)

@@ -9,6 +9,7 @@ import {
 } from '@nasjs/core'
 import type { SearchSpace } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
+import type * as tfl from '@tensorflow/tfjs-layers'
 import { buildModel, type NetworkOptions } from '../build.js'
 import { predictLatency, warmUpBackend } from './lut.js'
 import { measureLatency, measureMemory, quietGate, weightBytes, type QuietGate } from './measure.js'
@@ -30,6 +31,11 @@ export interface HardwareMetricsOptions<A> {
    * to (`@nasjs/predictors`' `adaptHelp`).
    */
   readonly help?: (arch: A) => number
+  /**
+   * Builds the network measured, for a space without a builder of `buildModel` (a supernet's
+   * subnets: their exported standalone model).
+   */
+  readonly build?: (arch: A) => tfl.LayersModel
   /** Examples per inference (1). */
   readonly batch?: number
   /** Timed inferences per measurement (30, in 3 passes whose lowest median counts) and untimed ones first (10). */
@@ -126,10 +132,14 @@ export function hardwareMetrics<A>(opts: HardwareMetricsOptions<A>): {
   const measureBuilt = async (arch: A): Promise<Metrics> => {
     if (built.length === 0) return {}
     if (!warm) {
-      await warmUpBackend(opts.space, opts.network, { seconds: opts.warmupSeconds ?? 3, batch })
+      await warmUpBackend(opts.space, opts.network, {
+        seconds: opts.warmupSeconds ?? 3,
+        batch,
+        ...(opts.build === undefined ? {} : { build: opts.build }),
+      })
       warm = true
     }
-    const model = buildModel(opts.space, arch, opts.network)
+    const model = opts.build?.(arch) ?? buildModel(opts.space, arch, opts.network)
     try {
       const out: Metrics = {}
       for (const m of built) {

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { NasError } from '@nasjs/core'
+import type { ObjectiveList } from '@nasjs/core'
+import type { DatasetSpec } from '@nasjs/models/node'
+import type { SearchSpace } from '@nasjs/search-space'
+import type { SupernetShape } from '@nasjs/supernet'
+import type { TableSession, TableTarget } from '../targets.js'
+import type { SupernetFlags, TrainingFlags } from './parse.js'
+import { builtSessionParts, dataLabel, dataSpec } from './training.js'
+
+/**
+ * What `--evaluator supernet` evaluates with, as the journal header records it (so a resumed run
+ * evaluates the same way): the supernet's directory and the digest of its weights, its shape, the
+ * data (held-out images, calibration images) and the seed of the splits.
+ */
+export interface SupernetSetup {
+  /** Absolute path of the supernet directory. */
+  readonly dir: string
+  /** SHA-256 of its weights file: a resumed search refuses a changed supernet. */
+  readonly sha256: string
+  readonly space: string
+  readonly supernet: SupernetShape
+  readonly data: DatasetSpec
+  readonly split: {
+    readonly train?: number
+    readonly valid: number
+    readonly test?: number
+    readonly seed: number
+  }
+  readonly calibration: number
+  readonly batchSize: number
+}
+
+/** The default held-out images a supernet search scores each subnet on. */
+export const SUPERNET_VALID = 1000
+/** The default training images each subnet's BatchNorm is recalibrated on. */
+export const SUPERNET_CALIBRATION = 500
+
+/** The metrics of a supernet search. */
+export const SUPERNET_SEARCH_METRICS = ['acc', 'test_acc', 'params', 'flops'] as const
+
+/**
+ * The setup of a supernet search from the flags: reads the supernet's header (its shape, the
+ * digest of its weights); loads `@nasjs/supernet/node` (no data, no weights).
+ */
+export async function supernetSetup(
+  data: string | undefined,
+  seed: number,
+  flags: SupernetFlags,
+  training: TrainingFlags,
+): Promise<{ setup: SupernetSetup; space: SearchSpace<unknown> }> {
+  const dir = resolve(flags.dir!)
+  const [node, sn] = await Promise.all([import('@nasjs/supernet/node'), import('@nasjs/supernet')])
+  const header = node.readSupernetHeader(dir)
+  const space = sn.supernetSpace(header.supernet)
+  const spec = dataSpec(data ?? 'fashion-mnist') as DatasetSpec
+  const setup: SupernetSetup = {
+    dir,
+    sha256: header.bin.sha256,
+    space: space.id,
+    supernet: header.supernet,
+    data: spec,
+    split: {
+      ...(training.trainSize === undefined ? {} : { train: training.trainSize }),
+      valid: training.validSize ?? SUPERNET_VALID,
+      ...(training.testSize === undefined ? {} : { test: training.testSize }),
+      seed,
+    },
+    calibration: flags.calibration ?? SUPERNET_CALIBRATION,
+    batchSize: training.batchSize ?? 500,
+  }
+  return { setup, space: space }
+}
+
+/** Default objectives: accuracy, and FLOPs beside it for multi-objective strategies. */
+export const supernetObjectives = (multiObjective: boolean): ObjectiveList =>
+  (multiObjective ? ['acc:max', 'flops:min'] : ['acc:max']) as unknown as ObjectiveList
+
+/** The target of a supernet search: the supernet's space, its metrics, no table behind it. */
+export function supernetTarget(setup: SupernetSetup, space: SearchSpace<unknown>): TableTarget {
+  const metrics: string[] = [...SUPERNET_SEARCH_METRICS]
+  return {
+    space,
+    datasets: [],
+    defaultDataset: dataLabel(setup.data),
+    defaultObjectives: supernetObjectives(true),
+    recordMetrics: metrics,
+    showMetrics: metrics,
+    checkMetrics(_dataset, names) {
+      for (const n of names) {
+        if (!metrics.includes(n)) {
+          throw new NasError({
+            code: 'METRIC_MISSING',
+            message: `metric '${n}' is not measured by a supernet search; its metrics are ${metrics.join(', ')} (and the hardware metrics, e.g. latency.tfjs-wasm)`,
+            value: n,
+            allowed: metrics,
+          })
+        }
+      }
+    },
+    open: () => {
+      throw new NasError({ code: 'INTERNAL', message: 'a supernet search opens its own session' })
+    },
+  }
+}
+
+/** The space of a supernet search recorded in a journal header (for a resume). */
+export async function supernetSpaceOf(setup: SupernetSetup): Promise<SearchSpace<unknown>> {
+  const { supernetSpace } = await import('@nasjs/supernet')
+  return supernetSpace(setup.supernet)
+}
+
+/** A supernet session: the evaluator over the supernet's subnets, and its costs. */
+export interface SupernetSession extends TableSession {
+  readonly description: string
+  /** The standalone network of a subnet (for measured hardware metrics). */
+  readonly build: (arch: unknown) => ReturnType<typeof import('@nasjs/models').buildMbNetwork>
+  close(): void
+}
+
+/**
+ * Opens a supernet session: picks the TF.js backend, checks the supernet's weights against the
+ * digest the run recorded, loads them and the data. TF.js is loaded here.
+ */
+export async function openSupernetSession(setup: SupernetSetup): Promise<SupernetSession> {
+  const [{ initBackend, formatBackendInfo }, models, mnode, sn, snode] = await Promise.all([
+    import('@nasjs/backend'),
+    import('@nasjs/models'),
+    import('@nasjs/models/node'),
+    import('@nasjs/supernet'),
+    import('@nasjs/supernet/node'),
+  ])
+  const backend = await initBackend({ quiet: true })
+  const header = snode.readSupernetHeader(setup.dir)
+  const digest = createHash('sha256')
+    .update(readFileSync(resolve(setup.dir, header.bin.file)))
+    .digest('hex')
+  if (digest !== setup.sha256) {
+    throw new NasError({
+      code: 'DATA_CORRUPT',
+      message: `the supernet in ${setup.dir} changed since the run started (sha256 ${setup.sha256.slice(0, 12)}..., now ${digest.slice(0, 12)}...): results would mix two supernets`,
+      path: [setup.dir],
+    })
+  }
+  const { net } = snode.loadSupernet(setup.dir)
+  const loaded = await mnode.loadDataset(setup.data, {
+    seed: setup.split.seed,
+    valid: setup.split.valid,
+    ...(setup.split.train === undefined ? {} : { train: setup.split.train }),
+    ...(setup.split.test === undefined ? {} : { test: setup.split.test }),
+  })
+  const { evaluator, info } = sn.supernetEvaluator({
+    net,
+    data: { calibration: loaded.train, valid: loaded.valid, test: loaded.test },
+    calibrationImages: setup.calibration,
+    batchSize: setup.batchSize,
+  })
+  const scored = Object.assign(evaluator, { info }) as never
+  const cost = (a: unknown) => net.cost(a as never)
+  return {
+    description: `searching the subnets of the supernet in ${setup.dir} (${header.train.schedule}, ${header.step} steps): accuracy on ${loaded.valid.y.length} held-out ${loaded.source} images after recalibrating BatchNorm on ${setup.calibration} training images; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}`,
+    evaluator: () => scored,
+    ...builtSessionParts(cost),
+    build: (arch) => models.buildMbNetwork(net.network(arch as never), 0),
+    close: () => net.dispose(),
+  }
+}

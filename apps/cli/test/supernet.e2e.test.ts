@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { assertBuilt, nas, nasAsync, tempDir } from './helpers.js'
+
+beforeAll(() => assertBuilt())
+
+const TRAIN = ['supernet', 'train', '--data', 'digits', '--epochs', '2', '--seed', '1']
+const digest = (dir: string) =>
+  createHash('sha256')
+    .update(readFileSync(join(dir, 'supernet.bin')))
+    .digest('hex')
+
+describe('nas supernet', () => {
+  it('train killed with SIGKILL and run again ends with the weights of an uninterrupted run', async () => {
+    const cwd = tempDir()
+    const straight = nas(cwd, [...TRAIN, '--out', 'straight', '--json'])
+    expect(straight.status, straight.stderr).toBe(0)
+    const r = straight.json() as { steps: number; largest: { acc: number }; smallest: { acc: number } }
+    expect(r.steps).toBeGreaterThan(20)
+    expect(r.largest.acc).toBeGreaterThan(0)
+
+    // the same run, killed once its first checkpoint (an epoch) is written
+    const child = nasAsync(cwd, [...TRAIN, '--out', 'killed'])
+    const header = join(cwd, 'killed', 'supernet.json')
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (existsSync(header)) {
+          clearInterval(timer)
+          child.kill('SIGKILL')
+          resolve()
+        }
+      }, 20)
+      child.on('exit', () => {
+        clearInterval(timer)
+        reject(new Error('training ended before it could be killed'))
+      })
+    })
+    await new Promise((resolve) => child.on('exit', resolve))
+    const stopped = JSON.parse(readFileSync(header, 'utf8')) as { step: number }
+    expect(stopped.step).toBeLessThan(r.steps)
+    const again = nas(cwd, [...TRAIN, '--out', 'killed'])
+    expect(again.status, again.stderr).toBe(0)
+    expect(again.stderr).toContain(`continuing at step ${stopped.step}`)
+    expect(digest(join(cwd, 'killed'))).toBe(digest(join(cwd, 'straight')))
+
+    // a finished supernet is not trained over
+    const twice = nas(cwd, [...TRAIN, '--out', 'straight'])
+    expect(twice.status).not.toBe(0)
+    expect(twice.stderr).toContain('already holds a trained supernet')
+
+    // search its subnets, resume the search, export one
+    const search = nas(cwd, [
+      'supernet',
+      'search',
+      '--supernet',
+      'straight',
+      '--data',
+      'digits',
+      '--budget',
+      '12',
+      '--valid-size',
+      '200',
+      '--out',
+      'run',
+      '--json',
+    ])
+    expect(search.status, search.stderr).toBe(0)
+    const summary = search.json() as { trials: number; front: unknown[] }
+    expect(summary.trials).toBe(12)
+    expect(summary.front.length).toBeGreaterThan(0)
+    const more = nas(cwd, ['supernet', 'search', '--out', 'run', '--resume', '--budget', '16', '--json'])
+    expect(more.status, more.stderr).toBe(0)
+    expect((more.json() as { trials: number }).trials).toBe(16)
+    const exported = nas(cwd, [
+      'supernet',
+      'export',
+      '--supernet',
+      'straight',
+      '--arch',
+      'largest',
+      '--out',
+      'model',
+      '--json',
+    ])
+    expect(exported.status, exported.stderr).toBe(0)
+    expect(existsSync(join(cwd, 'model', 'model.json'))).toBe(true)
+    expect(existsSync(join(cwd, 'model', 'weights.bin'))).toBe(true)
+  }, 300_000)
+
+  it('names a bad flag or a missing supernet in one clear error', () => {
+    const cwd = tempDir()
+    const missing = nas(cwd, ['supernet', 'search', '--supernet', 'nowhere', '--budget', '2'])
+    expect(missing.status).not.toBe(0)
+    expect(missing.stderr).toContain('[DATA_MISSING]')
+    expect(missing.stderr).not.toContain('    at ')
+    const stray = nas(cwd, ['search', '--evaluator', 'supernet', '--supernet', 'x', '--epochs', '3'])
+    expect(stray.stderr).toContain('--epochs does not apply to a supernet search')
+    const noDir = nas(cwd, ['search', '--evaluator', 'supernet'])
+    expect(noDir.stderr).toContain('needs --supernet <dir>')
+    const badSchedule = nas(cwd, ['supernet', 'train', '--schedule', 'ofa', '--out', 'x'])
+    expect(badSchedule.status).not.toBe(0)
+    expect(badSchedule.stderr).toContain('progressive')
+  })
+})

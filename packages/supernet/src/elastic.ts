@@ -1,0 +1,629 @@
+import { NasError, Rng } from '@nasjs/core'
+import type { MbActivation, MbLayer, MbNetwork } from '@nasjs/models'
+import { makeDivisible, mbNetworkCost, OFA_MBV3_LAYOUT } from '@nasjs/models'
+import type { DslSpace, OfaArch } from '@nasjs/search-space'
+import * as tf from '@tensorflow/tfjs-core'
+import * as tfl from '@tensorflow/tfjs-layers'
+import type { SupernetConfig, SupernetShape } from './config.js'
+import { parseSupernetConfig, supernetSpace } from './config.js'
+
+/** PyTorch's BatchNorm epsilon and momentum (OFA's `bn_eps`, `bn_momentum`). */
+const BN_EPS = 1e-5
+const BN_MOMENTUM = 0.1
+
+/** One elastic MBConv block slot of the supernet (a stage has as many as its largest depth). */
+interface BlockSlot {
+  readonly name: string
+  readonly stage: number
+  readonly pos: number
+  readonly cin: number
+  readonly cout: number
+  readonly maxMid: number
+  readonly stride: number
+  readonly act: MbActivation
+  readonly se: boolean
+}
+
+/**
+ * BatchNorm statistics of one subnet, by BatchNorm name (what {@link ElasticMbv3.recalibrate}
+ * measures): the mean and the (biased) variance of each of its channels.
+ * @since 0.1.0
+ */
+export type BnStats = ReadonlyMap<string, { readonly mean: Float32Array; readonly variance: Float32Array }>
+
+/**
+ * How {@link ElasticMbv3.forward} runs.
+ * @since 0.1.0
+ */
+export interface ForwardOptions {
+  /**
+   * BatchNorm normalises with the batch's statistics (and the running statistics are updated,
+   * unless `onBatchStats` takes them), and dropout applies; otherwise BatchNorm uses `bn` or the
+   * running statistics.
+   */
+  readonly training?: boolean
+  /** Dropout rate before the classifier while training (the config's by default; 0 for none). */
+  readonly dropout?: number
+  /** Seed of the dropout mask. */
+  readonly seed?: number
+  /** A subnet's own BatchNorm statistics (recalibrated), used when not training. */
+  readonly bn?: BnStats
+  /** Receives each BatchNorm's batch mean and variance while training (and they update nothing). */
+  readonly onBatchStats?: (name: string, mean: tf.Tensor1D, variance: tf.Tensor1D) => void
+}
+
+/** A named tensor of a supernet's state (weights and BatchNorm running statistics). */
+export interface NamedArray {
+  readonly name: string
+  readonly shape: readonly number[]
+  readonly values: Float32Array
+}
+
+type T4 = tf.Tensor4D
+
+const hSwish = (x: tf.Tensor) => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6))
+const hSigmoid = (x: tf.Tensor) => tf.div(tf.relu6(tf.add(x, 3)), 6)
+const act = (x: tf.Tensor, a: MbActivation) => (a === 'relu' ? tf.relu(x) : hSwish(x))
+
+/** Zero padding k // 2 on every side before a strided convolution, as PyTorch pads. */
+function padded(x: T4, kernel: number, stride: number): [T4, 'same' | 'valid'] {
+  const p = Math.floor(kernel / 2)
+  if (stride === 1) return [x, 'same']
+  return [
+    tf.pad(x, [
+      [0, 0],
+      [p, p],
+      [p, p],
+      [0, 0],
+    ]),
+    'valid',
+  ]
+}
+
+function conv(x: T4, w: T4, stride: number): T4 {
+  const [input, padding] = padded(x, w.shape[0], stride)
+  return tf.conv2d(input, w, stride, padding)
+}
+
+function depthwise(x: T4, w: T4, stride: number): T4 {
+  const [input, padding] = padded(x, w.shape[0], stride)
+  return tf.depthwiseConv2d(input, w, stride, padding)
+}
+
+/**
+ * The elastic MobileNetV3 supernet of Once-for-All (Cai et al. 2020) with one set of weights, in
+ * TF.js variables. A subnet (`OfaArch`) runs by slicing those weights, never copying them:
+ *
+ * - **elastic depth**: stage s runs its first d blocks;
+ * - **elastic expansion**: a block of expand ratio e uses the first make_divisible(e x input channels)
+ *   middle channels of its 1x1 expansion, depthwise kernel, BatchNorms and squeeze-and-excitation
+ *   (whose reduced width follows, as OFA's `DynamicSE`); {@link sortChannels} puts the most important
+ *   channels first before the expansion is made elastic;
+ * - **elastic kernel**: a kernel k < 7 is the centre of the next larger one, transformed by a
+ *   learned k^2 x k^2 matrix per block and step (7 to 5, 5 to 3; OFA's kernel transformation, started
+ *   at the identity), or the plain centre crop when `kernelTransform` is off (BigNAS);
+ * - **elastic resolution**: the input is any of the config's resolutions.
+ *
+ * BatchNorm slices its scale, shift and running statistics with the channels, as OFA's
+ * `DynamicBatchNorm2d`. The largest subnet is the network `buildOfaMbv3` builds (same layers and
+ * counts); {@link exportSubnet} writes any subnet as a standalone TF.js model.
+ * @since 0.1.0
+ * @category supernet
+ */
+export class ElasticMbv3 {
+  readonly config: SupernetShape
+  /** The space of this supernet's subnets. */
+  readonly space: DslSpace<OfaArch>
+  /** Trainable weights by name, in creation order. */
+  readonly params: ReadonlyMap<string, tf.Variable>
+  /** BatchNorm running means and variances (`<bn>/mean`, `<bn>/variance`). */
+  readonly buffers: ReadonlyMap<string, tf.Variable>
+  private readonly slots: readonly BlockSlot[]
+  private disposed = false
+
+  constructor(config: SupernetConfig = {}) {
+    const c = parseSupernetConfig(config)
+    this.config = c
+    this.space = supernetSpace(c)
+    const params = new Map<string, tf.Variable>()
+    const buffers = new Map<string, tf.Variable>()
+    const rng = new Rng(c.seed)
+    const seed = () => rng.int(2 ** 31)
+    const heFanOut = (shape: number[]) =>
+      tfl.initializers
+        .varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal', seed: seed() })
+        .apply(shape)
+    const glorot = (shape: number[]) => tfl.initializers.glorotUniform({ seed: seed() }).apply(shape)
+    const add = (name: string, init: tf.Tensor) => {
+      params.set(name, tf.variable(init, true))
+      init.dispose()
+    }
+    const bn = (name: string, channels: number, gamma = 1) => {
+      add(`${name}/gamma`, tf.fill([channels], gamma))
+      add(`${name}/beta`, tf.zeros([channels]))
+      buffers.set(
+        `${name}/mean`,
+        tf.tidy(() => tf.variable(tf.zeros([channels]), false)),
+      )
+      buffers.set(
+        `${name}/variance`,
+        tf.tidy(() => tf.variable(tf.ones([channels]), false)),
+      )
+    }
+    const W = c.widths
+    const L = OFA_MBV3_LAYOUT
+    add('stem/conv', heFanOut([3, 3, c.inputChannels, W[0]]))
+    bn('stem/bn', W[0])
+    add('first/dw', heFanOut([3, 3, W[0], 1]))
+    bn('first/dw_bn', W[0])
+    add('first/project', heFanOut([1, 1, W[0], W[1]]))
+    bn('first/project_bn', W[1], c.zeroInitResidual && W[0] === W[1] ? 0 : 1)
+    const maxDepth = c.depths.at(-1)!
+    const maxKernel = c.kernels.at(-1)!
+    const maxExpand = c.expands.at(-1)!
+    const slots: BlockSlot[] = []
+    let cin = W[1]
+    for (let s = 0; s < 5; s++) {
+      const cout = W[s + 2]!
+      for (let pos = 0; pos < maxDepth; pos++) {
+        const name = `s${s + 1}b${pos + 1}`
+        const maxMid = makeDivisible(Math.round(cin * maxExpand))
+        const slot: BlockSlot = {
+          name,
+          stage: s,
+          pos,
+          cin,
+          cout,
+          maxMid,
+          stride: pos === 0 ? L.strides[s + 1]! : 1,
+          act: L.activations[s + 1]!,
+          se: L.squeezeExcite[s + 1]!,
+        }
+        slots.push(slot)
+        add(`${name}/expand`, heFanOut([1, 1, cin, maxMid]))
+        bn(`${name}/expand_bn`, maxMid)
+        add(`${name}/dw`, heFanOut([maxKernel, maxKernel, maxMid, 1]))
+        bn(`${name}/dw_bn`, maxMid)
+        if (slot.se) {
+          const maxSe = makeDivisible(Math.floor(maxMid / 4))
+          add(`${name}/se_reduce`, glorot([maxMid, maxSe]))
+          add(`${name}/se_reduce_bias`, tf.zeros([maxSe]))
+          add(`${name}/se_expand`, glorot([maxSe, maxMid]))
+          add(`${name}/se_expand_bias`, tf.zeros([maxMid]))
+        }
+        add(`${name}/project`, heFanOut([1, 1, maxMid, cout]))
+        const residual = slot.stride === 1 && cin === cout
+        bn(`${name}/project_bn`, cout, c.zeroInitResidual && residual ? 0 : 1)
+        if (c.kernelTransform) {
+          for (let i = c.kernels.length - 1; i > 0; i--) {
+            const [big, small] = [c.kernels[i]!, c.kernels[i - 1]!]
+            add(`${name}/dw_${big}to${small}`, tf.eye(small * small))
+          }
+        }
+        cin = cout
+      }
+    }
+    add('head/conv', heFanOut([1, 1, W[6], W[7]]))
+    bn('head/bn', W[7])
+    add('mix/dense', glorot([W[7], W[8]]))
+    add('classifier/kernel', glorot([W[8], c.classes]))
+    add('classifier/bias', tf.zeros([c.classes]))
+    this.params = params
+    this.buffers = buffers
+    this.slots = slots
+  }
+
+  /** The trainable variables, in a fixed order (the optimizer's slots follow it). */
+  get trainable(): tf.Variable[] {
+    return [...this.params.values()]
+  }
+
+  private p(name: string): tf.Variable {
+    const v = this.params.get(name)
+    if (v === undefined) throw new Error(`no supernet weight '${name}'`)
+    return v
+  }
+
+  private checkArch(arch: OfaArch): OfaArch {
+    if (this.disposed) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: 'this supernet has been disposed',
+        value: 'disposed',
+      })
+    }
+    return this.space.validate(arch)
+  }
+
+  /**
+   * The layer-by-layer description of subnet `arch` (what `buildMbNetwork` of `@nasjs/models` builds
+   * and `mbNetworkCost` counts).
+   */
+  network(arch: OfaArch): MbNetwork {
+    const a = this.checkArch(arch)
+    const c = this.config
+    const W = c.widths
+    const L = OFA_MBV3_LAYOUT
+    const layers: MbLayer[] = [
+      {
+        kind: 'mbconv',
+        cin: W[0],
+        cout: W[1],
+        mid: W[0],
+        kernel: 3,
+        stride: L.strides[0],
+        act: L.activations[0],
+        expand: false,
+        se: 0,
+        groups: 1,
+      },
+    ]
+    for (const { slot, block } of this.activeBlocks(a)) {
+      const mid = makeDivisible(Math.round(slot.cin * block.expand))
+      layers.push({
+        kind: 'mbconv',
+        cin: slot.cin,
+        cout: slot.cout,
+        mid,
+        kernel: block.kernel,
+        stride: slot.stride,
+        act: slot.act,
+        expand: true,
+        se: slot.se ? makeDivisible(Math.floor(mid / 4)) : 0,
+        groups: 1,
+      })
+    }
+    return {
+      name: 'ofa_mbv3_subnet',
+      inputShape: [a.resolution, a.resolution, c.inputChannels],
+      stem: { cout: W[0], kernel: 3, stride: 2, act: 'h_swish' },
+      layers,
+      head: { cout: W[7], act: 'h_swish' },
+      mix: { cout: W[8], act: 'h_swish' },
+      dropout: c.dropout,
+      classes: c.classes,
+    }
+  }
+
+  /** Exact parameters and FLOPs (multiply-accumulates) of subnet `arch`, as `mbNetworkCost` counts. */
+  cost(arch: OfaArch): { params: number; flops: number } {
+    return mbNetworkCost(this.network(arch))
+  }
+
+  private *activeBlocks(a: OfaArch) {
+    const maxDepth = this.config.depths.at(-1)!
+    for (let s = 0; s < 5; s++) {
+      const blocks = a.stages[s]!
+      for (let pos = 0; pos < blocks.length; pos++) {
+        yield { slot: this.slots[s * maxDepth + pos]!, block: blocks[pos]! }
+      }
+    }
+  }
+
+  /**
+   * The depthwise kernel of `slot` at size `k` over its first `mid` channels: the centre of the
+   * largest kernel, stepped down one size at a time, each step through its transformation matrix
+   * (OFA's `get_active_filter`: the k^2 values of each channel times the transposed matrix).
+   */
+  private dwKernel(slot: BlockSlot, k: number, mid: number): T4 {
+    const kernels = this.config.kernels
+    let w = this.p(`${slot.name}/dw`) as tf.Tensor as T4
+    let size = kernels.at(-1)!
+    if (mid < slot.maxMid) w = tf.slice(w, [0, 0, 0, 0], [size, size, mid, 1])
+    for (let i = kernels.length - 1; i > 0 && size > k; i--) {
+      const small = kernels[i - 1]!
+      const start = (size - small) / 2
+      w = tf.slice(w, [start, start, 0, 0], [small, small, mid, 1])
+      if (this.config.kernelTransform) {
+        const flat = tf.reshape(tf.transpose(w, [2, 3, 0, 1]), [mid, small * small])
+        const moved = tf.matMul(flat, this.p(`${slot.name}/dw_${size}to${small}`), false, true)
+        w = tf.transpose(tf.reshape(moved, [mid, 1, small, small]), [2, 3, 0, 1])
+      }
+      size = small
+    }
+    return w
+  }
+
+  /**
+   * The logits of subnet `arch` for the images `x` (NHWC at the subnet's resolution; see
+   * {@link resizeImages}). Run it inside `tf.tidy` or dispose the result.
+   */
+  forward(arch: OfaArch, x: tf.Tensor4D, options: ForwardOptions = {}): tf.Tensor2D {
+    const a = this.checkArch(arch)
+    const c = this.config
+    if (x.shape[1] !== a.resolution || x.shape[2] !== a.resolution || x.shape[3] !== c.inputChannels) {
+      throw new NasError({
+        code: 'INPUT_INVALID',
+        message: `subnet at resolution ${a.resolution} takes images of ${a.resolution}x${a.resolution}x${c.inputChannels}, got ${x.shape.slice(1).join('x')}`,
+        value: x.shape,
+      })
+    }
+    const training = options.training === true
+    const batchStats: { name: string; mean: tf.Tensor1D; variance: tf.Tensor1D; n: number }[] = []
+    const slice1 = (v: tf.Tensor, n: number) => (v.shape[0] === n ? v : tf.slice(v, [0], [n]))
+    const bn = (name: string, y: T4): T4 => {
+      const ch = y.shape[3]
+      const gamma = slice1(this.p(`${name}/gamma`), ch) as tf.Tensor1D
+      const beta = slice1(this.p(`${name}/beta`), ch) as tf.Tensor1D
+      let mean: tf.Tensor1D
+      let variance: tf.Tensor1D
+      if (training) {
+        const m = tf.moments(y, [0, 1, 2])
+        mean = m.mean as tf.Tensor1D
+        variance = m.variance as tf.Tensor1D
+        if (options.onBatchStats !== undefined) options.onBatchStats(name, mean, variance)
+        else batchStats.push({ name, mean: tf.keep(mean), variance: tf.keep(variance), n: y.size / ch })
+      } else {
+        const own = options.bn?.get(name)
+        if (own !== undefined && own.mean.length === ch) {
+          mean = tf.tensor1d(own.mean)
+          variance = tf.tensor1d(own.variance)
+        } else {
+          mean = slice1(this.buffers.get(`${name}/mean`)!, ch) as tf.Tensor1D
+          variance = slice1(this.buffers.get(`${name}/variance`)!, ch) as tf.Tensor1D
+        }
+      }
+      return tf.batchNorm(y, mean, variance, beta, gamma, BN_EPS)
+    }
+    const logits = tf.tidy(() => {
+      let h = hSwish(bn('stem/bn', conv(x, this.p('stem/conv') as tf.Tensor as T4, 2))) as T4
+      // the first block: depthwise 3x3, projection, the input added back when the widths agree
+      let y = tf.relu<T4>(bn('first/dw_bn', depthwise(h, this.p('first/dw') as tf.Tensor as T4, 1)))
+      y = bn('first/project_bn', conv(y, this.p('first/project') as tf.Tensor as T4, 1))
+      h = c.widths[0] === c.widths[1] ? tf.add(h, y) : y
+      for (const { slot, block } of this.activeBlocks(a)) {
+        const n = slot.name
+        const mid = makeDivisible(Math.round(slot.cin * block.expand))
+        const full = mid === slot.maxMid
+        const sliceOut = (v: tf.Variable) =>
+          (full ? v : tf.slice(v, [0, 0, 0, 0], [1, 1, slot.cin, mid])) as tf.Tensor as T4
+        let z = act(bn(`${n}/expand_bn`, conv(h, sliceOut(this.p(`${n}/expand`)), 1)), slot.act) as T4
+        z = act(
+          bn(`${n}/dw_bn`, depthwise(z, this.dwKernel(slot, block.kernel, mid), slot.stride)),
+          slot.act,
+        ) as T4
+        if (slot.se) {
+          const se = makeDivisible(Math.floor(mid / 4))
+          const pooled = tf.mean<tf.Tensor2D>(z, [1, 2])
+          const r = this.p(`${n}/se_reduce`)
+          const e = this.p(`${n}/se_expand`)
+          const w1 = (
+            r.shape[0] === mid && r.shape[1] === se ? r : tf.slice(r, [0, 0], [mid, se])
+          ) as tf.Tensor2D
+          const w2 = (
+            e.shape[0] === se && e.shape[1] === mid ? e : tf.slice(e, [0, 0], [se, mid])
+          ) as tf.Tensor2D
+          const hidden = tf.relu(tf.add(tf.matMul(pooled, w1), slice1(this.p(`${n}/se_reduce_bias`), se)))
+          const gate = hSigmoid(
+            tf.add(tf.matMul(hidden as tf.Tensor2D, w2), slice1(this.p(`${n}/se_expand_bias`), mid)),
+          )
+          z = tf.mul(z, tf.reshape(gate, [-1, 1, 1, mid]))
+        }
+        const pw = this.p(`${n}/project`)
+        const wp = (full ? pw : tf.slice(pw, [0, 0, 0, 0], [1, 1, mid, slot.cout])) as tf.Tensor as T4
+        z = bn(`${n}/project_bn`, conv(z, wp, 1))
+        h = slot.stride === 1 && slot.cin === slot.cout ? tf.add(h, z) : z
+      }
+      h = hSwish(bn('head/bn', conv(h, this.p('head/conv') as tf.Tensor as T4, 1))) as T4
+      let f = hSwish(tf.matMul(tf.mean<tf.Tensor2D>(h, [1, 2]), this.p('mix/dense'))) as tf.Tensor2D
+      const rate = training ? (options.dropout ?? c.dropout) : 0
+      if (rate > 0) f = tf.dropout(f, rate, undefined, options.seed ?? 0) as tf.Tensor2D
+      return tf.add<tf.Tensor2D>(tf.matMul(f, this.p('classifier/kernel')), this.p('classifier/bias'))
+    })
+    if (batchStats.length > 0) this.pendingStats.push(...batchStats)
+    return logits
+  }
+
+  private pendingStats: { name: string; mean: tf.Tensor1D; variance: tf.Tensor1D; n: number }[] = []
+
+  /**
+   * Folds the batch statistics of the training forwards since the last call into the running
+   * statistics (momentum 0.1, the unbiased variance, as PyTorch's BatchNorm; a slice updates only
+   * its channels, as OFA's `DynamicBatchNorm2d`). The trainer calls it after each step, outside the
+   * gradient computation.
+   */
+  updateRunningStats(): void {
+    const pending = this.pendingStats
+    this.pendingStats = []
+    tf.tidy(() => {
+      for (const s of pending) {
+        const ch = s.mean.shape[0]
+        const unbiased = tf.mul(s.variance, s.n / Math.max(1, s.n - 1))
+        for (const [key, batch] of [
+          ['mean', s.mean],
+          ['variance', unbiased],
+        ] as const) {
+          const v = this.buffers.get(`${s.name}/${key}`)!
+          const total = v.shape[0]
+          const head = ch === total ? v : tf.slice(v, [0], [ch])
+          const next = tf.add(tf.mul(head, 1 - BN_MOMENTUM), tf.mul(batch, BN_MOMENTUM))
+          v.assign(ch === total ? next : tf.concat([next, tf.slice(v, [ch], [total - ch])]))
+        }
+      }
+    })
+    tf.dispose(pending.flatMap((s) => [s.mean, s.variance]))
+  }
+
+  /** Drops batch statistics collected by training forwards that will not be applied. */
+  discardRunningStats(): void {
+    tf.dispose(this.pendingStats.flatMap((s) => [s.mean, s.variance]))
+    this.pendingStats = []
+  }
+
+  /**
+   * Sorts every block's middle channels by importance, most important first, so that a smaller
+   * expand ratio keeps the channels that matter (OFA's `re_organize_middle_weights`): importance is
+   * the L1 norm of a channel's projection weights; the expansion, the depthwise kernel, both
+   * BatchNorms and the squeeze-and-excitation follow the order, and the squeeze-and-excitation's
+   * reduced channels are sorted the same way by their expansion weights. `stage` k > 0 keeps the
+   * channels of the k-th largest expand ratio ahead of the rest (the order an earlier stage of
+   * progressive shrinking made), as OFA does from its second expand stage. The function of every
+   * subnet with the largest expand ratio is unchanged.
+   */
+  sortChannels(stage = 0): void {
+    const c = this.config
+    const byExpand = [...c.expands].sort((x, y) => y - x)
+    tf.tidy(() => {
+      for (const slot of this.slots) {
+        const n = slot.name
+        const importance = Array.from(
+          tf.sum(tf.abs(this.p(`${n}/project`)), [0, 1, 3]).dataSync() as Float32Array,
+        )
+        const widths = byExpand.map((e) => makeDivisible(Math.round(slot.cin * e)))
+        let right = importance.length
+        let base = -widths.length * 1e5
+        for (let i = 0; i <= Math.min(stage, widths.length - 1); i++) {
+          const left = widths[i]!
+          for (let j = left; j < right; j++) importance[j]! += base
+          base += 1e5
+          right = left
+        }
+        const order = importance.map((v, i) => [v, i] as const).sort((x, y) => y[0] - x[0] || x[1] - y[1])
+        const idx = tf.tensor1d(
+          order.map(([, i]) => i),
+          'int32',
+        )
+        const take = (name: string, axis: number, v = this.params.get(name) ?? this.buffers.get(name)!) =>
+          v.assign(tf.gather(v, idx, axis))
+        take(`${n}/expand`, 3)
+        take(`${n}/dw`, 2)
+        take(`${n}/project`, 2)
+        for (const bn of ['expand_bn', 'dw_bn']) {
+          for (const k of ['gamma', 'beta']) take(`${n}/${bn}/${k}`, 0)
+          for (const k of ['mean', 'variance']) take(`${n}/${bn}/${k}`, 0)
+        }
+        if (slot.se) {
+          take(`${n}/se_reduce`, 0)
+          take(`${n}/se_expand`, 1)
+          take(`${n}/se_expand_bias`, 0)
+          const seImportance = tf.sum(tf.abs(this.p(`${n}/se_expand`)), 1).dataSync() as Float32Array
+          const seOrder = Array.from(seImportance)
+            .map((v, i) => [v, i] as const)
+            .sort((x, y) => y[0] - x[0] || x[1] - y[1])
+          const seIdx = tf.tensor1d(
+            seOrder.map(([, i]) => i),
+            'int32',
+          )
+          for (const [name, axis] of [
+            [`${n}/se_expand`, 0],
+            [`${n}/se_reduce`, 1],
+            [`${n}/se_reduce_bias`, 0],
+          ] as const) {
+            const v = this.p(name)
+            v.assign(tf.gather(v, seIdx, axis))
+          }
+        }
+      }
+    })
+  }
+
+  /**
+   * Every weight and running statistic, by name (weights first, in {@link trainable} order), as
+   * plain arrays: a checkpoint.
+   */
+  state(): NamedArray[] {
+    const out: NamedArray[] = []
+    for (const [name, v] of [...this.params, ...this.buffers]) {
+      out.push({ name, shape: [...v.shape], values: new Float32Array(v.dataSync()) })
+    }
+    return out
+  }
+
+  /** Loads a {@link state}: every name must be present with its shape, else a `CONFIG_INVALID` error. */
+  load(state: readonly NamedArray[]): void {
+    const byName = new Map(state.map((s) => [s.name, s]))
+    for (const [name, v] of [...this.params, ...this.buffers]) {
+      const s = byName.get(name)
+      if (s === undefined || s.shape.join('x') !== v.shape.join('x')) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: `the saved supernet does not fit this config: '${name}' is ${s === undefined ? 'missing' : `[${s.shape.join(', ')}]`}, expected [${v.shape.join(', ')}]`,
+          value: s?.shape ?? name,
+          allowed: [v.shape],
+        })
+      }
+      tf.tidy(() => v.assign(tf.tensor(s.values, v.shape)))
+    }
+  }
+
+  /**
+   * The weights of subnet `arch` in the order `buildMbNetwork(this.network(arch))`'s model holds
+   * them (each BatchNorm's scale, shift, mean and variance; the mean and variance from `bn` when
+   * given, else the running statistics): what {@link exportSubnet} loads into the standalone model.
+   * New tensors: the caller disposes them.
+   */
+  subnetWeights(arch: OfaArch, bn?: BnStats): tf.Tensor[] {
+    const a = this.checkArch(arch)
+    return tf.tidy(() => {
+      const out: tf.Tensor[] = []
+      const slice = (v: tf.Tensor, size: number[]) =>
+        v.shape.every((d, i) => d === size[i])
+          ? v.clone()
+          : tf.slice(
+              v,
+              v.shape.map(() => 0),
+              size,
+            )
+      const bnOut = (name: string, ch: number) => {
+        out.push(slice(this.p(`${name}/gamma`), [ch]), slice(this.p(`${name}/beta`), [ch]))
+        const own = bn?.get(name)
+        if (own !== undefined && own.mean.length === ch)
+          out.push(tf.tensor1d(own.mean), tf.tensor1d(own.variance))
+        else
+          out.push(
+            slice(this.buffers.get(`${name}/mean`)!, [ch]),
+            slice(this.buffers.get(`${name}/variance`)!, [ch]),
+          )
+      }
+      const W = this.config.widths
+      out.push(this.p('stem/conv').clone())
+      bnOut('stem/bn', W[0])
+      out.push(this.p('first/dw').clone())
+      bnOut('first/dw_bn', W[0])
+      out.push(this.p('first/project').clone())
+      bnOut('first/project_bn', W[1])
+      for (const { slot, block } of this.activeBlocks(a)) {
+        const n = slot.name
+        const mid = makeDivisible(Math.round(slot.cin * block.expand))
+        out.push(slice(this.p(`${n}/expand`), [1, 1, slot.cin, mid]))
+        bnOut(`${n}/expand_bn`, mid)
+        out.push(tf.clone(this.dwKernel(slot, block.kernel, mid)))
+        bnOut(`${n}/dw_bn`, mid)
+        if (slot.se) {
+          const se = makeDivisible(Math.floor(mid / 4))
+          out.push(slice(this.p(`${n}/se_reduce`), [mid, se]), slice(this.p(`${n}/se_reduce_bias`), [se]))
+          out.push(slice(this.p(`${n}/se_expand`), [se, mid]), slice(this.p(`${n}/se_expand_bias`), [mid]))
+        }
+        out.push(slice(this.p(`${n}/project`), [1, 1, mid, slot.cout]))
+        bnOut(`${n}/project_bn`, slot.cout)
+      }
+      out.push(this.p('head/conv').clone())
+      bnOut('head/bn', W[7])
+      out.push(
+        this.p('mix/dense').clone(),
+        this.p('classifier/kernel').clone(),
+        this.p('classifier/bias').clone(),
+      )
+      return out
+    })
+  }
+
+  /** Frees every variable. */
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    this.discardRunningStats()
+    tf.dispose([...this.params.values(), ...this.buffers.values()])
+  }
+}
+
+/**
+ * `images` (NHWC) resized to `side` x `side` with bilinear interpolation (half-pixel centres, as
+ * PyTorch's `interpolate(..., align_corners=False)`); the same tensor when it already has that side.
+ * @since 0.1.0
+ * @category supernet
+ */
+export function resizeImages(images: tf.Tensor4D, side: number): tf.Tensor4D {
+  if (images.shape[1] === side && images.shape[2] === side) return images
+  return tf.image.resizeBilinear(images, [side, side], false, true)
+}

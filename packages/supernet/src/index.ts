@@ -1,0 +1,37 @@
+/**
+ * `@nasjs/supernet`: weight-sharing supernets on TensorFlow.js. Browser-safe: nothing here imports a
+ * Node module (saving and loading supernet directories is in `@nasjs/supernet/node`).
+ * @packageDocumentation
+ */
+export {
+  OFA_MBV3_FMNIST,
+  OFA_MBV3_SUPERNET,
+  SupernetConfig,
+  largestArch,
+  parseSupernetConfig,
+  smallestArch,
+  supernetSpace,
+  type SupernetShape,
+} from './config.js'
+export { ElasticMbv3, resizeImages, type BnStats, type ForwardOptions, type NamedArray } from './elastic.js'
+export { evaluateSubnet, exportSubnet, exportSubnetArtifacts, recalibrate, resizeDataset } from './subnet.js'
+export {
+  SupernetTrainConfig,
+  parseSupernetTrainConfig,
+  supernetPhases,
+  trainSupernet,
+  type SupernetPhase,
+  type SupernetProgress,
+  type SupernetTrainResult,
+  type SupernetTrainState,
+  type TrainSupernetOptions,
+} from './train.js'
+export {
+  ComplexitySampler,
+  extremeSubnet,
+  mutateSubnet,
+  sampleSubnet,
+  type Choices,
+  type ComplexityState,
+} from './sampling.js'
+export { SUPERNET_METRICS, supernetEvaluator, type SupernetEvaluatorOptions } from './evaluator.js'

@@ -1,0 +1,6 @@
+/**
+ * `@nasjs/supernet/node`: supernet directories (checkpoints) on disk, and supernet evaluation in
+ * worker threads (Node only).
+ * @packageDocumentation
+ */
+export * from './files.js'
