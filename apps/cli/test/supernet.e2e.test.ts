@@ -73,6 +73,67 @@ describe('nas supernet', () => {
     const more = nas(cwd, ['supernet', 'search', '--out', 'run', '--resume', '--budget', '16', '--json'])
     expect(more.status, more.stderr).toBe(0)
     expect((more.json() as { trials: number }).trials).toBe(16)
+    // worker threads, each with its own copy of the supernet: the same subnets score the same
+    const threads = nas(cwd, [
+      'supernet',
+      'search',
+      '--supernet',
+      'straight',
+      '--data',
+      'digits',
+      '--budget',
+      '12',
+      '--valid-size',
+      '200',
+      '--concurrency',
+      '2',
+      '--strategy',
+      'random',
+      '--out',
+      'threads',
+    ])
+    const single = nas(cwd, [
+      'supernet',
+      'search',
+      '--supernet',
+      'straight',
+      '--data',
+      'digits',
+      '--budget',
+      '12',
+      '--valid-size',
+      '200',
+      '--strategy',
+      'random',
+      '--out',
+      'single',
+    ])
+    expect(threads.status, threads.stderr).toBe(0)
+    expect(threads.stderr).toContain('2 worker threads')
+    const accs = (dir: string) => {
+      const lines = readFileSync(join(cwd, dir, 'trials.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              type: string
+              trial: number
+              arch?: unknown
+              outcome?: { metrics?: { acc: number } }
+            },
+        )
+      const arch = new Map(
+        lines.filter((l) => l.type === 'ask').map((l) => [l.trial, JSON.stringify(l.arch)]),
+      )
+      return lines
+        .filter((l) => l.type === 'tell' && l.outcome?.metrics !== undefined)
+        .map((l) => `${arch.get(l.trial)} ${l.outcome!.metrics!.acc}`)
+        .sort()
+    }
+    expect(single.status, single.stderr).toBe(0)
+    expect(accs('threads')).toEqual(accs('single'))
+    expect(accs('single').length).toBe(12)
     const exported = nas(cwd, [
       'supernet',
       'export',

@@ -300,6 +300,11 @@ function searchSubcommand(runSearchCommand: SearchCommandRunner) {
     .option('--test-size <n>', 'test images, reported as test_acc (default: all of the test set)')
     .option('--calibration <n>', 'training images BatchNorm is recalibrated on, per subnet (default: 500)')
     .option('--batch-size <n>', 'images per forward pass (default: 500)')
+    .option(
+      '--concurrency <n>',
+      'worker threads, each with its own copy of the supernet, one subnet each',
+      '1',
+    )
     .option('--config <file>', "JSON file with the strategy's config")
     .option('--out <dir>', 'run directory (default: runs/<strategy>-supernet-<data>-<time>)')
     .option('--resume', 'continue the run in --out from its journal (only --budget may change)')
@@ -321,7 +326,6 @@ Example:
           ...opts,
           space: 'nb201',
           evaluator: 'supernet',
-          concurrency: '1',
           cache: 'auto',
         },
         (name) => name === 'evaluator' || given(name),

@@ -57,13 +57,13 @@ export async function runPlannedSearch(
   const supernet =
     plan.supernet === undefined
       ? undefined
-      : await (await import('./supernet.js')).openSupernetSession(plan.supernet)
+      : await (await import('./supernet.js')).openSupernetSession(plan.supernet, plan.concurrency)
   if (supernet !== undefined) log?.(supernet.description)
   try {
     return await runWithSession(plan, registry, io, opts, training ?? proxy ?? supernet, log)
   } finally {
     await training?.close()
-    supernet?.close()
+    await supernet?.close()
   }
 }
 

@@ -6,6 +6,7 @@ import type { ObjectiveList } from '@nasjs/core'
 import type { DatasetSpec } from '@nasjs/models/node'
 import type { SearchSpace } from '@nasjs/search-space'
 import type { SupernetShape } from '@nasjs/supernet'
+import type { SupernetEvalSetup } from '@nasjs/supernet/node'
 import type { TableSession, TableTarget } from '../targets.js'
 import type { SupernetFlags, TrainingFlags } from './parse.js'
 import { builtSessionParts, dataLabel, dataSpec } from './training.js'
@@ -15,22 +16,13 @@ import { builtSessionParts, dataLabel, dataSpec } from './training.js'
  * evaluates the same way): the supernet's directory and the digest of its weights, its shape, the
  * data (held-out images, calibration images) and the seed of the splits.
  */
-export interface SupernetSetup {
+export interface SupernetSetup extends SupernetEvalSetup {
   /** Absolute path of the supernet directory. */
   readonly dir: string
   /** SHA-256 of its weights file: a resumed search refuses a changed supernet. */
   readonly sha256: string
   readonly space: string
   readonly supernet: SupernetShape
-  readonly data: DatasetSpec
-  readonly split: {
-    readonly train?: number
-    readonly valid: number
-    readonly test?: number
-    readonly seed: number
-  }
-  readonly calibration: number
-  readonly batchSize: number
 }
 
 /** The default held-out images a supernet search scores each subnet on. */
@@ -117,19 +109,17 @@ export interface SupernetSession extends TableSession {
   readonly description: string
   /** The standalone network of a subnet (for measured hardware metrics). */
   readonly build: (arch: unknown) => ReturnType<typeof import('@nasjs/models').buildMbNetwork>
-  close(): void
+  close(): Promise<void>
 }
 
 /**
  * Opens a supernet session: picks the TF.js backend, checks the supernet's weights against the
  * digest the run recorded, loads them and the data. TF.js is loaded here.
  */
-export async function openSupernetSession(setup: SupernetSetup): Promise<SupernetSession> {
-  const [{ initBackend, formatBackendInfo }, models, mnode, sn, snode] = await Promise.all([
+export async function openSupernetSession(setup: SupernetSetup, workers: number): Promise<SupernetSession> {
+  const [{ initBackend, formatBackendInfo }, models, snode] = await Promise.all([
     import('@nasjs/backend'),
     import('@nasjs/models'),
-    import('@nasjs/models/node'),
-    import('@nasjs/supernet'),
     import('@nasjs/supernet/node'),
   ])
   const backend = await initBackend({ quiet: true })
@@ -144,26 +134,44 @@ export async function openSupernetSession(setup: SupernetSetup): Promise<Superne
       path: [setup.dir],
     })
   }
-  const { net } = snode.loadSupernet(setup.dir)
-  const loaded = await mnode.loadDataset(setup.data, {
-    seed: setup.split.seed,
-    valid: setup.split.valid,
-    ...(setup.split.train === undefined ? {} : { train: setup.split.train }),
-    ...(setup.split.test === undefined ? {} : { test: setup.split.test }),
-  })
-  const { evaluator, info } = sn.supernetEvaluator({
-    net,
-    data: { calibration: loaded.train, valid: loaded.valid, test: loaded.test },
-    calibrationImages: setup.calibration,
+  const evalSetup: SupernetEvalSetup = {
+    dir: setup.dir,
+    data: setup.data,
+    split: setup.split,
+    calibration: setup.calibration,
     batchSize: setup.batchSize,
-  })
-  const scored = Object.assign(evaluator, { info }) as never
+  }
+  const opened = await snode.openSupernetEvaluation(evalSetup)
+  const { net } = opened
+  let evaluator = Object.assign(opened.evaluator, { info: opened.info }) as never
+  let closePool = async () => {}
+  if (workers > 1) {
+    // each worker thread loads its own copy of the supernet and the data, and evaluates one subnet
+    const { createWorkerPool } = await import('@nasjs/strategies/node')
+    const pool = createWorkerPool(snode.supernetWorkerSpec(evalSetup, workers), (a) =>
+      net.space.toJSON(a as never),
+    )
+    try {
+      await pool.ready()
+    } catch (e) {
+      await pool.close()
+      opened.close()
+      throw e
+    }
+    evaluator = Object.assign(pool.evaluator, { info: opened.info }) as never
+    let closed: Promise<void> | undefined
+    closePool = () => (closed ??= pool.close())
+  }
   const cost = (a: unknown) => net.cost(a as never)
+  const loaded = opened.data
   return {
-    description: `searching the subnets of the supernet in ${setup.dir} (${header.train.schedule}, ${header.step} steps): accuracy on ${loaded.valid.y.length} held-out ${loaded.source} images after recalibrating BatchNorm on ${setup.calibration} training images; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}`,
-    evaluator: () => scored,
+    description: `searching the subnets of the supernet in ${setup.dir} (${header.train.schedule}, ${header.step} steps): accuracy on ${loaded.valid.y.length} held-out ${loaded.source} images after recalibrating BatchNorm on ${setup.calibration} training images; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}${workers > 1 ? `; ${workers} worker threads` : ''}`,
+    evaluator: () => evaluator,
     ...builtSessionParts(cost),
     build: (arch) => models.buildMbNetwork(net.network(arch as never), 0),
-    close: () => net.dispose(),
+    close: async () => {
+      await closePool()
+      opened.close()
+    },
   }
 }

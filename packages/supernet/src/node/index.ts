@@ -4,3 +4,4 @@
  * @packageDocumentation
  */
 export * from './files.js'
+export * from './workers.js'
