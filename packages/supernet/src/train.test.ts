@@ -1,4 +1,4 @@
-import { initBackend } from '@nasjs/backend'
+import { expectNoLeaks, initBackend } from '@nasjs/backend'
 import type { OfaArch } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -35,6 +35,19 @@ describe('supernetPhases', () => {
     expect(phases[2]!.choices.depths).toEqual([3, 4])
     expect(phases[4]!.choices.expands).toEqual([4, 6])
     expect(phases.map((p) => p.sortChannels)).toEqual([undefined, undefined, undefined, undefined, 0, 1])
+  })
+
+  it('takes other shares of the epochs by phase name, and names the phases when one is unknown', () => {
+    const net = new ElasticMbv3(TINY)
+    const phases = supernetPhases(net.config, { epochs: 60, shares: { full: 300 } }, 640)
+    const bad = caught(() => supernetPhases(net.config, { shares: { teacher: 1 } }, 640))
+    net.dispose()
+    // 600 steps: 300 of 710 shares to the full network
+    expect(phases.map((p) => p.steps)).toEqual([254, 101, 21, 101, 21, 101])
+    expect(bad).toMatchObject({
+      code: 'CONFIG_INVALID',
+      allowed: ['full', 'kernel', 'depth-1', 'depth-2', 'expand-1', 'expand-2'],
+    })
   })
 
   it('has one sandwich phase for BigNAS', () => {
@@ -143,6 +156,16 @@ describe('trainSupernet', () => {
     const arch = largestArch(TINY)
     const bn = recalibrate(net, arch, data, { images: 64 })
     expect(evaluateSubnet(net, arch, data, { bn }).acc).toBeGreaterThan(0.5)
+    net.dispose()
+  })
+
+  it('leaves no tensor, backend buffer or wasm-heap growth behind over an epoch', async () => {
+    const net = new ElasticMbv3({ ...TINY, seed: 6 })
+    const epoch = { ...recipe, epochs: 1 }
+    // the first epoch grows the wasm heap to its working size; the second must not grow it further
+    await trainSupernet(net, data, epoch)
+    await expectNoLeaks(() => trainSupernet(net, data, epoch))
+    await expectNoLeaks(() => trainSupernet(net, data, { ...epoch, schedule: 'bignas' }))
     net.dispose()
   })
 

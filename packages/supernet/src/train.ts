@@ -35,6 +35,12 @@ export const SupernetTrainConfig = z
       .describe(
         'passes over the training data in all, shared by the phases (progressive) or sandwich steps (bignas)',
       ),
+    shares: z
+      .record(z.string(), z.number().positive())
+      .optional()
+      .describe(
+        "progressive: the phases' shares of the epochs by name (full, kernel, depth-1, depth-2, expand-1, expand-2); OFA's 180, 120, 25, 120, 25, 120 where not given",
+      ),
     batchSize: z.number().int().min(1).default(64),
     lr: z
       .number()
@@ -289,9 +295,21 @@ export function supernetPhases(
       sortChannels: j - 1,
     })
   }
-  const shares = drafts.reduce((s, d) => s + d.share, 0)
-  return drafts.map(({ share, long, ...d }) => {
-    const steps = Math.max(1, Math.round((total * share) / shares))
+  for (const name of Object.keys(t.shares ?? {})) {
+    if (!drafts.some((d) => d.name === name)) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: `supernet training config 'shares': this supernet's progressive shrinking has no phase '${name}'`,
+        value: name,
+        allowed: drafts.map((d) => d.name),
+      })
+    }
+  }
+  const shareOf = (d: Draft) => t.shares?.[d.name] ?? d.share
+  const shares = drafts.reduce((s, d) => s + shareOf(d), 0)
+  return drafts.map((draft) => {
+    const { share: _share, long, ...d } = draft
+    const steps = Math.max(1, Math.round((total * shareOf(draft)) / shares))
     return { ...d, steps, warmupSteps: long ? Math.round(t.warmup * steps) : 0 }
   })
 }
