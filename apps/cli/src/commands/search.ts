@@ -119,7 +119,7 @@ export function searchCommand(io: Io) {
 Metrics: valid_acc, test_acc, params, flops, latency.<device>, energy.<device>
   with --evaluator train: valid_acc, test_acc, params, flops, train_seconds
   with --evaluator proxy: zc.<proxy> for each of --proxy, zc_score (with --proxy-weights), params, flops
-  with --evaluator supernet: acc (held-out accuracy), test_acc, params, flops (see nas supernet search)
+  with --evaluator supernet: acc (held-out accuracy), params, flops, test_acc with --test-size (see nas supernet search)
   with every evaluator, measured or predicted here: latency.tfjs-<backend> (e.g. latency.tfjs-wasm),
     latency.lut (with --lut), latency.help (with --help-predictor and --help-device), memory.peak (bytes),
     size.bytes (float32 weights), reward.mnas (with --mnas)

@@ -297,7 +297,10 @@ function searchSubcommand(runSearchCommand: SearchCommandRunner) {
     )
     .option('--valid-size <n>', 'held-out images each subnet is scored on (default: 1000)')
     .option('--train-size <n>', 'training images to draw the calibration images from (default: all)')
-    .option('--test-size <n>', 'test images, reported as test_acc (default: all of the test set)')
+    .option(
+      '--test-size <n>',
+      'test images, reported as test_acc (default: none; each costs a pass per subnet)',
+    )
     .option('--calibration <n>', 'training images BatchNorm is recalibrated on, per subnet (default: 500)')
     .option('--batch-size <n>', 'images per forward pass (default: 500)')
     .option(
@@ -314,7 +317,7 @@ function searchSubcommand(runSearchCommand: SearchCommandRunner) {
     .addHelpText(
       'after',
       `
-Metrics: acc (held-out accuracy, %), test_acc, params, flops; measured on this machine:
+Metrics: acc (held-out accuracy, %), params, flops, test_acc (with --test-size); measured on this machine:
   latency.tfjs-<backend>, memory.peak, size.bytes; latency.lut with --lut
 Example:
   nas supernet search --supernet supernets/ps --strategy nsga2 --budget 1000 --objective acc:max --objective flops:min`,

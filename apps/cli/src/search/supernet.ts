@@ -30,8 +30,9 @@ export const SUPERNET_VALID = 1000
 /** The default training images each subnet's BatchNorm is recalibrated on. */
 export const SUPERNET_CALIBRATION = 500
 
-/** The metrics of a supernet search. */
-export const SUPERNET_SEARCH_METRICS = ['acc', 'test_acc', 'params', 'flops'] as const
+/** The metrics of a supernet search: `test_acc` only with a test split (`--test-size`). */
+export const supernetSearchMetrics = (setup: Pick<SupernetSetup, 'split'>): string[] =>
+  setup.split.test === undefined ? ['acc', 'params', 'flops'] : ['acc', 'test_acc', 'params', 'flops']
 
 /**
  * The setup of a supernet search from the flags: reads the supernet's header (its shape, the
@@ -72,7 +73,7 @@ export const supernetObjectives = (multiObjective: boolean): ObjectiveList =>
 
 /** The target of a supernet search: the supernet's space, its metrics, no table behind it. */
 export function supernetTarget(setup: SupernetSetup, space: SearchSpace<unknown>): TableTarget {
-  const metrics: string[] = [...SUPERNET_SEARCH_METRICS]
+  const metrics = supernetSearchMetrics(setup)
   return {
     space,
     datasets: [],

@@ -16,7 +16,10 @@ export interface SupernetEvalSetup {
   /** The supernet directory (`saveSupernetState`). */
   readonly dir: string
   readonly data: DatasetSpec
-  /** Examples per split (counts) and the split seed (`loadDataset`'s options). */
+  /**
+   * Examples per split (counts) and the split seed (`loadDataset`'s options); without `test` no test
+   * split is scored (`test_acc` costs a pass over the test images per subnet).
+   */
   readonly split: {
     readonly train?: number
     readonly valid: number
@@ -54,7 +57,11 @@ export async function openSupernetEvaluation(setup: SupernetEvalSetup): Promise<
     })
     const made = supernetEvaluator({
       net,
-      data: { calibration: data.train, valid: data.valid, test: data.test },
+      data: {
+        calibration: data.train,
+        valid: data.valid,
+        ...(setup.split.test === undefined ? {} : { test: data.test }),
+      },
       calibrationImages: setup.calibration,
       batchSize: setup.batchSize,
     })
