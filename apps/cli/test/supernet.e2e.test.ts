@@ -150,6 +150,51 @@ describe('nas supernet', () => {
     expect(existsSync(join(cwd, 'model', 'weights.bin'))).toBe(true)
   }, 300_000)
 
+  it('measures the latency of each subnet on its standalone model when an objective asks for it', () => {
+    const cwd = tempDir()
+    const trained = nas(cwd, [
+      'supernet',
+      'train',
+      '--data',
+      'digits',
+      '--epochs',
+      '0.2',
+      '--out',
+      'sn',
+      '--json',
+    ])
+    expect(trained.status, trained.stderr).toBe(0)
+    const r = nas(
+      cwd,
+      [
+        'supernet',
+        'search',
+        '--supernet',
+        'sn',
+        '--data',
+        'digits',
+        '--valid-size',
+        '100',
+        '--budget',
+        '2',
+        '--strategy',
+        'random',
+        '--objective',
+        'acc:max',
+        '--objective',
+        'latency.tfjs-wasm:min',
+        '--out',
+        'run',
+        '--json',
+      ],
+      { NASJS_QUIET_RETRIES: '0' },
+    )
+    expect(r.status, r.stderr).toBe(0)
+    const summary = r.json() as { front: { metrics: Record<string, number> }[] }
+    expect(summary.front.length).toBeGreaterThan(0)
+    for (const p of summary.front) expect(p.metrics['latency.tfjs-wasm']).toBeGreaterThan(0)
+  }, 120_000)
+
   it('names a bad flag or a missing supernet in one clear error', () => {
     const cwd = tempDir()
     const missing = nas(cwd, ['supernet', 'search', '--supernet', 'nowhere', '--budget', '2'])
