@@ -103,6 +103,7 @@ const result = {
   standaloneFront: aFront.length,
   dominated: rows.filter((r) => r.dominatedBy !== '-').length,
   hypervolume: { searched: hv(sFront), standalone: hv(aFront) },
+  searchedFrontPoints: sFront,
   rows,
 }
 if (values.json) console.log(JSON.stringify(result, null, 2))
