@@ -159,10 +159,8 @@ describe('hardware metrics in nas search', () => {
       'reward.mnas:max',
       '--mnas',
       'valid_acc,latency.lut,6',
-      '--lut',
-      'lut.json',
       '--constraint',
-      'latency.lut<=9',
+      'latency.lut:lut.json<=9', // the table named in the metric, as --lut lut.json
       '--out',
       'r',
       '--json',
@@ -270,9 +268,23 @@ describe('hardware metrics in nas search', () => {
     expect(header(cwd, 'r').meta).toMatchObject({
       hardware: { metrics: ['latency.help'], help: { device: { name: 'pixel2' } } },
     })
-    // the same seed and files, the same predictions
+    // the same seed and files, the same predictions; the device named in the metric is the same
     const again = nas(cwd, [...args.slice(0, -3), '--out', 'again', '--json'])
     expect((again.json() as Summary).front).toEqual(s.front)
+    const named = nas(cwd, [
+      ...args.slice(0, 8),
+      'latency.help:pixel2.json:min',
+      '--help-predictor',
+      'help.json',
+      '--out',
+      'named',
+      '--json',
+    ])
+    expect(named.status, named.stderr).toBe(0)
+    expect((named.json() as Summary).front).toEqual(s.front)
+    expect(header(cwd, 'named').meta).toMatchObject({
+      hardware: { metrics: ['latency.help'], help: { device: { name: 'pixel2' } } },
+    })
     const missing = nas(cwd, ['search', '--objective', 'latency.help:min', '--out', 'x'])
     expect(missing.stderr).toMatch(/CONFIG_INVALID.*give --help-predictor <file>/)
     const stray = nas(cwd, ['search', '--help-device', 'pixel2.json', '--out', 'y'])
@@ -331,6 +343,8 @@ describe('hardware metrics in nas search', () => {
 
   it.each([
     [['--objective', 'latency.lut:min'], /give it with --lut <file>/],
+    [['--objective', 'latency.lut:a.json:min', '--lut', 'b.json'], /two files, b\.json and a\.json/],
+    [['--objective', 'latency.lut::min'], /names no file after latency\.lut:/],
     [['--objective', 'reward.mnas:max'], /with --mnas accuracy,latency,target/],
     [['--objective', 'valid_acc:max', '--lut', 'x.json'], /--lut gives the table of the metric latency\.lut/],
     [

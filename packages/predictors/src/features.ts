@@ -8,7 +8,10 @@ import type { EncodingKind, SearchSpace } from '@nasjs/search-space'
  * @category models
  */
 export interface FeaturizerOptions<A> {
-  /** Encoding(s) of the space; default `'onehot'`. Several are concatenated in the given order. */
+  /**
+   * Encoding(s) of the space; default `'onehot'`. Several are concatenated in the given order; none
+   * (`[]`) when the rows are the `extra` features alone.
+   */
   readonly encoding?: EncodingKind | readonly EncodingKind[]
   /** Extra numeric features of an architecture (a fixed number of finite values per architecture). */
   readonly extra?: (arch: A) => readonly number[]
@@ -35,7 +38,7 @@ export function createFeaturizer<A>(
       : typeof opts.encoding === 'string'
         ? [opts.encoding]
         : opts.encoding
-  if (kinds.length === 0) {
+  if (kinds.length === 0 && opts.extra === undefined) {
     throw new NasError({
       code: 'CONFIG_INVALID',
       message: `at least one encoding is needed; ${space.id} supports ${formatAllowed(space.encodings)}`,

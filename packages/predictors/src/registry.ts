@@ -100,6 +100,105 @@ export function createPredictor(config: z.input<typeof PredictorConfig>): Predic
   }
 }
 
+/**
+ * A predictor model from outside this package (ParZC in `@nasjs/proxies`, or your own), for the
+ * predictor-guided strategies: its config schema (an object whose `kind` is a literal, the name the
+ * strategies' `predictor` field selects it by) and a constructor.
+ *
+ * @example
+ * ```ts
+ * const knn: PredictorDefinition = {
+ *   kind: 'knn',
+ *   description: 'k nearest neighbours',
+ *   configSchema: z.object({ kind: z.literal('knn'), k: z.number().int().min(1).default(5) }).strict(),
+ *   create: (config) => myKnn(config),
+ * }
+ * const registry = createStrategyRegistry([...builtinStrategies, ...predictorStrategiesWith([knn])])
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface PredictorDefinition {
+  readonly kind: string
+  readonly description: string
+  /** Parses a config `{ kind, ... }` (defaults filled in); its `kind` is a literal. */
+  readonly configSchema: z.ZodObject<{ kind: z.ZodType }>
+  readonly create: (config: { readonly kind: string }) => Predictor
+}
+
+/**
+ * A set of predictor models: the built-ins and any {@link PredictorDefinition}s, with one config
+ * schema (discriminated by `kind`) and one constructor.
+ * @since 0.2.0
+ * @category models
+ */
+export interface PredictorModels {
+  /** Every `kind` of the set, built-ins first. */
+  readonly kinds: readonly string[]
+  /** The config of any model of the set. */
+  readonly schema: z.ZodType<{ kind: string }, unknown>
+  /** Builds a model from a config (`NOT_REGISTERED` for an unknown kind, `CONFIG_INVALID` for a bad config). */
+  create(config: unknown): Predictor
+}
+
+/**
+ * The built-in predictors plus `extra` models, as one {@link PredictorModels} set.
+ * @since 0.2.0
+ * @category models
+ */
+export function predictorModels(extra: readonly PredictorDefinition[] = []): PredictorModels {
+  const kinds: string[] = [...PREDICTOR_KINDS]
+  for (const d of extra) {
+    if (kinds.includes(d.kind)) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: `predictor kind '${d.kind}' is defined twice`,
+        value: d.kind,
+      })
+    }
+    kinds.push(d.kind)
+  }
+  if (extra.length === 0) {
+    return { kinds, schema: PredictorConfig, create: (c) => createPredictor(c as PredictorConfig) }
+  }
+  const schema = z.discriminatedUnion('kind', [
+    ...SingleConfig.options,
+    AverageConfig,
+    ...extra.map((d) => d.configSchema),
+  ]) as unknown as z.ZodType<{ kind: string }, unknown>
+  return {
+    kinds,
+    schema,
+    create(config) {
+      const kind = (config as { kind?: unknown } | null)?.kind
+      const def = extra.find((d) => d.kind === kind)
+      if (def === undefined) {
+        if (!PREDICTOR_KINDS.includes(kind as PredictorConfig['kind'])) {
+          throw new NasError({
+            code: 'NOT_REGISTERED',
+            message: `unknown predictor kind '${String(kind)}'; expected one of ${kinds.join(', ')}`,
+            value: kind,
+            allowed: kinds,
+            path: ['kind'],
+          })
+        }
+        return createPredictor(config as PredictorConfig)
+      }
+      const r = def.configSchema.safeParse(config)
+      if (!r.success) {
+        const issue = r.error.issues[0]!
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: `invalid ${def.kind} predictor config at '${issue.path.join('.') || '(root)'}': ${issue.message}`,
+          value: config,
+          path: issue.path.filter((p): p is string | number => typeof p !== 'symbol'),
+        })
+      }
+      return def.create(r.data as { kind: string })
+    },
+  }
+}
+
 function strip<T extends { kind: string }>(cfg: T): Omit<T, 'kind'> {
   const { kind: _kind, ...rest } = cfg
   return rest

@@ -100,7 +100,12 @@ export function kernelGradients(
     () => crossEntropy(runGraph(model, x, { batchNorm }).output, batch.ys!),
     weights.map((w) => w.variable),
   )
-  return weights.map((w) => ({ layer: w.layer, weight: w.variable, grad: grads[w.variable.name]! }))
+  // a kernel on no path from the input to the output (a cell with `none` edges) has gradient zero
+  return weights.map((w) => ({
+    layer: w.layer,
+    weight: w.variable,
+    grad: grads[w.variable.name] ?? tf.zerosLike(w.variable),
+  }))
 }
 
 /**
@@ -159,6 +164,17 @@ export async function withWeightsRestored<T>(model: tfl.LayersModel, f: () => T 
   const saved = model.weights.map((w) => tf.keep(w.read().clone()))
   try {
     return await f()
+  } finally {
+    model.weights.forEach((w, i) => w.write(saved[i]!))
+    for (const t of saved) t.dispose()
+  }
+}
+
+/** {@link withWeightsRestored} for a synchronous `f`. */
+export function withWeightsRestoredSync<T>(model: tfl.LayersModel, f: () => T): T {
+  const saved = model.weights.map((w) => tf.keep(w.read().clone()))
+  try {
+    return f()
   } finally {
     model.weights.forEach((w, i) => w.write(saved[i]!))
     for (const t of saved) t.dispose()

@@ -1,10 +1,20 @@
 import { NasError, Rng } from '@nasjs/core'
-import type { FeatureMatrix, FitOptions, FittedPredictor, Predictor, Prediction } from '@nasjs/predictors'
+import { buildModel } from '@nasjs/models'
+import type {
+  FeatureMatrix,
+  FitOptions,
+  FittedPredictor,
+  Predictor,
+  PredictorDefinition,
+  Prediction,
+} from '@nasjs/predictors'
+import type { SearchSpace } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import type * as tfl from '@tensorflow/tfjs-layers'
 import { z } from 'zod'
 import { checkBatch, kernelGradients, passSplits } from './common.js'
-import { synflowPerLayer } from './proxies.js'
+import { reinitialize } from './init.js'
+import { synflowPerLayerSync } from './proxies.js'
 import type { ProxyBatch } from './types.js'
 
 /** The proxies whose per-layer statistics ParZC reads, in feature order. */
@@ -32,7 +42,17 @@ export interface LayerwiseStats {
  * @since 0.1.0
  * @category parzc
  */
-export async function layerwiseStats(model: tfl.LayersModel, batch: ProxyBatch): Promise<LayerwiseStats> {
+export function layerwiseStats(model: tfl.LayersModel, batch: ProxyBatch): Promise<LayerwiseStats> {
+  return new Promise((resolve) => resolve(layerwiseStatsSync(model, batch)))
+}
+
+/**
+ * {@link layerwiseStats}, synchronously (for {@link parzcFeatureSource}, whose features a strategy
+ * reads inside its synchronous planning).
+ * @since 0.2.0
+ * @category parzc
+ */
+export function layerwiseStatsSync(model: tfl.LayersModel, batch: ProxyBatch): LayerwiseStats {
   const b = checkBatch('parzc', model, batch, true)
   const n = new Map<string, number>()
   const gradNorm: number[] = []
@@ -58,7 +78,7 @@ export async function layerwiseStats(model: tfl.LayersModel, batch: ProxyBatch):
     grad.dispose()
   }
   const sizes = sum!.map((s) => s.weight.size)
-  const flow = await synflowPerLayer(model)
+  const flow = synflowPerLayerSync(model)
   const synflow = flow.perLayer.map((v, i) => v / sizes[i]!)
   const rawFlow = flow.perLayer.reduce((t, v) => t + v, 0)
   return {
@@ -412,4 +432,72 @@ export function parzc(config: z.input<typeof ParzcConfig> = {}): Predictor {
       throw new NasError({ code: 'NOT_FITTED', message: 'predict with the model that fit returns' })
     },
   }
+}
+
+/**
+ * ParZC as a model of the predictor-guided strategies of `@nasjs/predictors` (bananas, gpbo, linas):
+ * `createStrategyRegistry([...builtinStrategies, ...predictorStrategiesWith([parzcPredictor])])`,
+ * then `{ predictor: { kind: 'parzc' }, extraFeatures: 'only' }` with
+ * {@link parzcFeatureSource}'s `features` as the strategy's `StrategyContext.features`.
+ * @since 0.2.0
+ * @category parzc
+ */
+export const parzcPredictor: PredictorDefinition = {
+  kind: 'parzc',
+  description: 'ParZC: a mixer over per-layer zero-cost statistics, trained with DiffKendall',
+  configSchema: ParzcConfig,
+  create: (config) => parzc(config as z.input<typeof ParzcConfig>),
+}
+
+/**
+ * Options of {@link parzcFeatureSource}.
+ * @since 0.2.0
+ */
+export interface ParzcFeatureOptions<A> {
+  readonly space: SearchSpace<A>
+  /** The labelled batch every architecture is scored on (ParZC's reference: one fixed batch of 16). */
+  readonly batch: ProxyBatch
+  /** Builder options of the network (input shape, classes, width); the builder's defaults otherwise. */
+  readonly network?: Record<string, unknown>
+  /** Initial weights: `pytorch` (PyTorch's defaults, the default) or `builder` (the builder's own). */
+  readonly init?: 'pytorch' | 'builder'
+  /** Feature length per proxy (see {@link parzcFeatures}); 98 fits NB201. */
+  readonly layers?: number
+  /** Seeds each architecture's initialisation with (seed, architecture). */
+  readonly seed?: number
+}
+
+/**
+ * ParZC's features of any architecture of a space, computed when first asked for and kept (by the
+ * space's hash): the network is built, initialised from (seed, architecture), and its
+ * {@link layerwiseStatsSync} on the fixed batch become {@link parzcFeatures}. Synchronous, because
+ * strategies read features while they plan; each new architecture costs one gradient pass and one
+ * SynFlow pass of its network. `computed()` counts the architectures scored so far.
+ * @since 0.2.0
+ * @category parzc
+ */
+export function parzcFeatureSource<A>(options: ParzcFeatureOptions<A>): {
+  readonly features: (arch: A) => number[]
+  readonly computed: () => number
+} {
+  const { space, batch } = options
+  const seed = options.seed ?? 0
+  const cache = new Map<string, number[]>()
+  const features = (arch: A): number[] => {
+    const key = space.hash(arch)
+    const hit = cache.get(key)
+    if (hit !== undefined) return hit
+    const model = buildModel(space as never, arch as never, { ...(options.network ?? {}), seed })
+    try {
+      if ((options.init ?? 'pytorch') === 'pytorch') {
+        reinitialize(model, 'pytorch', new Rng(`${seed}:${space.format(arch)}`))
+      }
+      const row = parzcFeatures(layerwiseStatsSync(model, batch), options.layers ?? 98)
+      cache.set(key, row)
+      return row
+    } finally {
+      model.dispose()
+    }
+  }
+  return { features, computed: () => cache.size }
 }

@@ -12,7 +12,7 @@ import {
   passSplits,
   splitBatch,
   sumOf,
-  withWeightsRestored,
+  withWeightsRestoredSync,
 } from './common.js'
 import { countSuiteFlops, countTrainableParams } from './cost.js'
 import { isPrunable, isRelu, prunableWeights, runGraph } from './graph.js'
@@ -153,11 +153,10 @@ function splitGradient(
         [...weights],
       )
       const share = part.n / n // each split's mean-loss gradient weighted by its share of the batch
-      return weights.map((w, i) =>
-        tf.keep(
-          sum === undefined ? tf.mul(grads[w.name]!, share) : tf.add(sum[i]!, tf.mul(grads[w.name]!, share)),
-        ),
-      )
+      return weights.map((w, i) => {
+        const g = grads[w.name] ?? tf.zerosLike(w) // a kernel on no path to the output
+        return tf.keep(sum === undefined ? tf.mul(g, share) : tf.add(sum[i]!, tf.mul(g, share)))
+      })
     })
     sum?.forEach((t) => t.dispose())
     sum = next
@@ -487,7 +486,12 @@ export const synflow: ProxyDefinition = {
  * @category proxies
  */
 export function synflowPerLayer(model: tfl.LayersModel): Promise<{ perLayer: number[]; logScale: number }> {
-  return withWeightsRestored(model, () => {
+  return new Promise((resolve) => resolve(synflowPerLayerSync(model)))
+}
+
+/** {@link synflowPerLayer}, synchronously. @internal */
+export function synflowPerLayerSync(model: tfl.LayersModel): { perLayer: number[]; logScale: number } {
+  return withWeightsRestoredSync(model, () => {
     for (const w of model.trainableWeights) {
       const abs = tf.tidy(() => tf.abs(w.read()))
       w.write(abs)
@@ -521,9 +525,10 @@ export function synflowPerLayer(model: tfl.LayersModel): Promise<{ perLayer: num
         () => tf.mul<tf.Scalar>(tf.sum(runGraph(model, x, { batchNorm: 'off' }).output), Math.exp(logS)),
         weights.map((w) => w.variable),
       )
-      return weights.map(
-        ({ variable }) => tf.sum(tf.abs(tf.mul(variable, grads[variable.name]!))).dataSync()[0]!,
-      )
+      return weights.map(({ variable }) => {
+        const g = grads[variable.name] // none for a kernel on no path to the output: zero
+        return g === undefined ? 0 : tf.sum(tf.abs(tf.mul(variable, g))).dataSync()[0]!
+      })
     })
     return { perLayer, logScale: logC + logS }
   })

@@ -8,6 +8,7 @@
  *   npx tsx --conditions=@nasjs/source bench/fmnist.ts standalone --out runs/standalone.jsonl [--shard 0/2]
  *   npx tsx --conditions=@nasjs/source bench/fmnist.ts compare --supernet runs/ps --standalone runs/standalone.jsonl [--json]
  *
+ * `train --shares '{"full":600}'` overrides progressive shrinking's epoch shares by phase name.
  * Common options: --train 5000 (training images), --epochs 15, --seed 0, --archs 20 (random subnets
  * besides the largest and the smallest). Every command resumes where it stopped (checkpoints after
  * every epoch; standalone results are appended one subnet per line).
@@ -44,6 +45,7 @@ const { positionals, values } = parseArgs({
     archs: { type: 'string', default: '20' },
     shard: { type: 'string', default: '0/1' },
     json: { type: 'boolean', default: false },
+    shares: { type: 'string' },
   },
 })
 const command = positionals[0]
@@ -80,7 +82,11 @@ if (command === 'train') {
   }
   const net = new ElasticMbv3(supernet)
   const resume = existsSync(`${out}/supernet.json`) ? loadSupernetState(out) : undefined
-  const config = { ...recipe, schedule: values.schedule as 'progressive' | 'bignas' }
+  const config = {
+    ...recipe,
+    schedule: values.schedule as 'progressive' | 'bignas',
+    ...(values.shares === undefined ? {} : { shares: JSON.parse(values.shares) as Record<string, number> }),
+  }
   let last = 0
   const r = await trainSupernet(net, data.train, config, {
     ...(resume === undefined ? {} : { resume }),

@@ -98,14 +98,17 @@ export function searchCommand(io: Io) {
       '--calibration <n>',
       'supernet: training images BatchNorm is recalibrated on, per subnet (default: 500)',
     )
-    .option('--lut <file>', 'the latency table of the metric latency.lut (from nas hardware lut build)')
+    .option(
+      '--lut <file>',
+      'the latency table of the metric latency.lut (from nas hardware lut build); or name it in the metric, latency.lut:<file>',
+    )
     .option(
       '--help-predictor <file>',
       'the HELP latency predictor of the metric latency.help (from nas hardware predictor train); nb201 only',
     )
     .option(
       '--help-device <file>',
-      'the device latency.help predicts for (from nas hardware predictor device)',
+      'the device latency.help predicts for (from nas hardware predictor device); or name it in the metric, latency.help:<file>',
     )
     .option(
       '--mnas <spec>',
@@ -121,7 +124,8 @@ Metrics: valid_acc, test_acc, params, flops, latency.<device>, energy.<device>
   with --evaluator proxy: zc.<proxy> for each of --proxy, zc_score (with --proxy-weights), params, flops
   with --evaluator supernet: acc (held-out accuracy), params, flops, test_acc with --test-size (see nas supernet search)
   with every evaluator, measured or predicted here: latency.tfjs-<backend> (e.g. latency.tfjs-wasm),
-    latency.lut (with --lut), latency.help (with --help-predictor and --help-device), memory.peak (bytes),
+    latency.lut:<table> (or latency.lut with --lut <table>), latency.help:<device file> (with
+    --help-predictor; or latency.help with --help-device), memory.peak (bytes),
     size.bytes (float32 weights), reward.mnas (with --mnas)
   HW-NAS-Bench devices: edgegpu raspi4 edgetpu pixel3 eyeriss fpga; HELP settings e.g. titan_rtx_1, gold_6226
 The run directory is locked while a search runs in it; a second search there is refused.
@@ -134,8 +138,10 @@ Examples:
   nas search --evaluator train --data fashion-mnist --strategy rea --budget 30 --objective valid_acc:max
                                                # train every candidate (scaled-down NB201 network)
   nas search --objective valid_acc:max --objective latency.tfjs-wasm:min   # latency measured on this machine
+  nas search --objective valid_acc:max --objective latency.lut:nb201-lut.json:min   # latency from a table
+  nas search --strategy rea --objective valid_acc:max --constraint "latency.lut:nb201-lut.json<=6"
   nas search --strategy rea --objective reward.mnas:max --mnas valid_acc,latency.lut,6 --lut nb201-lut.json
-  nas search --objective valid_acc:max --objective latency.help:min --help-predictor help.json --help-device phone.json
+  nas search --objective valid_acc:max --objective latency.help:phone.json:min --help-predictor help.json
   nas search --evaluator proxy --proxy synflow,nwot --proxy-weights synflow=1,nwot=0.05 --strategy rea --budget 200
                                                # score every candidate untrained (full-size NB201 network)`,
     )

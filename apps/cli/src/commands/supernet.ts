@@ -318,7 +318,7 @@ function searchSubcommand(runSearchCommand: SearchCommandRunner) {
       'after',
       `
 Metrics: acc (held-out accuracy, %), params, flops, test_acc (with --test-size); measured on this machine:
-  latency.tfjs-<backend>, memory.peak, size.bytes; latency.lut with --lut
+  latency.tfjs-<backend>, memory.peak, size.bytes; latency.lut:<table> (or latency.lut with --lut)
 Example:
   nas supernet search --supernet supernets/ps --strategy nsga2 --budget 1000 --objective acc:max --objective flops:min`,
     )

@@ -175,9 +175,84 @@ export function intFlag(name: string, text: string, min: number): number {
   return n
 }
 
+/** The metrics that take a file: `latency.lut:<table file>` and `latency.help:<device file>`. */
+const METRIC_FILES = { 'latency.lut': 'lut', 'latency.help': 'helpDevice' } as const
+type MetricFileFlag = (typeof METRIC_FILES)[keyof typeof METRIC_FILES]
+
+/**
+ * `latency.lut:<file>` and `latency.help:<device>` in `--objective` and `--constraint`: the metric
+ * (`latency.lut`, `latency.help`) with its file taken out, as `--lut <file>` / `--help-device <file>`
+ * would give it. `latency.lut:lut.json:min`, `latency.lut:lut.json<=5`; `latency.lut:min` names no file.
+ * One file per metric in a search; a flag that names another is a `CONFIG_INVALID` error.
+ */
+export function takeMetricFiles(
+  objectives: readonly string[] | undefined,
+  constraints: readonly string[] | undefined,
+  flags: Partial<Record<MetricFileFlag, string>>,
+): {
+  objectives: string[] | undefined
+  constraints: string[] | undefined
+  files: Partial<Record<MetricFileFlag, string>>
+  named: Set<MetricFileFlag>
+} {
+  const files: Partial<Record<MetricFileFlag, string>> = { ...flags }
+  const named = new Set<MetricFileFlag>()
+  const take = (metric: keyof typeof METRIC_FILES, file: string, text: string) => {
+    const flag = METRIC_FILES[metric]
+    const path = file.trim()
+    if (path === '') {
+      throw new NasError({
+        code: 'OBJECTIVE_INVALID',
+        message: `'${text}' names no file after ${metric}:`,
+        value: text,
+        allowed: [`${metric}:<file>:min`, `${metric}:min`],
+      })
+    }
+    const before = files[flag]
+    if (before !== undefined && before !== path) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: `${metric} is given two files, ${before} and ${path}; a search reads one`,
+        value: [before, path],
+      })
+    }
+    files[flag] = path
+    named.add(flag)
+  }
+  const outObjectives = objectives?.map((text) => {
+    const m = /^\s*(latency\.(?:lut|help)):(.*)$/.exec(text)
+    if (m === null) return text
+    const metric = m[1] as keyof typeof METRIC_FILES
+    const rest = m[2]!.trim()
+    if (rest === 'min' || rest === 'max') return text
+    const d = /^(.*):\s*(min|max)$/.exec(rest)
+    take(metric, d === null ? rest : d[1]!, text)
+    return d === null ? metric : `${metric}:${d[2]!}`
+  })
+  const outConstraints = constraints?.map((text) => {
+    const m = /^\s*(latency\.(?:lut|help)):(.*?)\s*(<=|>=|<|>)([^<>=]*)$/.exec(text)
+    if (m === null) return text
+    const metric = m[1] as keyof typeof METRIC_FILES
+    take(metric, m[2]!, text)
+    return `${metric}${m[3]!}${m[4]!}`
+  })
+  return { objectives: outObjectives, constraints: outConstraints, files, named }
+}
+
 /** Parse: commander's raw options to a {@link SearchRequest}; nothing is read or written. */
-export function parseSearchFlags(raw: unknown, given: (name: string) => boolean): SearchRequest {
-  const f = SearchFlags.parse(raw)
+export function parseSearchFlags(raw: unknown, flagGiven: (name: string) => boolean): SearchRequest {
+  const parsed = SearchFlags.parse(raw)
+  const metricFiles = takeMetricFiles(parsed.objective, parsed.constraint, {
+    ...(parsed.lut === undefined ? {} : { lut: parsed.lut }),
+    ...(parsed.helpDevice === undefined ? {} : { helpDevice: parsed.helpDevice }),
+  })
+  const f: SearchFlags = {
+    ...parsed,
+    ...(metricFiles.objectives === undefined ? {} : { objective: metricFiles.objectives }),
+    ...(metricFiles.constraints === undefined ? {} : { constraint: metricFiles.constraints }),
+    ...metricFiles.files,
+  }
+  const given = (name: string) => flagGiven(name) || metricFiles.named.has(name as MetricFileFlag)
   if (f.out !== undefined && f.out.trim() === '') {
     throw new NasError({
       code: 'CONFIG_INVALID',

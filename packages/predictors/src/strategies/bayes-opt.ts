@@ -1,7 +1,7 @@
 import type { EncodingKind } from '@nasjs/search-space'
 import type { StrategyContext, StrategyDefinition } from '@nasjs/strategies'
 import { z } from 'zod'
-import { PredictorConfig, createPredictor } from '../registry.js'
+import { PredictorConfig, predictorModels, type PredictorModels } from '../registry.js'
 import type { Predictor } from '../types.js'
 import {
   ExtraFeatures,
@@ -9,6 +9,7 @@ import {
   SurrogateStrategy,
   resolveEncoding,
   resolveExtraFeatures,
+  type FeatureUse,
 } from './surrogate-base.js'
 
 /** Standard normal density and distribution function (Abramowitz and Stegun 7.1.26 for erf). */
@@ -68,20 +69,24 @@ const baseShape = {
  * 6-seed pilot, see BENCHMARKS.md.)
  * @since 0.1.0
  */
-export const BananasConfig = z
-  .object({
-    predictor: PredictorConfig.prefault({ kind: 'mlp-ensemble' }).describe(
-      'the surrogate (any predictor config; uncertainty-free models fall back to their mean)',
-    ),
-    ...baseShape,
-    acquisition: baseShape.acquisition.default('its'),
-    batchSize: baseShape.batchSize.default(10),
-    candidates: baseShape.candidates.default(100),
-    randomCandidates: baseShape.randomCandidates.default(0),
-    mutateTop: baseShape.mutateTop.default(10),
-    maxMutations: baseShape.maxMutations.default(2),
-  })
-  .strict()
+export const BananasConfig = bananasConfigWith(PredictorConfig)
+
+function bananasConfigWith<P extends z.ZodType<{ kind: string }, unknown>>(predictor: P) {
+  return z
+    .object({
+      predictor: predictor
+        .prefault({ kind: 'mlp-ensemble' } as never)
+        .describe('the surrogate (any predictor config; uncertainty-free models fall back to their mean)'),
+      ...baseShape,
+      acquisition: baseShape.acquisition.default('its'),
+      batchSize: baseShape.batchSize.default(10),
+      candidates: baseShape.candidates.default(100),
+      randomCandidates: baseShape.randomCandidates.default(0),
+      mutateTop: baseShape.mutateTop.default(10),
+      maxMutations: baseShape.maxMutations.default(2),
+    })
+    .strict()
+}
 /** The parsed {@link BananasConfig} (defaults filled in). @since 0.1.0 */
 export type BananasConfig = z.infer<typeof BananasConfig>
 
@@ -91,34 +96,42 @@ export type BananasConfig = z.infer<typeof BananasConfig>
  * random samples.
  * @since 0.1.0
  */
-export const GpboConfig = z
-  .object({
-    predictor: PredictorConfig.prefault({ kind: 'gp' }).describe('the surrogate'),
-    ...baseShape,
-    acquisition: baseShape.acquisition.default('ei'),
-    batchSize: baseShape.batchSize.default(1),
-    candidates: baseShape.candidates.default(100),
-    randomCandidates: baseShape.randomCandidates.default(100),
-    mutateTop: baseShape.mutateTop.default(5),
-  })
-  .strict()
+export const GpboConfig = gpboConfigWith(PredictorConfig)
+
+function gpboConfigWith<P extends z.ZodType<{ kind: string }, unknown>>(predictor: P) {
+  return z
+    .object({
+      predictor: predictor.prefault({ kind: 'gp' } as never).describe('the surrogate'),
+      ...baseShape,
+      acquisition: baseShape.acquisition.default('ei'),
+      batchSize: baseShape.batchSize.default(1),
+      candidates: baseShape.candidates.default(100),
+      randomCandidates: baseShape.randomCandidates.default(100),
+      mutateTop: baseShape.mutateTop.default(5),
+    })
+    .strict()
+}
 /** The parsed {@link GpboConfig} (defaults filled in). @since 0.1.0 */
 export type GpboConfig = z.infer<typeof GpboConfig>
 
-type BoConfig = BananasConfig | GpboConfig
+/** The built-in predictors, which the plain definitions select from. */
+const BUILTIN = predictorModels()
+
+type BoConfig = Omit<BananasConfig | GpboConfig, 'predictor'> & { readonly predictor: { kind: string } }
 
 class SurrogateBo<A> extends SurrogateStrategy<A> {
   private readonly predictor: Predictor
-  private readonly extra: boolean
+  private readonly extra: FeatureUse
 
   constructor(
     readonly name: string,
     readonly config: BoConfig,
     ctx: StrategyContext<A>,
     preference: readonly EncodingKind[],
+    models: PredictorModels,
   ) {
     super(ctx, resolveEncoding(ctx.space, config.encoding, preference), config.initialSamples)
-    this.predictor = createPredictor(config.predictor)
+    this.predictor = models.create(config.predictor)
     this.extra = resolveExtraFeatures(name, config.extraFeatures, ctx)[0]!
   }
 
@@ -184,7 +197,31 @@ export const bananas: StrategyDefinition<typeof BananasConfig, 'bananas'> = {
   references: [
     'White, Neiswanger and Savani 2021, BANANAS: Bayesian Optimization with Neural Architectures for Neural Architecture Search',
   ],
-  create: (config, ctx) => new SurrogateBo('bananas', config, ctx, ['path', 'onehot', 'ordinal']),
+  create: (config, ctx) => new SurrogateBo('bananas', config, ctx, ['path', 'onehot', 'ordinal'], BUILTIN),
+}
+
+/**
+ * {@link bananas} whose `predictor` may also be one of the given models (`{ kind: 'parzc' }`). @internal
+ */
+export function bananasWith(
+  models: PredictorModels,
+): StrategyDefinition<ReturnType<typeof bananasConfigWith>, 'bananas'> {
+  return {
+    ...bananas,
+    configSchema: bananasConfigWith(models.schema),
+    create: (config, ctx) => new SurrogateBo('bananas', config, ctx, ['path', 'onehot', 'ordinal'], models),
+  }
+}
+
+/** {@link gpbo} whose `predictor` may also be one of the given models. @internal */
+export function gpboWith(
+  models: PredictorModels,
+): StrategyDefinition<ReturnType<typeof gpboConfigWith>, 'gpbo'> {
+  return {
+    ...gpbo,
+    configSchema: gpboConfigWith(models.schema),
+    create: (config, ctx) => new SurrogateBo('gpbo', config, ctx, ['adjacency', 'onehot', 'ordinal'], models),
+  }
 }
 
 /**
@@ -201,5 +238,5 @@ export const gpbo: StrategyDefinition<typeof GpboConfig, 'gpbo'> = {
   references: [
     'Jones, Schonlau and Welch 1998, Efficient Global Optimization of Expensive Black-Box Functions',
   ],
-  create: (config, ctx) => new SurrogateBo('gpbo', config, ctx, ['adjacency', 'onehot', 'ordinal']),
+  create: (config, ctx) => new SurrogateBo('gpbo', config, ctx, ['adjacency', 'onehot', 'ordinal'], BUILTIN),
 }

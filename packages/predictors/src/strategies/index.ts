@@ -1,11 +1,12 @@
 import type { z } from 'zod'
 import type { StrategyDefinition } from '@nasjs/strategies'
-import { bananas, gpbo } from './bayes-opt.js'
-import { linas } from './linas.js'
+import { predictorModels, type PredictorDefinition } from '../registry.js'
+import { bananas, bananasWith, gpbo, gpboWith } from './bayes-opt.js'
+import { linas, linasWith } from './linas.js'
 
 export { BananasConfig, GpboConfig, bananas, expectedImprovement, gpbo } from './bayes-opt.js'
 export { LinasConfig, linas } from './linas.js'
-export { StrategyEncoding } from './surrogate-base.js'
+export { ExtraFeatures, StrategyEncoding } from './surrogate-base.js'
 
 /**
  * The predictor-guided strategies, for registering next to the builtins:
@@ -17,3 +18,19 @@ export const predictorStrategies = [bananas, gpbo, linas] as const satisfies rea
   z.ZodType,
   string
 >[]
+
+/**
+ * The predictor-guided strategies with `extra` models selectable in their `predictor` field (and
+ * linas's `objectivePredictors`) besides the built-ins, for example ParZC from `@nasjs/proxies`:
+ * `createStrategyRegistry([...builtinStrategies, ...predictorStrategiesWith([parzcPredictor])])`,
+ * then `{ predictor: { kind: 'parzc' }, extraFeatures: 'only' }` with its per-layer features as
+ * `StrategyContext.features`.
+ * @since 0.2.0
+ * @category strategies
+ */
+export function predictorStrategiesWith(
+  extra: readonly PredictorDefinition[],
+): readonly StrategyDefinition<z.ZodType, string>[] {
+  const models = predictorModels(extra)
+  return [bananasWith(models), gpboWith(models), linasWith(models)]
+}

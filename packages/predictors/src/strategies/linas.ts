@@ -3,7 +3,7 @@ import type { EncodingKind } from '@nasjs/search-space'
 import { breedChild, crowdedSurvivors, crowdedTournament, rankAndCrowding } from '@nasjs/strategies'
 import type { StrategyContext, StrategyDefinition } from '@nasjs/strategies'
 import { z } from 'zod'
-import { PredictorConfig, createPredictor } from '../registry.js'
+import { PredictorConfig, predictorModels, type PredictorModels } from '../registry.js'
 import type { FittedPredictor, Predictor } from '../types.js'
 import {
   ExtraFeatures,
@@ -11,62 +11,78 @@ import {
   SurrogateStrategy,
   resolveEncoding,
   resolveExtraFeatures,
+  type FeatureUse,
 } from './surrogate-base.js'
 
 /**
  * Config of {@link linas}.
  * @since 0.1.0
  */
-export const LinasConfig = z
-  .object({
-    predictor: PredictorConfig.prefault({ kind: 'random-forest' }).describe(
-      'the surrogate fitted per objective',
-    ),
-    objectivePredictors: z
-      .array(PredictorConfig)
-      .optional()
-      .describe(
-        'one surrogate per objective, in objective order (overrides predictor), e.g. [{"kind": "random-forest", "maxFeatures": 1}, {"kind": "random-forest"}] for (accuracy, latency) with the free features',
+export const LinasConfig = linasConfigWith(PredictorConfig)
+
+function linasConfigWith<P extends z.ZodType<{ kind: string }, unknown>>(predictor: P) {
+  return z
+    .object({
+      predictor: predictor
+        .prefault({ kind: 'random-forest' } as never)
+        .describe('the surrogate fitted per objective'),
+      objectivePredictors: z
+        .array(predictor)
+        .optional()
+        .describe(
+          'one surrogate per objective, in objective order (overrides predictor), e.g. [{"kind": "random-forest", "maxFeatures": 1}, {"kind": "random-forest"}] for (accuracy, latency) with the free features',
+        ),
+      encoding: StrategyEncoding.default('auto').describe(
+        "encoding for the models; 'auto' = one-hot plus path where the space has both",
       ),
-    encoding: StrategyEncoding.default('auto').describe(
-      "encoding for the models; 'auto' = one-hot plus path where the space has both",
-    ),
-    extraFeatures: ExtraFeatures,
-    initialSamples: z.number().int().min(2).default(20).describe('random architectures before the first fit'),
-    batchSize: z
-      .number()
-      .int()
-      .min(1)
-      .default(20)
-      .describe('architectures of the predicted front evaluated per iteration'),
-    populationSize: z
-      .number()
-      .int()
-      .min(4)
-      .default(50)
-      .describe('population of the inner NSGA-II on predicted objectives'),
-    generations: z
-      .number()
-      .int()
-      .min(1)
-      .default(60)
-      .describe('generations of the inner NSGA-II per iteration'),
-    crossoverProb: z
-      .number()
-      .min(0)
-      .max(1)
-      .default(0.9)
-      .describe('probability that an inner child is a crossover'),
-    identity: z
-      .enum(['exact', 'functional'])
-      .default('exact')
-      .describe(
-        "'exact' proposes functionally equal variants too (their latency differs); 'functional' skips them",
-      ),
-  })
-  .strict()
+      extraFeatures: ExtraFeatures,
+      initialSamples: z
+        .number()
+        .int()
+        .min(2)
+        .default(20)
+        .describe('random architectures before the first fit'),
+      batchSize: z
+        .number()
+        .int()
+        .min(1)
+        .default(20)
+        .describe('architectures of the predicted front evaluated per iteration'),
+      populationSize: z
+        .number()
+        .int()
+        .min(4)
+        .default(50)
+        .describe('population of the inner NSGA-II on predicted objectives'),
+      generations: z
+        .number()
+        .int()
+        .min(1)
+        .default(60)
+        .describe('generations of the inner NSGA-II per iteration'),
+      crossoverProb: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.9)
+        .describe('probability that an inner child is a crossover'),
+      identity: z
+        .enum(['exact', 'functional'])
+        .default('exact')
+        .describe(
+          "'exact' proposes functionally equal variants too (their latency differs); 'functional' skips them",
+        ),
+    })
+    .strict()
+}
 /** The parsed {@link LinasConfig} (defaults filled in). @since 0.1.0 */
 export type LinasConfig = z.infer<typeof LinasConfig>
+
+/** A parsed config whose predictors may come from any model set. */
+type LinasSettings = Omit<LinasConfig, 'predictor' | 'objectivePredictors'> & {
+  readonly predictor: { kind: string }
+  readonly objectivePredictors?: readonly { kind: string }[] | undefined
+}
 
 interface Scored<A> {
   readonly arch: A
@@ -79,12 +95,13 @@ class Linas<A> extends SurrogateStrategy<A> {
   readonly name = 'linas'
   private readonly predictors: Predictor[]
   /** Per objective: does its model get the caller's free features. */
-  private readonly extra: readonly boolean[]
+  private readonly extra: readonly FeatureUse[]
 
   constructor(
-    readonly config: LinasConfig,
+    readonly config: LinasSettings,
     ctx: StrategyContext<A>,
     encoding: readonly EncodingKind[],
+    models: PredictorModels,
   ) {
     super(ctx, encoding, config.initialSamples, config.identity)
     const M = ctx.objectives.length
@@ -98,7 +115,7 @@ class Linas<A> extends SurrogateStrategy<A> {
         path: ['objectivePredictors'],
       })
     }
-    this.predictors = Array.from({ length: M }, (_, k) => createPredictor(per?.[k] ?? config.predictor))
+    this.predictors = Array.from({ length: M }, (_, k) => models.create(per?.[k] ?? config.predictor))
     this.extra = resolveExtraFeatures('linas', config.extraFeatures, ctx)
   }
 
@@ -194,6 +211,9 @@ export function jointSelection<T extends { readonly f: readonly number[] }>(
   )
 }
 
+/** The built-in predictors, which the plain definition selects from. */
+const BUILTIN = predictorModels()
+
 /**
  * LINAS, lightweight iterative NAS (Cummings et al. 2022, "Accelerating neural architecture
  * exploration across modalities using genetic algorithms", the DyNAS-T method): every iteration fits
@@ -219,13 +239,24 @@ export const linas: StrategyDefinition<typeof LinasConfig, 'linas'> = {
     'Cummings, Sarah, Sridhar, Szankin, Munoz and Sundaresan 2022, Accelerating Neural Architecture Exploration Across Modalities Using Genetic Algorithms',
     'Deb, Pratap, Agarwal and Meyarivan 2002, A fast and elitist multiobjective genetic algorithm: NSGA-II',
   ],
-  create: (config, ctx) => {
-    const enc: EncodingKind[] =
-      config.encoding === 'auto' &&
-      ctx.space.encodings.includes('onehot') &&
-      ctx.space.encodings.includes('path')
-        ? ['onehot', 'path']
-        : resolveEncoding(ctx.space, config.encoding, ['onehot', 'ordinal'])
-    return new Linas(config, ctx, enc)
-  },
+  create: (config, ctx) => new Linas(config, ctx, linasEncoding(config, ctx), BUILTIN),
+}
+
+function linasEncoding<A>(config: LinasSettings, ctx: StrategyContext<A>): EncodingKind[] {
+  return config.encoding === 'auto' &&
+    ctx.space.encodings.includes('onehot') &&
+    ctx.space.encodings.includes('path')
+    ? ['onehot', 'path']
+    : resolveEncoding(ctx.space, config.encoding, ['onehot', 'ordinal'])
+}
+
+/** {@link linas} whose predictors may also be the given models (`{ kind: 'parzc' }`). @internal */
+export function linasWith(
+  models: PredictorModels,
+): StrategyDefinition<ReturnType<typeof linasConfigWith>, 'linas'> {
+  return {
+    ...linas,
+    configSchema: linasConfigWith(models.schema),
+    create: (config, ctx) => new Linas(config, ctx, linasEncoding(config, ctx), models),
+  }
 }

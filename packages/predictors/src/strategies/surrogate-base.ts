@@ -50,17 +50,24 @@ export function resolveEncoding<A>(
   return [...kinds]
 }
 
+const FeatureFlag = z.union([z.boolean(), z.literal('only')])
+
 /**
  * Which objectives' models get the caller's free features (`StrategyContext.features`): `false`
- * (none), `true` (all) or one flag per objective.
+ * (the encoding alone), `true` (the encoding, then the features), `'only'` (the features without
+ * the encoding, for models such as ParZC that read per-layer statistics), for all objectives or one
+ * flag per objective.
  * @since 0.1.0
  */
 export const ExtraFeatures = z
-  .union([z.boolean(), z.array(z.boolean()).min(1)])
+  .union([FeatureFlag, z.array(FeatureFlag).min(1)])
   .default(false)
   .describe(
-    "feed the caller's free features (params, FLOPs, zero-cost scores; StrategyContext.features) to the models: true, false, or one flag per objective",
+    "feed the caller's free features (params, FLOPs, zero-cost scores; StrategyContext.features) to the models: false, true (after the encoding), 'only' (instead of it), or one flag per objective",
   )
+
+/** What one model's feature rows are made of (see {@link ExtraFeatures}). @internal */
+export type FeatureUse = boolean | 'only'
 
 /**
  * The per-objective flags of an {@link ExtraFeatures} setting, or a `CONFIG_INVALID` error when it
@@ -68,9 +75,9 @@ export const ExtraFeatures = z
  */
 export function resolveExtraFeatures<A>(
   strategy: string,
-  setting: boolean | readonly boolean[],
+  setting: FeatureUse | readonly FeatureUse[],
   ctx: StrategyContext<A>,
-): boolean[] {
+): FeatureUse[] {
   const M = ctx.objectives.length
   if (Array.isArray(setting) && setting.length !== M) {
     throw new NasError({
@@ -81,8 +88,10 @@ export function resolveExtraFeatures<A>(
       path: ['extraFeatures'],
     })
   }
-  const flags = typeof setting === 'boolean' ? Array.from({ length: M }, () => setting) : [...setting]
-  if (flags.some(Boolean) && ctx.features === undefined) {
+  const flags = Array.isArray(setting)
+    ? [...(setting as readonly FeatureUse[])]
+    : Array.from({ length: M }, () => setting as FeatureUse)
+  if (flags.some((f) => f !== false) && ctx.features === undefined) {
     throw new NasError({
       code: 'CONFIG_INVALID',
       message: `${strategy} extraFeatures needs free features from the caller (StrategyContext.features, e.g. nb201FreeFeatures(bench).of from @nasjs/benchmarks), and none were given; set extraFeatures: false or pass features`,
@@ -114,6 +123,8 @@ export abstract class SurrogateStrategy<A> extends StrategyBase<A> {
   protected readonly featurize: (a: A) => Float32Array
   /** The encoding followed by the caller's free features (`StrategyContext.features`), when given. */
   protected readonly featurizeWithExtra: ((a: A) => Float32Array) | undefined
+  /** The caller's free features alone, when given. */
+  protected readonly featurizeExtraOnly: ((a: A) => Float32Array) | undefined
 
   /**
    * `identity: 'functional'` treats functionally equal architectures (same `space.hash`) as one;
@@ -129,6 +140,10 @@ export abstract class SurrogateStrategy<A> extends StrategyBase<A> {
     this.featurize = createFeaturizer(ctx.space, { encoding })
     this.featurizeWithExtra =
       ctx.features === undefined ? undefined : createFeaturizer(ctx.space, { encoding, extra: ctx.features })
+    this.featurizeExtraOnly =
+      ctx.features === undefined
+        ? undefined
+        : createFeaturizer(ctx.space, { encoding: [], extra: ctx.features })
   }
 
   /** The key under which an architecture counts as already proposed. */
@@ -179,17 +194,20 @@ export abstract class SurrogateStrategy<A> extends StrategyBase<A> {
     this.history.push({ arch, f, violation: totalViolation(this.constraints, outcome.metrics) })
   }
 
-  /** Feature rows of architectures (the strategy's encoding, plus the free features when `extra`). */
-  protected featureRows(archs: readonly A[], extra = false): Float32Array[] {
-    const f = extra && this.featurizeWithExtra !== undefined ? this.featurizeWithExtra : this.featurize
-    return archs.map((a) => f(a))
+  /**
+   * Feature rows of architectures: the strategy's encoding, followed by the free features when
+   * `extra` is true, or the free features alone when it is `'only'`.
+   */
+  protected featureRows(archs: readonly A[], extra: FeatureUse = false): Float32Array[] {
+    const f = extra === 'only' ? this.featurizeExtraOnly : extra ? this.featurizeWithExtra : this.featurize
+    return archs.map((a) => (f ?? this.featurize)(a))
   }
 
   /** Predictions of a fitted model, released afterwards. */
   protected predictWith(
     model: FittedPredictor,
     archs: readonly A[],
-    extra = false,
+    extra: FeatureUse = false,
   ): { mean: Float64Array; std: Float64Array } {
     try {
       const p = model.predict(this.featureRows(archs, extra))
