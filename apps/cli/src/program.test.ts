@@ -44,6 +44,10 @@ describe('nas --help', () => {
         supernet                       train a weight-sharing supernet (Once-for-All,
                                        BigNAS), search its subnets, export one as a
                                        standalone model
+        oneshot [options]              differentiable one-shot cell search (DARTS,
+                                       GDAS) on the NB201 space: train a
+                                       mixed-operation supernet, read the cell off its
+                                       architecture weights; resumable
         spaces [options]               list the built-in search spaces, or show one
         strategies [options] [name]    list the strategies with their config fields
                                        and defaults (for nas search --config)

@@ -35,3 +35,22 @@ export {
   type ComplexityState,
 } from './sampling.js'
 export { SUPERNET_METRICS, supernetEvaluator, type SupernetEvaluatorOptions } from './evaluator.js'
+export {
+  CELL_OPS,
+  CellSupernet,
+  CellSupernetConfig,
+  type CellSupernetShape,
+  type EdgeMixing,
+} from './oneshot/cell-supernet.js'
+export {
+  ONESHOT_METHODS,
+  OneShotConfig,
+  gdasTau,
+  gumbelSample,
+  searchCell,
+  type OneShotProgress,
+  type OneShotResult,
+  type OneShotShape,
+  type OneShotState,
+  type SearchCellOptions,
+} from './oneshot/search.js'

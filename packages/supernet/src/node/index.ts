@@ -5,3 +5,4 @@
  */
 export * from './files.js'
 export * from './workers.js'
+export * from './oneshot-files.js'

@@ -1,0 +1,274 @@
+import { existsSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { Command, Option } from '@commander-js/extra-typings'
+import { NB201_DATASETS } from '@nasjs/benchmarks'
+import { NasError } from '@nasjs/core'
+import type { DatasetSpec } from '@nasjs/models/node'
+import { formatNb201 } from '@nasjs/search-space'
+import { fmtMetric, loadBenchmark, table, type Io } from '../context.js'
+import { EXIT } from '../errors.js'
+import { escapeXml, lineChart } from '../report/charts.js'
+import { duration } from '../render/progress.js'
+import { writeJsonAtomic } from '../run-files.js'
+import { intFlag, positiveFlag } from '../search/parse.js'
+import { dataLabel, dataSpec } from '../search/training.js'
+
+/** Fashion-MNIST's split for one-shot search: half for the network weights, half for the architecture. */
+const SIZES = { train: 2000, valid: 2000 }
+
+/** What `summary.json` of a one-shot search holds. */
+interface OneShotSummary {
+  readonly method: string
+  readonly space: 'nb201'
+  readonly data: string
+  readonly seed: number
+  readonly epochs: number
+  readonly steps: number
+  readonly seconds: number
+  readonly arch: string
+  /** The derived cell in the NB201 table: accuracies of the full network trained 200 epochs. */
+  readonly benchmark: Record<string, { valid_acc?: number; test_acc?: number }>
+  /** softmax(alpha) per edge at the end of each epoch. */
+  readonly history: readonly (readonly (readonly number[])[])[]
+  readonly ops: readonly string[]
+}
+
+/**
+ * `nas oneshot`: differentiable cell search (DARTS, GDAS) on the NB201 space with a mixed-operation
+ * supernet, on the user's data; the derived cell is looked up in the NB201 table.
+ */
+export function oneshotCommand(io: Io) {
+  return new Command('oneshot')
+    .description(
+      'differentiable one-shot cell search (DARTS, GDAS) on the NB201 space: train a mixed-operation supernet, read the cell off its architecture weights; resumable',
+    )
+    .addOption(
+      new Option(
+        '--method <name>',
+        'darts: softmax-mixed edges (first order); gdas: one Gumbel-sampled operation per edge',
+      )
+        .choices(['darts', 'gdas'] as const)
+        .default('darts' as const),
+    )
+    .addOption(
+      new Option('--space <id>', 'the cell space').choices(['nb201'] as const).default('nb201' as const),
+    )
+    .option(
+      '--data <dataset>',
+      'fashion-mnist (default), digits, mnist, or a folder of images (one subfolder per class)',
+    )
+    .option('--epochs <n>', 'passes over the training half (default: 10)')
+    .option('--train-size <n>', 'images for the network weights (default: fashion-mnist 2000, else 70 %)')
+    .option(
+      '--valid-size <n>',
+      'images for the architecture weights (default: fashion-mnist 2000, else 10 %)',
+    )
+    .option(
+      '--channels <n>',
+      "channels of the supernet's first stage (default: 8; the benchmark's network: 16)",
+    )
+    .option('--cells <n>', 'cells per stage (default: 1; the benchmark: 5)')
+    .option('--batch-size <n>', 'batch size of each split (default: 64)')
+    .option('--lr <x>', 'learning rate of the network weights (default: 0.025)')
+    .option('--arch-lr <x>', 'learning rate of the architecture weights (default: 3e-4)')
+    .addOption(new Option('--seed <n>', 'seed of the split, the weights and the Gumbel noise').default('0'))
+    .requiredOption(
+      '--out <dir>',
+      'the search directory: a checkpoint after every epoch, summary.json and report.html at the end',
+    )
+    .option('--json', 'the summary as one JSON line on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .addHelpText(
+      'after',
+      `
+The supernet is the NAS-Bench-201 search network scaled down (--channels, --cells) on the data's image
+size; its cells' edges mix none, skip_connect, nor_conv_1x1, nor_conv_3x3 and avg_pool_3x3. The
+derived cell (the largest architecture weight of each edge) is looked up in the NB201 table:
+CIFAR-10, CIFAR-100 and ImageNet16-120 accuracies of the full network. report.html plots every
+architecture weight over the epochs. Killed or interrupted, the same command continues from the last
+checkpoint and ends with the alphas of an uninterrupted run.
+Examples:
+  nas oneshot --method darts --data fashion-mnist --epochs 10 --out runs/darts
+  nas oneshot --method gdas --epochs 10 --seed 1 --out runs/gdas-1`,
+    )
+    .action(async (opts) => {
+      const seed = intFlag('seed', opts.seed, 0)
+      const out = resolve(opts.out)
+      const spec = dataSpec(opts.data ?? 'fashion-mnist') as DatasetSpec
+      const big = spec === 'fashion-mnist'
+      const size = (flag: string, text: string | undefined, d: number) =>
+        text === undefined ? (big ? d : undefined) : intFlag(flag, text, 2)
+      const trainSize = size('train-size', opts.trainSize, SIZES.train)
+      const validSize = size('valid-size', opts.validSize, SIZES.valid)
+      const search = {
+        method: opts.method,
+        epochs: opts.epochs === undefined ? 10 : intFlag('epochs', opts.epochs, 1),
+        seed,
+        ...(opts.batchSize === undefined ? {} : { batchSize: intFlag('batch-size', opts.batchSize, 2) }),
+        ...(opts.lr === undefined ? {} : { lr: positiveFlag('lr', opts.lr) }),
+        ...(opts.archLr === undefined ? {} : { archLr: positiveFlag('arch-lr', opts.archLr) }),
+      }
+      const log = opts.json || opts.quiet ? undefined : (l: string) => io.err.write(l + '\n')
+      const [{ initBackend, formatBackendInfo }, mnode, sn, snode] = await Promise.all([
+        import('@nasjs/backend'),
+        import('@nasjs/models/node'),
+        import('@nasjs/supernet'),
+        import('@nasjs/supernet/node'),
+      ])
+      const t = sn.OneShotConfig.parse(search)
+      const summaryPath = join(out, 'summary.json')
+      if (existsSync(summaryPath)) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: `${out} already holds a finished one-shot search (summary.json); search into another --out`,
+          value: opts.out,
+        })
+      }
+      const resume = existsSync(join(out, snode.ONESHOT_JSON)) ? snode.loadOneShotState(out) : undefined
+      const backend = await initBackend({ quiet: true })
+      const loaded = await mnode.loadDataset(spec, {
+        seed,
+        ...(trainSize === undefined ? {} : { train: trainSize }),
+        ...(validSize === undefined ? {} : { valid: validSize }),
+      })
+      const [h, w, channels] = loaded.train.shape as [number, number, number]
+      const net = new sn.CellSupernet({
+        channels: opts.channels === undefined ? 8 : intFlag('channels', opts.channels, 1),
+        cellsPerStage: opts.cells === undefined ? 1 : intFlag('cells', opts.cells, 1),
+        inputShape: [h, w, channels],
+        classes: loaded.train.classes,
+        seed,
+      })
+      const extra = { data: spec, dataLabel: dataLabel(spec), source: loaded.source }
+      log?.(
+        `${resume === undefined ? 'searching' : `continuing at step ${resume.step}:`} ${opts.method} on the NB201 space (a ${net.config.channels}-channel supernet, ${net.config.cellsPerStage} cell(s) per stage) on ${loaded.source}: ${loaded.train.y.length} images for the weights, ${loaded.valid.y.length} for the architecture; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}`,
+      )
+      const controller = new AbortController()
+      const onSigint = () => controller.abort()
+      process.on('SIGINT', onSigint)
+      process.on('SIGTERM', onSigint)
+      let last = 0
+      try {
+        const r = await sn.searchCell(net, loaded.train, loaded.valid, t, {
+          signal: controller.signal,
+          ...(resume === undefined ? {} : { resume }),
+          onCheckpoint: (s) => snode.saveOneShotState(out, s, extra),
+          onProgress: (p) => {
+            if (log === undefined || (Date.now() - last < 2000 && p.step !== p.totalSteps)) return
+            last = Date.now()
+            log(
+              `epoch ${p.epoch.toFixed(2)}/${p.epochs} · step ${p.step}/${p.totalSteps} · loss ${p.loss.toFixed(3)} · arch loss ${p.archLoss.toFixed(3)}${p.tau === undefined ? '' : ` · tau ${p.tau.toFixed(2)}`} · ${Math.round(p.imagesPerSecond)} img/s · ETA ${duration(p.etaSeconds * 1000)} · cell ${formatNb201(net.derive())}`,
+            )
+          },
+        })
+        if (r.status === 'aborted') {
+          io.err.write(
+            `\ninterrupted at step ${r.steps}; run the same command to continue from ${opts.out}\n`,
+          )
+          process.exitCode = EXIT.interrupted
+          return
+        }
+        if (r.status === 'failed') {
+          throw new NasError({
+            code: 'INPUT_INVALID',
+            message: `one-shot search failed: ${r.reason ?? 'unknown'}`,
+          })
+        }
+        const state = snode.loadOneShotState(out)
+        const bench = loadBenchmark(undefined)
+        const arch = r.arch
+        const benchmark = Object.fromEntries(
+          NB201_DATASETS.map((d) => {
+            const m = bench.query(arch, d)
+            return [
+              d,
+              {
+                ...(m.valid_acc === undefined ? {} : { valid_acc: m.valid_acc }),
+                ...(m.test_acc === undefined ? {} : { test_acc: m.test_acc }),
+              },
+            ]
+          }),
+        )
+        const summary: OneShotSummary = {
+          method: opts.method,
+          space: 'nb201',
+          data: loaded.source,
+          seed,
+          epochs: t.epochs,
+          steps: r.steps,
+          seconds: state.seconds,
+          arch: formatNb201(arch),
+          benchmark,
+          history: r.history,
+          ops: [...sn.CELL_OPS],
+        }
+        writeFileSync(join(out, 'report.html'), oneshotReportHtml(summary))
+        writeJsonAtomic(summaryPath, summary)
+        if (opts.json) {
+          io.out(JSON.stringify({ ok: true, out, ...summary }))
+          return
+        }
+        io.out(
+          table(
+            [
+              ['derived cell', summary.arch],
+              ...NB201_DATASETS.map((d) => [
+                `${d} test (NB201 table)`,
+                `${fmtMetric(benchmark[d]?.test_acc ?? Number.NaN)} %`,
+              ]),
+              ['search time', duration(state.seconds * 1000)],
+            ].map(([k, v]) => [`  ${k}`, v!]),
+          ),
+        )
+        io.out(`\nsummary: ${summaryPath}\nreport: ${join(out, 'report.html')}`)
+      } finally {
+        process.off('SIGINT', onSigint)
+        process.off('SIGTERM', onSigint)
+        net.dispose()
+      }
+    })
+}
+
+/** The report of a one-shot search: its facts, and every architecture weight over the epochs. */
+export function oneshotReportHtml(s: OneShotSummary): string {
+  const edges = ['1<-0', '2<-0', '2<-1', '3<-0', '3<-1', '3<-2']
+  const charts = edges.map((edge, e) =>
+    lineChart({
+      title: `edge ${edge}`,
+      xLabel: 'epoch',
+      yLabel: 'softmax(alpha)',
+      series: s.ops.map((op, k) => ({
+        name: op,
+        points: s.history.map((row, i) => [i + 1, row[e]![k]!] as const),
+      })),
+      width: 420,
+      height: 260,
+    }),
+  )
+  const facts: [string, string][] = [
+    ['method', s.method],
+    ['space', s.space],
+    ['data', s.data],
+    ['seed', String(s.seed)],
+    ['epochs / steps', `${s.epochs} / ${s.steps}`],
+    ['search time', duration(s.seconds * 1000)],
+    ['derived cell', s.arch],
+    ...Object.entries(s.benchmark).map(
+      ([d, m]) =>
+        [
+          `${d} (NB201 table)`,
+          `test ${fmtMetric(m.test_acc ?? Number.NaN)} %, valid ${fmtMetric(m.valid_acc ?? Number.NaN)} %`,
+        ] as [string, string],
+    ),
+  ]
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>nasjs one-shot search: ${escapeXml(s.method)}</title>
+<style>body{font:14px system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse}td{padding:2px 12px 2px 0}.charts{display:flex;flex-wrap:wrap;gap:12px}</style>
+</head><body>
+<h1>One-shot search: ${escapeXml(s.method)} on ${escapeXml(s.space)}</h1>
+<table>${facts.map(([k, v]) => `<tr><td>${escapeXml(k)}</td><td>${escapeXml(v)}</td></tr>`).join('')}</table>
+<h2>Architecture weights over the epochs (one chart per edge, one line per operation)</h2>
+<div class="charts">${charts.join('\n')}</div>
+</body></html>
+`
+}

@@ -1,0 +1,76 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { assertBuilt, nas, nasAsync, tempDir } from './helpers.js'
+
+beforeAll(() => assertBuilt())
+
+const RUN = ['oneshot', '--data', 'digits', '--epochs', '2', '--channels', '2', '--seed', '1']
+
+interface Summary {
+  method: string
+  arch: string
+  steps: number
+  history: number[][][]
+  benchmark: Record<string, { test_acc: number }>
+}
+
+describe('nas oneshot', () => {
+  it('searches, reports the cell in the NB201 table and plots the alphas; killed and run again, ends with the same alphas', async () => {
+    const cwd = tempDir()
+    const straight = nas(cwd, [...RUN, '--method', 'darts', '--out', 'straight', '--json'])
+    expect(straight.status, straight.stderr).toBe(0)
+    const s = straight.json() as Summary
+    expect(s.method).toBe('darts')
+    expect(s.history).toHaveLength(2)
+    expect(s.history[0]).toHaveLength(6)
+    expect(s.benchmark['cifar10']!.test_acc).toBeGreaterThan(0)
+    expect(JSON.parse(readFileSync(join(cwd, 'straight', 'summary.json'), 'utf8'))).toMatchObject({
+      arch: s.arch,
+    })
+    const report = readFileSync(join(cwd, 'straight', 'report.html'), 'utf8')
+    expect(report.match(/<svg/g)).toHaveLength(6)
+    for (const op of ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'])
+      expect(report).toContain(op)
+
+    // the same search, killed once its first checkpoint (an epoch) is written
+    const child = nasAsync(cwd, [...RUN, '--method', 'darts', '--out', 'killed'])
+    const header = join(cwd, 'killed', 'oneshot.json')
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (existsSync(header)) {
+          clearInterval(timer)
+          child.kill('SIGKILL')
+          resolve()
+        }
+      }, 20)
+      child.on('exit', () => {
+        clearInterval(timer)
+        reject(new Error('the search ended before it could be killed'))
+      })
+    })
+    await new Promise((resolve) => child.on('exit', resolve))
+    const stopped = JSON.parse(readFileSync(header, 'utf8')) as { step: number }
+    expect(stopped.step).toBeLessThan(s.steps)
+    const again = nas(cwd, [...RUN, '--method', 'darts', '--out', 'killed', '--json'])
+    expect(again.status, again.stderr).toBe(0)
+    const a = again.json() as Summary
+    expect(a.history).toEqual(s.history)
+    expect(a.arch).toBe(s.arch)
+
+    // a finished search is not run over
+    const twice = nas(cwd, [...RUN, '--method', 'darts', '--out', 'straight'])
+    expect(twice.status).not.toBe(0)
+    expect(twice.stderr).toContain('already holds a finished one-shot search')
+  })
+
+  it('runs GDAS, and refuses a method it does not have', () => {
+    const cwd = tempDir()
+    const r = nas(cwd, [...RUN, '--method', 'gdas', '--out', 'g', '--json'])
+    expect(r.status, r.stderr).toBe(0)
+    expect((r.json() as Summary).method).toBe('gdas')
+    const bad = nas(cwd, [...RUN, '--method', 'enas', '--out', 'x'])
+    expect(bad.status).not.toBe(0)
+    expect(bad.stderr).toMatch(/darts, gdas/)
+  })
+})

@@ -1,0 +1,145 @@
+/**
+ * One-shot cell search on the NAS-Bench-201 space, judged by the benchmark: each method searches a
+ * scaled-down NB201 supernet on Fashion-MNIST (half of the images for the network weights, half for
+ * the architecture weights), and the derived cell is looked up in the NB201 table (CIFAR-10 test
+ * accuracy of the full network trained 200 epochs).
+ *
+ *   npx tsx --conditions=@nasjs/source bench/oneshot-nb201.ts --out runs/oneshot [--methods darts,gdas]
+ *     [--seeds 3] [--epochs 10] [--train 2500] [--valid 2500] [--channels 8] [--cells 1] [--batch 64]
+ *
+ * Every run checkpoints after each epoch under --out and resumes where it stopped; results are
+ * appended to <out>/results.jsonl, one line per (method, seed), and the table is printed at the end.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { initBackend } from '@nasjs/backend'
+import { loadNb201 } from '@nasjs/benchmarks/node'
+import { loadDataset } from '@nasjs/models/node'
+import { nb201 } from '@nasjs/search-space'
+import { CellSupernet, searchCell, type OneShotState } from '../src/index.js'
+
+const { values } = parseArgs({
+  options: {
+    out: { type: 'string', default: 'runs/oneshot' },
+    methods: { type: 'string', default: 'darts,gdas' },
+    seeds: { type: 'string', default: '3' },
+    epochs: { type: 'string', default: '10' },
+    train: { type: 'string', default: '2500' },
+    valid: { type: 'string', default: '2500' },
+    channels: { type: 'string', default: '8' },
+    cells: { type: 'string', default: '1' },
+    batch: { type: 'string', default: '64' },
+  },
+})
+const out = values.out
+mkdirSync(out, { recursive: true })
+const backend = await initBackend({ quiet: true })
+const bench = loadNb201()
+const nTrain = Number(values.train)
+const nValid = Number(values.valid)
+const log = (s: string) => process.stderr.write(`${s}\n`)
+const resultsFile = join(out, 'results.jsonl')
+interface Row {
+  method: string
+  seed: number
+  arch: string
+  test_acc: number
+  minutes: number
+  weights: number[][]
+}
+const done = new Map<string, Row>()
+if (existsSync(resultsFile)) {
+  for (const line of readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean)) {
+    const r = JSON.parse(line) as Row
+    done.set(`${r.method}:${r.seed}`, r)
+  }
+}
+const toJson = (s: OneShotState) =>
+  JSON.stringify({
+    ...s,
+    weights: s.weights.map((w) => ({ ...w, values: Array.from(w.values) })),
+    momentum: s.momentum.map((m) => Array.from(m)),
+    adam: { m: Array.from(s.adam.m), v: Array.from(s.adam.v), t: s.adam.t },
+  })
+const fromJson = (text: string): OneShotState => {
+  const j = JSON.parse(text) as OneShotState & {
+    weights: { name: string; shape: number[]; values: number[] }[]
+    momentum: number[][]
+    adam: { m: number[]; v: number[]; t: number }
+  }
+  return {
+    ...j,
+    weights: j.weights.map((w) => ({ ...w, values: Float32Array.from(w.values) })),
+    momentum: j.momentum.map((m) => Float32Array.from(m)),
+    adam: { m: Float32Array.from(j.adam.m), v: Float32Array.from(j.adam.v), t: j.adam.t },
+  }
+}
+for (const method of values.methods.split(',') as ('darts' | 'gdas')[]) {
+  for (let seed = 0; seed < Number(values.seeds); seed++) {
+    const key = `${method}:${seed}`
+    if (done.has(key)) continue
+    // the split depends on the seed: half the images for the weights, half for the architecture
+    const data = await loadDataset('fashion-mnist', { train: nTrain, valid: nValid, seed })
+    const net = new CellSupernet({
+      channels: Number(values.channels),
+      cellsPerStage: Number(values.cells),
+      inputShape: [28, 28, 1],
+      classes: 10,
+      seed,
+    })
+    const ckpt = join(out, `${method}-${seed}.json`)
+    const resume = existsSync(ckpt) ? fromJson(readFileSync(ckpt, 'utf8')) : undefined
+    let last = 0
+    const r = await searchCell(
+      net,
+      data.train,
+      data.valid,
+      { method, epochs: Number(values.epochs), batchSize: Number(values.batch), seed },
+      {
+        ...(resume === undefined ? {} : { resume }),
+        onCheckpoint: (s) => {
+          writeFileSync(`${ckpt}.tmp`, toJson(s))
+          renameSync(`${ckpt}.tmp`, ckpt)
+        },
+        onProgress: (p) => {
+          if (performance.now() - last < 30_000 && p.step !== p.totalSteps) return
+          last = performance.now()
+          log(
+            `${key} step ${p.step}/${p.totalSteps} epoch ${p.epoch.toFixed(2)} loss ${p.loss.toFixed(3)} arch loss ${p.archLoss.toFixed(3)}${p.tau === undefined ? '' : ` tau ${p.tau.toFixed(2)}`} ${p.imagesPerSecond.toFixed(0)} img/s ETA ${(p.etaSeconds / 60).toFixed(1)} min; cell now ${nb201.format(net.derive())}`,
+          )
+        },
+      },
+    )
+    const state = fromJson(readFileSync(ckpt, 'utf8'))
+    const arch = r.arch
+    const row: Row = {
+      method,
+      seed,
+      arch: nb201.format(arch),
+      test_acc: bench.query(arch, 'cifar10').test_acc!,
+      minutes: state.seconds / 60,
+      weights: net.opWeights(),
+    }
+    appendFileSync(resultsFile, `${JSON.stringify(row)}\n`)
+    done.set(key, row)
+    log(
+      `${key}: ${r.status}, ${row.arch} -> CIFAR-10 test ${row.test_acc.toFixed(2)} (${row.minutes.toFixed(1)} min, ${backend.name})`,
+    )
+    net.dispose()
+  }
+}
+const rows = [...done.values()]
+console.log('| method | seed | derived cell | NB201 CIFAR-10 test (%) | search minutes |')
+console.log('| --- | --: | --- | --: | --: |')
+for (const r of rows) {
+  console.log(
+    `| ${r.method} | ${r.seed} | \`${r.arch}\` | ${r.test_acc.toFixed(2)} | ${r.minutes.toFixed(1)} |`,
+  )
+}
+for (const m of new Set(rows.map((r) => r.method))) {
+  const xs = rows.filter((r) => r.method === m).map((r) => r.test_acc)
+  const mean = xs.reduce((s, v) => s + v, 0) / xs.length
+  const sd = Math.sqrt(xs.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, xs.length - 1))
+  console.log(`\n${m}: ${mean.toFixed(2)} ± ${sd.toFixed(2)} over ${xs.length} seeds`)
+}

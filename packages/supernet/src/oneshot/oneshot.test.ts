@@ -1,0 +1,202 @@
+import { expectNoLeaks, initBackend } from '@nasjs/backend'
+import { Rng, isNasError } from '@nasjs/core'
+import { nb201 } from '@nasjs/search-space'
+import * as tf from '@tensorflow/tfjs-core'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { caught, quadrants } from '../testing-internal/fixtures.js'
+import { CELL_OPS, CellSupernet } from './cell-supernet.js'
+import { gumbelSample, searchCell, type OneShotConfig, type OneShotState } from './search.js'
+
+beforeAll(async () => {
+  await initBackend({ quiet: true })
+})
+
+const TINY = {
+  channels: 4,
+  cellsPerStage: 1,
+  inputShape: [16, 16, 1] as [number, number, number],
+  classes: 4,
+}
+const train = quadrants(48, 1)
+const valid = quadrants(32, 2)
+const images = (n: number) => tf.tensor4d(quadrants(n, 3).x, [n, 16, 16, 1])
+const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!)
+const CELL = nb201.parse(
+  '|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|',
+)
+
+describe('CellSupernet', () => {
+  it('with one operation per edge dominating alpha, the mixed network is that cell', () => {
+    const net = new CellSupernet(TINY)
+    const x = images(8)
+    tf.tidy(() => {
+      const oneHot = CELL.map((op) => CELL_OPS.map((o) => (o === op ? 30 : 0)))
+      net.alphas.assign(tf.tensor2d(oneHot))
+    })
+    const mixed = net.forward(x)
+    const cell = net.forward(x, { kind: 'arch', arch: CELL })
+    expect(mixed.shape).toEqual([8, 4])
+    expect(maxDiff(mixed, cell)).toBeLessThan(1e-4)
+    // GDAS's hard weights are one-hot in value: the same network as the cell
+    const index = CELL.map((op) => CELL_OPS.indexOf(op))
+    const weights = tf.cast(tf.oneHot(tf.tensor1d(index, 'int32'), 5), 'float32') as tf.Tensor2D
+    const hard = net.forward(x, { kind: 'hard', weights, index })
+    expect(maxDiff(hard, cell)).toBeLessThan(1e-5)
+    // and another cell differs
+    const other = net.forward(x, {
+      kind: 'arch',
+      arch: nb201.parse(
+        '|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|',
+      ),
+    })
+    expect(maxDiff(other, cell)).toBeGreaterThan(1e-3)
+    tf.dispose([x, mixed, cell, weights, hard, other])
+    net.dispose()
+  })
+
+  it('derives the largest weight of every edge, none included, and refuses bad hard weights', () => {
+    const net = new CellSupernet(TINY)
+    tf.tidy(() => {
+      net.alphas.assign(tf.tensor2d(CELL.map((op) => CELL_OPS.map((o) => (o === op ? 1 : 0)))))
+    })
+    expect(net.derive()).toEqual(CELL)
+    const x = images(2)
+    const bad = caught(() => net.forward(x, { kind: 'hard', weights: net.alphas, index: [0, 1, 2] }))
+    expect(isNasError(bad) && bad.code).toBe('INPUT_INVALID')
+    const shape = caught(() => net.forward(tf.zeros([2, 8, 8, 1])))
+    expect(isNasError(shape) && shape.code).toBe('INPUT_INVALID')
+    x.dispose()
+    net.dispose()
+  })
+
+  it('state() and load() round-trip, and a state of another config is refused', () => {
+    const a = new CellSupernet({ ...TINY, seed: 1 })
+    const b = new CellSupernet({ ...TINY, seed: 2 })
+    const before = tf.memory().numTensors
+    b.load(a.state())
+    expect(b.state()).toEqual(a.state())
+    expect(tf.memory().numTensors).toBe(before)
+    const c = new CellSupernet({ ...TINY, channels: 8 })
+    const e = caught(() => c.load(a.state()))
+    expect(isNasError(e) && e.code).toBe('CONFIG_INVALID')
+    for (const n of [a, b, c]) n.dispose()
+  })
+})
+
+describe('gumbelSample', () => {
+  it('picks operation k with probability softmax(alpha)_k (the Gumbel-max property), one-hot in value', () => {
+    const alphas = tf.tensor2d([[0, 1, 2, -1, 0.5]])
+    const p = tf.softmax(alphas).dataSync()
+    const rng = new Rng(7)
+    const counts = [0, 0, 0, 0, 0]
+    const n = 4000
+    const first = gumbelSample(alphas, 0.5, () => rng.uniform())
+    expect([...first.weights.dataSync()].map((v) => Math.round(v * 1e6) / 1e6)).toEqual(
+      CELL_OPS.map((_, k) => (k === first.index[0] ? 1 : 0)),
+    )
+    first.weights.dispose()
+    for (let i = 0; i < n; i++) {
+      const s = gumbelSample(alphas, 0.5, () => rng.uniform())
+      counts[s.index[0]!]!++
+      s.weights.dispose()
+    }
+    counts.forEach((c, k) => expect(Math.abs(c / n - p[k]!)).toBeLessThan(0.03))
+    alphas.dispose()
+  })
+
+  it('passes the gradient of the softmax probabilities to alpha (straight through)', () => {
+    const alphas = tf.variable(tf.tensor2d([[0.3, -0.2, 0.1, 0.0, 0.4]]))
+    const u = [0.1, 0.5, 0.9, 0.3, 0.7]
+    const tau = 2
+    const c = tf.tensor2d([[1, 2, 3, 4, 5]])
+    const { grads } = tf.variableGrads(() => {
+      let i = 0
+      const s = gumbelSample(alphas, tau, () => u[i++]!)
+      return tf.sum<tf.Scalar>(tf.mul(s.weights, c))
+    }, [alphas])
+    // the same through p = softmax((log_softmax(alpha) + g) / tau) directly
+    const g = tf.tensor2d([u.map((v) => -Math.log(-Math.log(v)))])
+    const { grads: direct } = tf.variableGrads(
+      () => tf.sum<tf.Scalar>(tf.mul(tf.softmax(tf.div(tf.add(tf.logSoftmax(alphas), g), tau)), c)),
+      [alphas],
+    )
+    expect(maxDiff(grads[alphas.name]!, direct[alphas.name]!)).toBeLessThan(1e-6)
+    tf.dispose([alphas, c, g, ...Object.values(grads), ...Object.values(direct)])
+  })
+})
+
+describe('searchCell', () => {
+  const config = (method: 'darts' | 'gdas'): OneShotConfig => ({ method, epochs: 2, batchSize: 16, seed: 3 })
+
+  it.each(['darts', 'gdas'] as const)(
+    '%s moves the architecture weights and derives a cell',
+    async (method) => {
+      const net = new CellSupernet(TINY)
+      const before = net.opWeights()
+      const progress: number[] = []
+      const r = await searchCell(net, train, valid, config(method), {
+        onProgress: (p) => progress.push(p.step),
+      })
+      expect(r.status).toBe('complete')
+      expect(r.steps).toBe(6)
+      expect(progress).toEqual([1, 2, 3, 4, 5, 6])
+      expect(r.history).toHaveLength(2)
+      expect(r.history[1]).toEqual(net.opWeights())
+      expect(nb201.validate(r.arch)).toEqual(r.arch)
+      const moved = Math.max(
+        ...net.opWeights().flatMap((row, e) => row.map((v, k) => Math.abs(v - before[e]![k]!))),
+      )
+      expect(moved).toBeGreaterThan(1e-4)
+      net.dispose()
+    },
+  )
+
+  it.each(['darts', 'gdas'] as const)(
+    '%s: stopped and resumed from its checkpoint, ends with the weights and alphas of one run',
+    async (method) => {
+      const straight = new CellSupernet(TINY)
+      await searchCell(straight, train, valid, config(method))
+      const first = new CellSupernet(TINY)
+      let saved: OneShotState | undefined
+      const stopped = await searchCell(first, train, valid, config(method), {
+        maxSteps: 4,
+        onCheckpoint: (s) => {
+          saved = s
+        },
+      })
+      expect(stopped.status).toBe('budget')
+      expect(saved!.step).toBe(4)
+      first.dispose()
+      const again = new CellSupernet(TINY)
+      const r = await searchCell(again, train, valid, config(method), { resume: saved! })
+      expect(r.status).toBe('complete')
+      expect(again.state()).toEqual(straight.state())
+      expect(r.history[1]).toEqual(straight.opWeights())
+      straight.dispose()
+      again.dispose()
+    },
+  )
+
+  it('leaks no tensor or wasm memory over a search epoch, nor when made and disposed', async () => {
+    await expectNoLeaks(() => new CellSupernet(TINY).dispose())
+    const net = new CellSupernet(TINY)
+    await expectNoLeaks(() => searchCell(net, train, valid, { ...config('darts'), epochs: 1 }))
+    await expectNoLeaks(() => searchCell(net, train, valid, { ...config('gdas'), epochs: 1 }))
+    net.dispose()
+  })
+
+  it('refuses data of another shape, and a checkpoint of another config', async () => {
+    const net = new CellSupernet(TINY)
+    const wrong = { ...train, shape: [8, 8, 4] }
+    await expect(searchCell(net, wrong, valid)).rejects.toMatchObject({ code: 'INPUT_INVALID' })
+    let saved: OneShotState | undefined
+    await searchCell(net, train, valid, config('darts'), {
+      maxSteps: 1,
+      onCheckpoint: (s) => void (saved = s),
+    })
+    await expect(
+      searchCell(net, train, valid, { ...config('darts'), archLr: 1e-2 }, { resume: saved! }),
+    ).rejects.toMatchObject({ code: 'CONFIG_INVALID' })
+    net.dispose()
+  })
+})

@@ -1,0 +1,423 @@
+import { NasError } from '@nasjs/core'
+import type { Batch, Dataset } from '@nasjs/models'
+import { applyUpdate, batches, crossEntropy, parseConfig, parseTrainConfig } from '@nasjs/models'
+import type { Nb201Arch } from '@nasjs/search-space'
+import * as tf from '@tensorflow/tfjs-core'
+import { z } from 'zod'
+import type { NamedArray } from '../elastic.js'
+import { stepRng } from '../sampling.js'
+import { CellSupernet, type CellSupernetShape, type EdgeMixing } from './cell-supernet.js'
+
+/**
+ * The one-shot methods of {@link searchCell}.
+ * @since 0.2.0
+ */
+export const ONESHOT_METHODS = ['darts', 'gdas'] as const
+
+/**
+ * How {@link searchCell} searches (zod, strict, defaults filled in). The defaults are the
+ * NAS-Bench-201 code's settings for DARTS and GDAS: network weights by SGD (Nesterov momentum 0.9,
+ * learning rate 0.025 cosine to 0.001, weight decay 5e-4, gradient norm clipped at 5), architecture
+ * weights by Adam (learning rate 3e-4, betas 0.5 and 0.999, weight decay 1e-3), batches of 64 from
+ * each split; GDAS's temperature falls linearly from 10 to 0.1 over the epochs.
+ * @since 0.2.0
+ * @category one-shot
+ */
+export const OneShotConfig = z
+  .object({
+    method: z.enum(ONESHOT_METHODS).default('darts'),
+    epochs: z.number().int().min(1).default(50),
+    batchSize: z.number().int().min(2).default(64),
+    lr: z.number().positive().default(0.025).describe('peak learning rate of the network weights'),
+    minLr: z.number().min(0).default(0.001).describe('learning rate at the end of the cosine'),
+    momentum: z.number().min(0).max(1).default(0.9),
+    nesterov: z.boolean().default(true),
+    weightDecay: z.number().min(0).default(5e-4),
+    gradClip: z
+      .number()
+      .positive()
+      .default(5)
+      .describe("the network weights' gradient norm is clipped to this"),
+    archLr: z.number().positive().default(3e-4),
+    archWeightDecay: z.number().min(0).default(1e-3),
+    archBeta1: z.number().min(0).max(1).default(0.5),
+    archBeta2: z.number().min(0).max(1).default(0.999),
+    tauMax: z.number().positive().default(10).describe('GDAS: Gumbel-softmax temperature at the start'),
+    tauMin: z.number().positive().default(0.1).describe('GDAS: temperature at the last epoch'),
+    seed: z.number().int().default(0),
+  })
+  .strict()
+/** @since 0.2.0 */
+export type OneShotConfig = z.input<typeof OneShotConfig>
+/** The parsed {@link OneShotConfig}. @since 0.2.0 */
+export type OneShotShape = z.output<typeof OneShotConfig>
+
+/**
+ * A checkpoint of {@link searchCell}: enough to continue exactly where it stopped.
+ * @since 0.2.0
+ */
+export interface OneShotState {
+  readonly format: 'nasjs-oneshot'
+  readonly version: 1
+  readonly supernet: CellSupernetShape
+  readonly search: OneShotShape
+  readonly step: number
+  readonly seconds: number
+  /** Network and architecture weights. */
+  readonly weights: readonly NamedArray[]
+  /** SGD momentum of the network weights, in `CellSupernet.weights` order. */
+  readonly momentum: readonly Float32Array[]
+  /** Adam's first and second moments of the architecture weights, and its step count. */
+  readonly adam: { readonly m: Float32Array; readonly v: Float32Array; readonly t: number }
+  /** softmax(alpha) at the end of every epoch so far (epochs x 6 edges x 5 operations). */
+  readonly history: readonly (readonly (readonly number[])[])[]
+}
+
+/**
+ * Progress of {@link searchCell}, after every step.
+ * @since 0.2.0
+ */
+export interface OneShotProgress {
+  readonly step: number
+  readonly totalSteps: number
+  readonly epoch: number
+  readonly epochs: number
+  /** The network weights' loss on the training batch, and the architecture's on the validation batch. */
+  readonly loss: number
+  readonly archLoss: number
+  readonly lr: number
+  /** GDAS's temperature (undefined for DARTS). */
+  readonly tau?: number
+  readonly imagesPerSecond: number
+  readonly etaSeconds: number
+}
+
+/**
+ * Options of {@link searchCell}.
+ * @since 0.2.0
+ */
+export interface SearchCellOptions {
+  readonly signal?: AbortSignal
+  readonly onProgress?: (p: OneShotProgress) => void
+  /** Receives a checkpoint at the end of every epoch, and when stopped. */
+  readonly onCheckpoint?: (state: OneShotState) => void | Promise<void>
+  /** Continue from a checkpoint of the same supernet and config. */
+  readonly resume?: OneShotState
+  /** Stop (status `budget`, a checkpoint written) after this many steps in all. */
+  readonly maxSteps?: number
+}
+
+/**
+ * What {@link searchCell} found.
+ * @since 0.2.0
+ */
+export interface OneShotResult {
+  readonly status: 'complete' | 'aborted' | 'budget' | 'failed'
+  readonly reason?: string
+  /** The derived cell: the largest architecture weight of every edge. */
+  readonly arch: Nb201Arch
+  readonly steps: number
+  readonly totalSteps: number
+  readonly seconds: number
+  readonly history: readonly (readonly (readonly number[])[])[]
+}
+
+/** GDAS's temperature at epoch `e` (linear from tauMax to tauMin over the epochs). */
+export function gdasTau(t: OneShotShape, epoch: number): number {
+  if (t.epochs === 1) return t.tauMin
+  return t.tauMax - ((t.tauMax - t.tauMin) * epoch) / (t.epochs - 1)
+}
+
+/**
+ * One straight-through Gumbel-softmax sample per edge (GDAS, Dong and Yang 2019): with g Gumbel(0, 1)
+ * noise, p = softmax((log_softmax(alpha) + g) / tau); the edge runs operation argmax p, weighted by
+ * one_hot - p + p, whose value is the one-hot vector and whose gradient is p's. The noise comes from
+ * `rng`'s uniform draws, so a sample is reproducible.
+ * @since 0.2.0
+ * @category one-shot
+ */
+export function gumbelSample(
+  alphas: tf.Tensor2D,
+  tau: number,
+  uniform: () => number,
+): { weights: tf.Tensor2D; index: number[] } {
+  const [edges, ops] = alphas.shape
+  const g = new Float32Array(edges * ops)
+  for (let i = 0; i < g.length; i++) {
+    const u = Math.min(Math.max(uniform(), 1e-12), 1 - 1e-12)
+    g[i] = -Math.log(-Math.log(u))
+  }
+  return tf.tidy(() => {
+    const probs = tf.softmax(tf.div(tf.add(tf.logSoftmax(alphas), tf.tensor2d(g, [edges, ops])), tau))
+    const values = probs.arraySync() as number[][]
+    const index = values.map((row) => row.indexOf(Math.max(...row)))
+    // the one-hot rows minus p's values (a constant) plus p: value one-hot, gradient p's
+    const oneHot = tf.cast(tf.oneHot(tf.tensor1d(index, 'int32'), ops), 'float32')
+    const weights = tf.add<tf.Tensor2D>(tf.sub(oneHot, tf.tensor2d(values)), probs)
+    return { weights, index }
+  })
+}
+
+function checkData(net: CellSupernet, data: Dataset, which: string): void {
+  const c = net.config
+  if (data.shape.join('x') !== c.inputShape.join('x') || data.classes !== c.classes) {
+    throw new NasError({
+      code: 'INPUT_INVALID',
+      message: `the cell supernet takes ${c.inputShape.join('x')} images of ${c.classes} classes; the ${which} data '${data.name}' has ${data.shape.join('x')} and ${data.classes}`,
+      value: { shape: data.shape, classes: data.classes },
+      allowed: [{ shape: c.inputShape, classes: c.classes }],
+    })
+  }
+  if (data.y.length < 2) {
+    throw new NasError({
+      code: 'INPUT_INVALID',
+      message: `the ${which} data '${data.name}' has ${data.y.length} examples; at least 2 are needed`,
+      value: data.y.length,
+    })
+  }
+}
+
+/**
+ * Differentiable cell search on the NAS-Bench-201 space: bilevel optimisation of a
+ * {@link CellSupernet}'s network weights on `train` and its architecture weights on `valid`,
+ * alternating one step of each per batch, as the NAS-Bench-201 code runs its one-shot baselines.
+ *
+ * - `darts` (Liu, Simonyan and Yang 2019, first order): every edge is the softmax(alpha)-weighted sum
+ *   of its operations; the architecture step comes first on a validation batch, then the weight step
+ *   on a training batch.
+ * - `gdas` (Dong and Yang 2019, "Searching for a Robust Neural Architecture in Four GPU Hours"): every
+ *   forward samples one operation per edge by the straight-through Gumbel-softmax
+ *   ({@link gumbelSample}), so only that operation runs; the weight step comes first, then the
+ *   architecture step, each with its own sample; the temperature falls linearly from `tauMax` to
+ *   `tauMin`.
+ *
+ * The derived cell takes the largest architecture weight on every edge. Every step is reproducible
+ * from the seed and the step (batch orders, Gumbel noise), so a run resumed from a checkpoint ends
+ * with the weights and alphas of one run straight through. Leaks no tensor.
+ * @since 0.2.0
+ * @category one-shot
+ */
+export async function searchCell(
+  net: CellSupernet,
+  train: Dataset,
+  valid: Dataset,
+  config: OneShotConfig = {},
+  options: SearchCellOptions = {},
+): Promise<OneShotResult> {
+  const t = parseConfig(OneShotConfig, config, 'one-shot search option')
+  checkData(net, train, 'training')
+  checkData(net, valid, 'validation')
+  const stepsPerEpoch = Math.ceil(train.y.length / t.batchSize)
+  const validPerEpoch = Math.ceil(valid.y.length / t.batchSize)
+  const totalSteps = stepsPerEpoch * t.epochs
+  const vars = net.weights
+  const resume = options.resume
+  if (resume !== undefined) checkResume(resume, net, t)
+  if (resume !== undefined) net.load(resume.weights)
+  let step = resume?.step ?? 0
+  const history: (readonly (readonly number[])[])[] = [...(resume?.history ?? [])]
+  const momentum = vars.map((v, i) =>
+    tf.tidy(() =>
+      tf.variable(resume === undefined ? tf.zerosLike(v) : tf.tensor(resume.momentum[i]!, v.shape), false),
+    ),
+  )
+  const slot = (saved: Float32Array | undefined) =>
+    tf.tidy(() =>
+      tf.variable(saved === undefined ? tf.zerosLike(net.alphas) : tf.tensor(saved, net.alphas.shape), false),
+    )
+  const adamM = slot(resume?.adam.m)
+  const adamV = slot(resume?.adam.v)
+  let adamT = resume?.adam.t ?? 0
+  const sgd = parseTrainConfig({
+    optimizer: 'sgd',
+    momentum: t.momentum,
+    nesterov: t.nesterov,
+    weightDecay: t.weightDecay,
+  })
+  const adam = parseTrainConfig({
+    optimizer: 'adam',
+    beta1: t.archBeta1,
+    beta2: t.archBeta2,
+    weightDecay: t.archWeightDecay,
+  })
+  const t0 = performance.now()
+  const secondsBefore = resume?.seconds ?? 0
+  let images = 0
+  const checkpoint = async () => {
+    if (options.onCheckpoint === undefined) return
+    await options.onCheckpoint({
+      format: 'nasjs-oneshot',
+      version: 1,
+      supernet: net.config,
+      search: t,
+      step,
+      seconds: secondsBefore + (performance.now() - t0) / 1000,
+      weights: net.state(),
+      momentum: momentum.map((m) => new Float32Array(m.dataSync())),
+      adam: { m: new Float32Array(adamM.dataSync()), v: new Float32Array(adamV.dataSync()), t: adamT },
+      history,
+    })
+  }
+  const toTensors = (b: Batch) =>
+    tf.tidy(() => ({
+      x: tf.tensor4d(b.xs, [b.n, ...net.config.inputShape]),
+      y: tf.tensor1d(b.ys, 'float32'),
+    }))
+  /**
+   * Loss of a batch and the gradients of `of`, each edge mixed as DARTS does, or (GDAS) by a
+   * Gumbel sample drawn inside the differentiated function from stream (seed + which, step).
+   */
+  const lossAndGrads = (b: Batch, of: tf.Variable[], which: number, tau: number) => {
+    const { x, y } = toTensors(b)
+    try {
+      return tf.variableGrads(() => {
+        let mixing: EdgeMixing = { kind: 'softmax' }
+        if (t.method === 'gdas') {
+          const rng = stepRng(t.seed + which, step)
+          const s = gumbelSample(net.alphas, tau, () => rng.uniform())
+          mixing = { kind: 'hard', weights: s.weights, index: s.index }
+        }
+        return crossEntropy(net.forward(x, mixing), y, net.config.classes)
+      }, of)
+    } finally {
+      tf.dispose([x, y])
+    }
+  }
+  let status: OneShotResult['status'] = 'complete'
+  let reason: string | undefined
+  let lastCheckpoint = step
+  try {
+    let epoch = -1
+    let trainIt: Generator<Batch> | undefined
+    let validIt: Generator<Batch> | undefined
+    while (step < totalSteps) {
+      if (options.signal?.aborted === true) {
+        status = 'aborted'
+        break
+      }
+      if (options.maxSteps !== undefined && step >= options.maxSteps) {
+        status = 'budget'
+        break
+      }
+      const e = Math.floor(step / stepsPerEpoch)
+      const k = step % stepsPerEpoch
+      if (e !== epoch || trainIt === undefined || validIt === undefined) {
+        epoch = e
+        trainIt = batches(train, { batchSize: t.batchSize, shuffleSeed: t.seed * 1_000_003 + e })
+        for (let i = 0; i < k; i++) trainIt.next()
+        validIt = undefined
+      }
+      // the validation split cycles with its own order: pass p = floor(global index / its length)
+      const vIndex = step
+      const pass = Math.floor(vIndex / validPerEpoch)
+      if (validIt === undefined || vIndex % validPerEpoch === 0) {
+        validIt = batches(valid, { batchSize: t.batchSize, shuffleSeed: t.seed * 1_000_003 + 500_009 + pass })
+        for (let i = 0; i < vIndex % validPerEpoch; i++) validIt.next()
+      }
+      const base = trainIt.next().value as Batch
+      const arch = validIt.next().value as Batch
+      const lr = t.minLr + 0.5 * (t.lr - t.minLr) * (1 + Math.cos((Math.PI * step) / totalSteps))
+      const tau = gdasTau(t, e)
+      const archStep = (): number => {
+        const { value, grads } = lossAndGrads(arch, [net.alphas], 1, tau)
+        const v = value.dataSync()[0]!
+        value.dispose()
+        const g = grads[net.alphas.name]
+        if (g !== undefined && Number.isFinite(v)) {
+          adamT++
+          applyUpdate(adam, [net.alphas], [g], { m: [adamM], v: [adamV] }, t.archLr, adamT)
+        }
+        tf.dispose(Object.values(grads))
+        return v
+      }
+      const weightStep = (): number => {
+        const { value, grads } = lossAndGrads(base, vars, 2, tau)
+        const v = value.dataSync()[0]!
+        value.dispose()
+        if (Number.isFinite(v)) {
+          tf.tidy(() => {
+            const idx = vars.flatMap((w, i) => (grads[w.name] === undefined ? [] : [i]))
+            const gs = idx.map((i) => grads[vars[i]!.name]!)
+            const norm = Math.sqrt(gs.reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0]!, 0))
+            const scale = norm > t.gradClip ? t.gradClip / (norm + 1e-6) : 1
+            const clipped = scale === 1 ? gs : gs.map((g) => tf.mul(g, scale))
+            applyUpdate(
+              sgd,
+              idx.map((i) => vars[i]!),
+              clipped,
+              { m: idx.map((i) => momentum[i]!), v: [] },
+              lr,
+              step + 1,
+            )
+          })
+        }
+        tf.dispose(Object.values(grads))
+        return v
+      }
+      let archLoss: number
+      let loss: number
+      if (t.method === 'darts') {
+        archLoss = archStep()
+        loss = weightStep()
+      } else {
+        loss = weightStep()
+        archLoss = archStep()
+      }
+      if (!Number.isFinite(loss) || !Number.isFinite(archLoss)) {
+        status = 'failed'
+        reason = `the loss is ${Number.isFinite(loss) ? archLoss : loss} at step ${step}; try a lower learning rate than ${t.lr}`
+        break
+      }
+      step++
+      images += base.n + arch.n
+      const seconds = (performance.now() - t0) / 1000
+      options.onProgress?.({
+        step,
+        totalSteps,
+        epoch: step / stepsPerEpoch,
+        epochs: t.epochs,
+        loss,
+        archLoss,
+        lr,
+        ...(t.method === 'gdas' ? { tau } : {}),
+        imagesPerSecond: images / seconds,
+        etaSeconds: ((totalSteps - step) * seconds) / Math.max(1, step - (resume?.step ?? 0)),
+      })
+      if (step % stepsPerEpoch === 0) {
+        history.push(net.opWeights())
+        await checkpoint()
+        lastCheckpoint = step
+      }
+      if (step % 4 === 0) await new Promise((r) => setTimeout(r, 0)) // let signals and timers run
+    }
+    if (lastCheckpoint !== step && status !== 'failed') await checkpoint()
+  } finally {
+    tf.dispose([...momentum, adamM, adamV])
+  }
+  return {
+    status,
+    ...(reason === undefined ? {} : { reason }),
+    arch: net.derive(),
+    steps: step,
+    totalSteps,
+    seconds: (performance.now() - t0) / 1000,
+    history,
+  }
+}
+
+function checkResume(state: OneShotState, net: CellSupernet, t: OneShotShape): void {
+  const bad = (why: string, value: unknown) =>
+    new NasError({
+      code: 'CONFIG_INVALID',
+      message: `cannot resume this one-shot search from the checkpoint: ${why}`,
+      value,
+    })
+  if (state.format !== 'nasjs-oneshot' || state.version !== 1)
+    throw bad('it is not a one-shot checkpoint', state.format)
+  if (JSON.stringify(state.supernet) !== JSON.stringify(net.config))
+    throw bad('it was made with another supernet config', state.supernet)
+  if (JSON.stringify(state.search) !== JSON.stringify(t))
+    throw bad('it was made with another search config', state.search)
+  if (state.momentum.length !== net.weights.length)
+    throw bad('its optimizer state does not fit', state.momentum.length)
+}
