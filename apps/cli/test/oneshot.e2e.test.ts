@@ -64,11 +64,20 @@ describe('nas oneshot', () => {
     expect(twice.stderr).toContain('already holds a finished one-shot search')
   })
 
-  it('runs GDAS, and refuses a method it does not have', () => {
+  it('runs GDAS and DARTS with perturbation-based selection, and refuses a method it does not have', () => {
     const cwd = tempDir()
     const r = nas(cwd, [...RUN, '--method', 'gdas', '--out', 'g', '--json'])
     expect(r.status, r.stderr).toBe(0)
     expect((r.json() as Summary).method).toBe('gdas')
+    const pt = nas(cwd, [...RUN, '--epochs', '1', '--method', 'darts-pt', '--out', 'pt', '--json'])
+    expect(pt.status, pt.stderr).toBe(0)
+    const p = pt.json() as Summary & {
+      alphaArch: string
+      perturbation: { edge: number; chosen: string; removed: number[] }[]
+    }
+    expect(p.perturbation.map((d) => d.edge).sort()).toEqual([0, 1, 2, 3, 4, 5])
+    for (const d of p.perturbation) expect(p.arch).toContain(`${d.chosen}~`)
+    expect(p.alphaArch).toMatch(/^\|/)
     const bad = nas(cwd, [...RUN, '--method', 'enas', '--out', 'x'])
     expect(bad.status).not.toBe(0)
     expect(bad.stderr).toMatch(/darts, gdas/)

@@ -4,11 +4,13 @@
  * the architecture weights), and the derived cell is looked up in the NB201 table (CIFAR-10 test
  * accuracy of the full network trained 200 epochs).
  *
- *   npx tsx --conditions=@nasjs/source bench/oneshot-nb201.ts --out runs/oneshot [--methods darts,gdas]
+ *   npx tsx --conditions=@nasjs/source bench/oneshot-nb201.ts --out runs/oneshot [--methods darts,gdas,darts-pt]
  *     [--seeds 3] [--epochs 10] [--train 2500] [--valid 2500] [--channels 8] [--cells 1] [--batch 64]
  *
  * Every run checkpoints after each epoch under --out and resumes where it stopped; results are
  * appended to <out>/results.jsonl, one line per (method, seed), and the table is printed at the end.
+ * darts-pt runs perturbation-based selection on the finished DARTS supernet of the same seed (its
+ * minutes are the DARTS search's plus the selection's).
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -17,7 +19,7 @@ import { initBackend } from '@nasjs/backend'
 import { loadNb201 } from '@nasjs/benchmarks/node'
 import { loadDataset } from '@nasjs/models/node'
 import { nb201 } from '@nasjs/search-space'
-import { CellSupernet, searchCell, type OneShotState } from '../src/index.js'
+import { CellSupernet, perturbationSelect, searchCell, type OneShotState } from '../src/index.js'
 
 const { values } = parseArgs({
   options: {
@@ -75,7 +77,7 @@ const fromJson = (text: string): OneShotState => {
     adam: { m: Float32Array.from(j.adam.m), v: Float32Array.from(j.adam.v), t: j.adam.t },
   }
 }
-for (const method of values.methods.split(',') as ('darts' | 'gdas')[]) {
+for (const method of values.methods.split(',') as ('darts' | 'gdas' | 'darts-pt')[]) {
   for (let seed = 0; seed < Number(values.seeds); seed++) {
     const key = `${method}:${seed}`
     if (done.has(key)) continue
@@ -88,14 +90,21 @@ for (const method of values.methods.split(',') as ('darts' | 'gdas')[]) {
       classes: 10,
       seed,
     })
-    const ckpt = join(out, `${method}-${seed}.json`)
+    // darts-pt selects on the DARTS supernet of the same seed, once its search has finished
+    const searchMethod = method === 'gdas' ? 'gdas' : 'darts'
+    const ckpt = join(out, `${searchMethod}-${seed}.json`)
     const resume = existsSync(ckpt) ? fromJson(readFileSync(ckpt, 'utf8')) : undefined
+    if (method === 'darts-pt' && !done.has(`darts:${seed}`)) {
+      log(`${key}: the DARTS search of seed ${seed} has not finished (run --methods darts first); skipped`)
+      net.dispose()
+      continue
+    }
     let last = 0
     const r = await searchCell(
       net,
       data.train,
       data.valid,
-      { method, epochs: Number(values.epochs), batchSize: Number(values.batch), seed },
+      { method: searchMethod, epochs: Number(values.epochs), batchSize: Number(values.batch), seed },
       {
         ...(resume === undefined ? {} : { resume }),
         onCheckpoint: (s) => {
@@ -112,13 +121,26 @@ for (const method of values.methods.split(',') as ('darts' | 'gdas')[]) {
       },
     )
     const state = fromJson(readFileSync(ckpt, 'utf8'))
-    const arch = r.arch
+    let arch = r.arch
+    let minutes = state.seconds / 60
+    if (method === 'darts-pt') {
+      const p = await perturbationSelect(net, data.train, data.valid, {
+        seed,
+        batchSize: Number(values.batch),
+        onEdge: (d) =>
+          log(
+            `${key} edge ${d.edge}: ${d.chosen} (accuracy ${(100 * d.base).toFixed(2)}; removed ${d.removed.map((a) => (100 * a).toFixed(2)).join(' / ')})`,
+          ),
+      })
+      arch = p.arch
+      minutes += p.seconds / 60
+    }
     const row: Row = {
       method,
       seed,
       arch: nb201.format(arch),
       test_acc: bench.query(arch, 'cifar10').test_acc!,
-      minutes: state.seconds / 60,
+      minutes,
       weights: net.opWeights(),
     }
     appendFileSync(resultsFile, `${JSON.stringify(row)}\n`)

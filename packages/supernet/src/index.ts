@@ -54,3 +54,9 @@ export {
   type OneShotState,
   type SearchCellOptions,
 } from './oneshot/search.js'
+export {
+  perturbationSelect,
+  type PerturbationEdge,
+  type PerturbationOptions,
+  type PerturbationResult,
+} from './oneshot/perturbation.js'

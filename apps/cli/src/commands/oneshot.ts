@@ -26,6 +26,11 @@ interface OneShotSummary {
   readonly steps: number
   readonly seconds: number
   readonly arch: string
+  /** darts-pt: the cell of the largest alphas, beside the one perturbation-based selection chose. */
+  readonly alphaArch?: string
+  readonly alphaBenchmark?: Record<string, { valid_acc?: number; test_acc?: number }>
+  /** darts-pt: every edge's decision (accuracy with each operation removed). */
+  readonly perturbation?: readonly unknown[]
   /** The derived cell in the NB201 table: accuracies of the full network trained 200 epochs. */
   readonly benchmark: Record<string, { valid_acc?: number; test_acc?: number }>
   /** softmax(alpha) per edge at the end of each epoch. */
@@ -45,9 +50,9 @@ export function oneshotCommand(io: Io) {
     .addOption(
       new Option(
         '--method <name>',
-        'darts: softmax-mixed edges (first order); gdas: one Gumbel-sampled operation per edge',
+        'darts: softmax-mixed edges (first order); gdas: one Gumbel-sampled operation per edge; darts-pt: DARTS, then perturbation-based selection instead of the largest alpha',
       )
-        .choices(['darts', 'gdas'] as const)
+        .choices(['darts', 'gdas', 'darts-pt'] as const)
         .default('darts' as const),
     )
     .addOption(
@@ -101,7 +106,7 @@ Examples:
       const trainSize = size('train-size', opts.trainSize, SIZES.train)
       const validSize = size('valid-size', opts.validSize, SIZES.valid)
       const search = {
-        method: opts.method,
+        method: opts.method === 'gdas' ? ('gdas' as const) : ('darts' as const),
         epochs: opts.epochs === undefined ? 10 : intFlag('epochs', opts.epochs, 1),
         seed,
         ...(opts.batchSize === undefined ? {} : { batchSize: intFlag('batch-size', opts.batchSize, 2) }),
@@ -176,19 +181,40 @@ Examples:
         }
         const state = snode.loadOneShotState(out)
         const bench = loadBenchmark(undefined)
-        const arch = r.arch
-        const benchmark = Object.fromEntries(
-          NB201_DATASETS.map((d) => {
-            const m = bench.query(arch, d)
-            return [
-              d,
-              {
-                ...(m.valid_acc === undefined ? {} : { valid_acc: m.valid_acc }),
-                ...(m.test_acc === undefined ? {} : { test_acc: m.test_acc }),
-              },
-            ]
-          }),
-        )
+        const lookup = (cell: typeof r.arch) =>
+          Object.fromEntries(
+            NB201_DATASETS.map((d) => {
+              const m = bench.query(cell, d)
+              return [
+                d,
+                {
+                  ...(m.valid_acc === undefined ? {} : { valid_acc: m.valid_acc }),
+                  ...(m.test_acc === undefined ? {} : { test_acc: m.test_acc }),
+                },
+              ]
+            }),
+          )
+        let arch = r.arch
+        let pt:
+          | { alphaArch: string; alphaBenchmark: ReturnType<typeof lookup>; perturbation: unknown[] }
+          | undefined
+        if (opts.method === 'darts-pt') {
+          log?.(
+            `perturbation-based selection on the searched supernet (${formatNb201(arch)} by the largest alphas)`,
+          )
+          const p = await sn.perturbationSelect(net, loaded.train, loaded.valid, {
+            seed,
+            batchSize: t.batchSize,
+            signal: controller.signal,
+            onEdge: (d) =>
+              log?.(
+                `edge ${d.edge}: kept ${d.chosen} (held-out accuracy ${(100 * d.base).toFixed(2)} %; with each operation removed ${d.removed.map((a) => (100 * a).toFixed(2)).join(' / ')})`,
+              ),
+          })
+          pt = { alphaArch: formatNb201(arch), alphaBenchmark: lookup(arch), perturbation: [...p.edges] }
+          arch = p.arch
+        }
+        const benchmark = lookup(arch)
         const summary: OneShotSummary = {
           method: opts.method,
           space: 'nb201',
@@ -198,6 +224,7 @@ Examples:
           steps: r.steps,
           seconds: state.seconds,
           arch: formatNb201(arch),
+          ...(pt ?? {}),
           benchmark,
           history: r.history,
           ops: [...sn.CELL_OPS],
@@ -253,6 +280,7 @@ export function oneshotReportHtml(s: OneShotSummary): string {
     ['epochs / steps', `${s.epochs} / ${s.steps}`],
     ['search time', duration(s.seconds * 1000)],
     ['derived cell', s.arch],
+    ...(s.alphaArch === undefined ? [] : [['cell of the largest alphas', s.alphaArch] as [string, string]]),
     ...Object.entries(s.benchmark).map(
       ([d, m]) =>
         [

@@ -52,13 +52,16 @@ export type CellSupernetShape = z.output<typeof CellSupernetConfig>
  * - `{ kind: 'hard', weights, index }`: only operation `index[e]` of edge e runs, scaled by
  *   `weights[e][index[e]]`, plus the other weights of the row (zero in value; they carry the
  *   gradient), GDAS's straight-through Gumbel sample;
- * - `{ kind: 'arch', arch }`: one fixed cell (each edge its operation alone).
+ * - `{ kind: 'arch', arch }`: one fixed cell (each edge its operation alone);
+ * - `{ kind: 'weights', weights }`: the weighted sum with the given weights (6 x 5), an operation of
+ *   weight exactly 0 not run (perturbation-based selection masks operations and fixes edges so).
  * @since 0.2.0
  */
 export type EdgeMixing =
   | { readonly kind: 'softmax' }
   | { readonly kind: 'hard'; readonly weights: tf.Tensor2D; readonly index: readonly number[] }
   | { readonly kind: 'arch'; readonly arch: Nb201Arch }
+  | { readonly kind: 'weights'; readonly weights: tf.Tensor2D }
 
 /**
  * The NAS-Bench-201 search network with a mixed operation on every edge (Dong and Yang 2020; the
@@ -189,6 +192,14 @@ export class CellSupernet {
         value: { weights: mixing.weights.shape, index: mixing.index },
       })
     }
+    if (mixing.kind === 'weights' && mixing.weights.shape.join('x') !== this.alphas.shape.join('x')) {
+      throw new NasError({
+        code: 'INPUT_INVALID',
+        message: `edge weights must have shape [${this.alphas.shape.join(', ')}], got [${mixing.weights.shape.join(', ')}]`,
+        value: mixing.weights.shape,
+      })
+    }
+    const skip = mixing.kind === 'weights' ? mixing.weights.arraySync() : undefined
     return tf.tidy(() => {
       const bn = (y: tf.Tensor4D, name?: string): tf.Tensor4D => {
         const { mean, variance } = tf.moments(y, [0, 1, 2])
@@ -219,7 +230,12 @@ export class CellSupernet {
         ])
         return tf.conv2d(padded, k, stride, 'valid')
       }
-      const weights = mixing.kind === 'softmax' ? tf.softmax(this.alphas) : undefined
+      const weights =
+        mixing.kind === 'softmax'
+          ? tf.softmax(this.alphas)
+          : mixing.kind === 'weights'
+            ? mixing.weights
+            : undefined
       const rows = weights === undefined ? undefined : tf.unstack(weights)
       const hardRows = mixing.kind === 'hard' ? tf.unstack(mixing.weights) : undefined
       const opOut = (op: number, h: tf.Tensor4D, prefix: string): tf.Tensor4D | undefined => {
@@ -252,6 +268,7 @@ export class CellSupernet {
         const row = rows![e]!
         let sum: tf.Tensor | undefined
         for (let i = 0; i < CELL_OPS.length; i++) {
+          if (skip?.[e]![i] === 0) continue
           const out = opOut(i, h, prefix)
           if (out === undefined) continue
           const term = tf.mul(out, tf.squeeze(tf.slice(row, [i], [1])))
