@@ -6,6 +6,7 @@
  *
  *   npx tsx --conditions=@nasjs/source bench/oneshot-nb201.ts --out runs/oneshot [--methods darts,gdas,darts-pt]
  *     [--seeds 3] [--epochs 10] [--train 2500] [--valid 2500] [--channels 8] [--cells 1] [--batch 64]
+ *     [--arch-lr 3e-4]
  *
  * Every run checkpoints after each epoch under --out and resumes where it stopped; results are
  * appended to <out>/results.jsonl, one line per (method, seed), and the table is printed at the end.
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     channels: { type: 'string', default: '8' },
     cells: { type: 'string', default: '1' },
     batch: { type: 'string', default: '64' },
+    'arch-lr': { type: 'string', default: '3e-4' },
   },
 })
 const out = values.out
@@ -104,7 +106,13 @@ for (const method of values.methods.split(',') as ('darts' | 'gdas' | 'darts-pt'
       net,
       data.train,
       data.valid,
-      { method: searchMethod, epochs: Number(values.epochs), batchSize: Number(values.batch), seed },
+      {
+        method: searchMethod,
+        epochs: Number(values.epochs),
+        batchSize: Number(values.batch),
+        archLr: Number(values['arch-lr']),
+        seed,
+      },
       {
         ...(resume === undefined ? {} : { resume }),
         onCheckpoint: (s) => {

@@ -1,22 +1,17 @@
-import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { NasError } from '@nasjs/core'
 import { ElasticMbv3 } from '../elastic.js'
 import type { NamedArray } from '../elastic.js'
 import type { SupernetTrainState } from '../train.js'
+import { packArrays, readArray, readCheckedBin, type PackedArray } from './binary.js'
 
 /** The header file of a supernet directory. */
 export const SUPERNET_JSON = 'supernet.json'
 /** The weights file of a supernet directory. */
 export const SUPERNET_BIN = 'supernet.bin'
 
-interface Manifest {
-  readonly group: 'weights' | 'teacher' | 'momentum'
-  readonly name: string
-  readonly shape: readonly number[]
-  readonly offset: number
-}
+type Manifest = PackedArray<'weights' | 'teacher' | 'momentum'>
 
 /**
  * The header of a supernet directory (`supernet.json`): the training state without its arrays,
@@ -44,28 +39,21 @@ export function saveSupernetState(
   extra?: { readonly totalSteps?: number; readonly extra?: Record<string, unknown> },
 ): void {
   mkdirSync(dir, { recursive: true })
-  const arrays: Manifest[] = []
-  const parts: Float32Array[] = []
-  let offset = 0
-  const put = (group: Manifest['group'], name: string, shape: readonly number[], values: Float32Array) => {
-    arrays.push({ group, name, shape: [...shape], offset })
-    parts.push(values)
-    offset += values.length * 4
-  }
-  for (const w of state.weights) put('weights', w.name, w.shape, w.values)
-  for (const w of state.teacher ?? []) put('teacher', w.name, w.shape, w.values)
-  state.momentum.forEach((m, i) => put('momentum', String(i), [m.length], m))
-  const bin = Buffer.alloc(offset)
-  let at = 0
-  for (const p of parts) {
-    Buffer.from(p.buffer, p.byteOffset, p.byteLength).copy(bin, at)
-    at += p.byteLength
-  }
+  const { bin, arrays, sha256 } = packArrays<Manifest['group']>([
+    ...state.weights.map((w) => ({ group: 'weights' as const, ...w })),
+    ...(state.teacher ?? []).map((w) => ({ group: 'teacher' as const, ...w })),
+    ...state.momentum.map((m, i) => ({
+      group: 'momentum' as const,
+      name: String(i),
+      shape: [m.length],
+      values: m,
+    })),
+  ])
   const { weights: _w, teacher: _t, momentum: _m, ...rest } = state
   const header: SupernetFileHeader = {
     ...rest,
     ...(extra?.totalSteps === undefined ? {} : { totalSteps: extra.totalSteps }),
-    bin: { file: SUPERNET_BIN, bytes: bin.length, sha256: createHash('sha256').update(bin).digest('hex') },
+    bin: { file: SUPERNET_BIN, bytes: bin.length, sha256 },
     arrays,
     ...(extra?.extra === undefined ? {} : { extra: extra.extra }),
   }
@@ -115,26 +103,8 @@ export function readSupernetHeader(dir: string): SupernetFileHeader {
  */
 export function loadSupernetState(dir: string): SupernetTrainState & { readonly header: SupernetFileHeader } {
   const h = readSupernetHeader(dir)
-  const binPath = join(dir, h.bin.file)
-  let bin: Buffer
-  try {
-    bin = readFileSync(binPath)
-  } catch {
-    throw new NasError({ code: 'DATA_MISSING', message: `${binPath} is missing`, value: binPath })
-  }
-  if (bin.length !== h.bin.bytes || createHash('sha256').update(bin).digest('hex') !== h.bin.sha256) {
-    throw new NasError({
-      code: 'DATA_CORRUPT',
-      message: `${binPath} does not match ${SUPERNET_JSON} (size or SHA-256): the directory was changed or half written`,
-      value: binPath,
-    })
-  }
-  const read = (m: Manifest) => {
-    const n = m.shape.reduce((p, s) => p * s, 1)
-    const values = new Float32Array(n)
-    Buffer.from(values.buffer).set(bin.subarray(m.offset, m.offset + n * 4))
-    return values
-  }
+  const bin = readCheckedBin(dir, h.bin, SUPERNET_JSON)
+  const read = (m: Manifest) => readArray(bin, m)
   const group = (g: Manifest['group']): NamedArray[] =>
     h.arrays.filter((m) => m.group === g).map((m) => ({ name: m.name, shape: m.shape, values: read(m) }))
   const teacher = group('teacher')

@@ -1,18 +1,13 @@
-import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { NasError } from '@nasjs/core'
 import type { OneShotState } from '../oneshot/search.js'
+import { packArrays, readArray, readCheckedBin, type PackedArray } from './binary.js'
 
 /** The header file of a one-shot search directory. */
 export const ONESHOT_JSON = 'oneshot.json'
 
-interface Slot {
-  readonly group: 'weights' | 'momentum' | 'adam'
-  readonly name: string
-  readonly shape: readonly number[]
-  readonly offset: number
-}
+type Slot = PackedArray<'weights' | 'momentum' | 'adam'>
 
 /**
  * The header of a one-shot search directory (`oneshot.json`): the search state without its arrays,
@@ -36,24 +31,17 @@ export interface OneShotFileHeader extends Omit<OneShotState, 'weights' | 'momen
  */
 export function saveOneShotState(dir: string, state: OneShotState, extra?: Record<string, unknown>): void {
   mkdirSync(dir, { recursive: true })
-  const arrays: Slot[] = []
-  const parts: Float32Array[] = []
-  let offset = 0
-  const put = (group: Slot['group'], name: string, shape: readonly number[], values: Float32Array) => {
-    arrays.push({ group, name, shape: [...shape], offset })
-    parts.push(values)
-    offset += values.length * 4
-  }
-  for (const w of state.weights) put('weights', w.name, w.shape, w.values)
-  state.momentum.forEach((m, i) => put('momentum', String(i), [m.length], m))
-  put('adam', 'm', [state.adam.m.length], state.adam.m)
-  put('adam', 'v', [state.adam.v.length], state.adam.v)
-  const bin = Buffer.alloc(offset)
-  let at = 0
-  for (const p of parts) {
-    Buffer.from(p.buffer, p.byteOffset, p.byteLength).copy(bin, at)
-    at += p.byteLength
-  }
+  const { bin, arrays, sha256 } = packArrays<Slot['group']>([
+    ...state.weights.map((w) => ({ group: 'weights' as const, ...w })),
+    ...state.momentum.map((m, i) => ({
+      group: 'momentum' as const,
+      name: String(i),
+      shape: [m.length],
+      values: m,
+    })),
+    { group: 'adam', name: 'm', shape: [state.adam.m.length], values: state.adam.m },
+    { group: 'adam', name: 'v', shape: [state.adam.v.length], values: state.adam.v },
+  ])
   const file = `oneshot-${state.step}.bin`
   writeFileSync(join(dir, `${file}.tmp`), bin)
   renameSync(join(dir, `${file}.tmp`), join(dir, file))
@@ -61,7 +49,7 @@ export function saveOneShotState(dir: string, state: OneShotState, extra?: Recor
   const header: OneShotFileHeader = {
     ...rest,
     adamSteps: adam.t,
-    bin: { file, bytes: bin.length, sha256: createHash('sha256').update(bin).digest('hex') },
+    bin: { file, bytes: bin.length, sha256 },
     arrays,
     ...(extra === undefined ? {} : { extra }),
   }
@@ -112,26 +100,8 @@ export function readOneShotHeader(dir: string): OneShotFileHeader {
  */
 export function loadOneShotState(dir: string): OneShotState & { readonly header: OneShotFileHeader } {
   const h = readOneShotHeader(dir)
-  const binPath = join(dir, h.bin.file)
-  let bin: Buffer
-  try {
-    bin = readFileSync(binPath)
-  } catch {
-    throw new NasError({ code: 'DATA_MISSING', message: `${binPath} is missing`, value: binPath })
-  }
-  if (bin.length !== h.bin.bytes || createHash('sha256').update(bin).digest('hex') !== h.bin.sha256) {
-    throw new NasError({
-      code: 'DATA_CORRUPT',
-      message: `${binPath} does not match ${ONESHOT_JSON} (size or SHA-256): the directory was changed`,
-      value: binPath,
-    })
-  }
-  const read = (m: Slot) => {
-    const n = m.shape.reduce((p, s) => p * s, 1)
-    const values = new Float32Array(n)
-    Buffer.from(values.buffer).set(bin.subarray(m.offset, m.offset + n * 4))
-    return values
-  }
+  const bin = readCheckedBin(dir, h.bin, ONESHOT_JSON)
+  const read = (m: Slot) => readArray(bin, m)
   const group = (g: Slot['group']) => h.arrays.filter((m) => m.group === g)
   const adam = group('adam')
   const { bin: _b, arrays: _a, extra: _e, adamSteps, ...state } = h

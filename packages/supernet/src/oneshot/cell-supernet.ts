@@ -1,5 +1,5 @@
 import { NasError, Rng } from '@nasjs/core'
-import { parseConfig } from '@nasjs/models'
+import { NB201_EDGES, parseConfig } from '@nasjs/models'
 import { NB201_OPS, nb201, type Nb201Arch } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { z } from 'zod'
@@ -8,14 +8,7 @@ import type { NamedArray } from '../elastic.js'
 const BN_EPS = 1e-5
 
 /** The (target node, source node) of the six edges of an NB201 cell, in the architecture's order. */
-const EDGES: readonly (readonly [number, number])[] = [
-  [1, 0],
-  [2, 0],
-  [2, 1],
-  [3, 0],
-  [3, 1],
-  [3, 2],
-]
+const EDGES = NB201_EDGES
 
 /** The operations of an NB201 edge, in the order of the architecture weights' columns. */
 export const CELL_OPS = NB201_OPS

@@ -1,9 +1,10 @@
 import { NasError, Rng } from '@nasjs/core'
 import type { Batch, Dataset } from '@nasjs/models'
-import { applyUpdate, batches, crossEntropy, parseTrainConfig } from '@nasjs/models'
+import { batches, crossEntropy, parseTrainConfig } from '@nasjs/models'
 import type { Nb201Arch } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { CELL_OPS, type CellSupernet } from './cell-supernet.js'
+import { clippedSgdStep } from './search.js'
 
 /**
  * Options of {@link perturbationSelect}.
@@ -143,20 +144,7 @@ export async function perturbationSelect(
           vars,
         )
         tf.dispose([x, y, value])
-        tf.tidy(() => {
-          const idx = vars.flatMap((v, i) => (grads[v.name] === undefined ? [] : [i]))
-          const gs = idx.map((i) => grads[vars[i]!.name]!)
-          const norm = Math.sqrt(gs.reduce((acc, g) => acc + tf.sum(tf.square(g)).dataSync()[0]!, 0))
-          const scale = norm > 5 ? 5 / (norm + 1e-6) : 1
-          applyUpdate(
-            sgd,
-            idx.map((i) => vars[i]!),
-            scale === 1 ? gs : gs.map((g) => tf.mul(g, scale)),
-            { m: idx.map((i) => momentum[i]!), v: [] },
-            options.tuneLr ?? 0.001,
-            s + 1,
-          )
-        })
+        clippedSgdStep(sgd, vars, grads, momentum, options.tuneLr ?? 0.001, s + 1, 5)
         tf.dispose(Object.values(grads))
       }
     } finally {

@@ -334,23 +334,7 @@ export async function searchCell(
         const { value, grads } = lossAndGrads(base, vars, 2, tau)
         const v = value.dataSync()[0]!
         value.dispose()
-        if (Number.isFinite(v)) {
-          tf.tidy(() => {
-            const idx = vars.flatMap((w, i) => (grads[w.name] === undefined ? [] : [i]))
-            const gs = idx.map((i) => grads[vars[i]!.name]!)
-            const norm = Math.sqrt(gs.reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0]!, 0))
-            const scale = norm > t.gradClip ? t.gradClip / (norm + 1e-6) : 1
-            const clipped = scale === 1 ? gs : gs.map((g) => tf.mul(g, scale))
-            applyUpdate(
-              sgd,
-              idx.map((i) => vars[i]!),
-              clipped,
-              { m: idx.map((i) => momentum[i]!), v: [] },
-              lr,
-              step + 1,
-            )
-          })
-        }
+        if (Number.isFinite(v)) clippedSgdStep(sgd, vars, grads, momentum, lr, step + 1, t.gradClip)
         tf.dispose(Object.values(grads))
         return v
       }
@@ -403,6 +387,35 @@ export async function searchCell(
     seconds: (performance.now() - t0) / 1000,
     history,
   }
+}
+
+/**
+ * One SGD step of the variables that have a gradient, the gradients scaled together so that their
+ * global norm is at most `clip` (PyTorch's `clip_grad_norm_`). @internal
+ */
+export function clippedSgdStep(
+  sgd: ReturnType<typeof parseTrainConfig>,
+  vars: readonly tf.Variable[],
+  grads: tf.NamedTensorMap,
+  momentum: readonly tf.Variable[],
+  lr: number,
+  step: number,
+  clip: number,
+): void {
+  tf.tidy(() => {
+    const idx = vars.flatMap((w, i) => (grads[w.name] === undefined ? [] : [i]))
+    const gs = idx.map((i) => grads[vars[i]!.name]!)
+    const norm = Math.sqrt(gs.reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0]!, 0))
+    const scale = norm > clip ? clip / (norm + 1e-6) : 1
+    applyUpdate(
+      sgd,
+      idx.map((i) => vars[i]!),
+      scale === 1 ? gs : gs.map((g) => tf.mul(g, scale)),
+      { m: idx.map((i) => momentum[i]!), v: [] },
+      lr,
+      step,
+    )
+  })
 }
 
 function checkResume(state: OneShotState, net: CellSupernet, t: OneShotShape): void {
