@@ -62,6 +62,11 @@ export function oneshotCommand(io: Io) {
       '--data <dataset>',
       'fashion-mnist (default), digits, mnist, or a folder of images (one subfolder per class)',
     )
+    .addOption(
+      new Option('--order <n>', 'DARTS: 1 (first-order) or 2 (the unrolled second-order gradient)')
+        .choices(['1', '2'] as const)
+        .default('1' as const),
+    )
     .option('--epochs <n>', 'passes over the training half (default: 10)')
     .option('--train-size <n>', 'images for the network weights (default: fashion-mnist 2000, else 70 %)')
     .option(
@@ -107,6 +112,7 @@ Examples:
       const validSize = size('valid-size', opts.validSize, SIZES.valid)
       const search = {
         method: opts.method === 'gdas' ? ('gdas' as const) : ('darts' as const),
+        order: opts.order === '2' ? (2 as const) : (1 as const),
         epochs: opts.epochs === undefined ? 10 : intFlag('epochs', opts.epochs, 1),
         seed,
         ...(opts.batchSize === undefined ? {} : { batchSize: intFlag('batch-size', opts.batchSize, 2) }),

@@ -26,6 +26,12 @@ export const ONESHOT_METHODS = ['darts', 'gdas'] as const
 export const OneShotConfig = z
   .object({
     method: z.enum(ONESHOT_METHODS).default('darts'),
+    order: z
+      .union([z.literal(1), z.literal(2)])
+      .default(1)
+      .describe(
+        'DARTS: 1 for the first-order approximation, 2 for the second-order (unrolled) architecture gradient',
+      ),
     epochs: z.number().int().min(1).default(50),
     batchSize: z.number().int().min(2).default(64),
     lr: z.number().positive().default(0.025).describe('peak learning rate of the network weights'),
@@ -322,13 +328,62 @@ export async function searchCell(
         const { value, grads } = lossAndGrads(arch, [net.alphas], 1, tau)
         const v = value.dataSync()[0]!
         value.dispose()
-        const g = grads[net.alphas.name]
+        let g = grads[net.alphas.name]
+        if (g !== undefined && Number.isFinite(v) && t.method === 'darts' && t.order === 2) {
+          const direct = g
+          g = unrolledGradient(base, arch, lr)
+          direct.dispose()
+        }
         if (g !== undefined && Number.isFinite(v)) {
           adamT++
           applyUpdate(adam, [net.alphas], [g], { m: [adamM], v: [adamV] }, t.archLr, adamT)
         }
-        tf.dispose(Object.values(grads))
+        tf.dispose(g === undefined ? [] : [g])
         return v
+      }
+      /**
+       * DARTS's second-order architecture gradient (Liu et al. 2019, eq. 7-8): the validation loss
+       * at the weights after one virtual SGD step on the training batch, w' = w - xi (momentum +
+       * dL_train/dw + wd w), differentiated in alpha, minus xi times the mixed second derivative,
+       * by the finite difference (dL_train/dalpha (w+) - dL_train/dalpha (w-)) / (2 eps) with
+       * w+- = w +- eps dL_val/dw' and eps = 0.01 / |dL_val/dw'|. The weights are put back.
+       */
+      const unrolledGradient = (trainBatch: Batch, validBatch: Batch, xi: number): tf.Tensor => {
+        const saved = vars.map((w) => tf.keep(tf.clone(w)))
+        const assign = (f: (w: tf.Tensor, i: number) => tf.Tensor) =>
+          tf.tidy(() => vars.forEach((w, i) => w.assign(f(saved[i]!, i))))
+        try {
+          const gt = lossAndGrads(trainBatch, vars, 3, tau)
+          gt.value.dispose()
+          assign((w, i) => {
+            const d = gt.grads[vars[i]!.name]
+            const dtheta = tf.add(d ?? tf.zerosLike(w), tf.mul(w, t.weightDecay))
+            return tf.sub(w, tf.mul(tf.add(tf.mul(momentum[i]!, t.momentum), dtheta), xi))
+          })
+          tf.dispose(Object.values(gt.grads))
+          const gv = lossAndGrads(validBatch, [...vars, net.alphas], 4, tau)
+          gv.value.dispose()
+          const dw = vars.map((w) => gv.grads[w.name] ?? tf.zerosLike(w))
+          const direct = gv.grads[net.alphas.name]!
+          const norm = Math.sqrt(
+            tf.tidy(() => dw.reduce((acc, d) => acc + tf.sum(tf.square(d)).dataSync()[0]!, 0)),
+          )
+          const eps = 0.01 / Math.max(norm, 1e-12)
+          const alphaGradAt = (sign: number) => {
+            assign((w, i) => tf.add(w, tf.mul(dw[i]!, sign * eps)))
+            const r = lossAndGrads(trainBatch, [net.alphas], 5, tau)
+            r.value.dispose()
+            return r.grads[net.alphas.name]!
+          }
+          const plus = alphaGradAt(1)
+          const minus = alphaGradAt(-1)
+          const out = tf.tidy(() => tf.sub(direct, tf.mul(tf.div(tf.sub(plus, minus), 2 * eps), xi)))
+          tf.dispose([...dw, direct, plus, minus, ...Object.values(gv.grads)])
+          return out
+        } finally {
+          assign((w) => w)
+          tf.dispose(saved)
+        }
       }
       const weightStep = (): number => {
         const { value, grads } = lossAndGrads(base, vars, 2, tau)
