@@ -78,6 +78,24 @@ describe('nas oneshot', () => {
     expect(p.perturbation.map((d) => d.edge).sort()).toEqual([0, 1, 2, 3, 4, 5])
     for (const d of p.perturbation) expect(p.arch).toContain(`${d.chosen}~`)
     expect(p.alphaArch).toMatch(/^\|/)
+    const px = nas(cwd, [
+      ...RUN,
+      '--epochs',
+      '1',
+      '--method',
+      'proxyless',
+      '--latency-weight',
+      '1',
+      '--out',
+      'px',
+      '--json',
+    ])
+    expect(px.status, px.stderr).toBe(0)
+    expect((px.json() as Summary).benchmark['cifar10']!['latency.pixel3' as 'test_acc']).toBeGreaterThan(0)
+    const stray = nas(cwd, [...RUN, '--method', 'darts', '--latency-weight', '1', '--out', 'y'])
+    expect(stray.stderr).toMatch(/CONFIG_INVALID.*apply to --method proxyless/)
+    const device = nas(cwd, [...RUN, '--method', 'proxyless', '--latency-device', 'phone', '--out', 'z'])
+    expect(device.stderr).toMatch(/CONFIG_INVALID.*not a device.*pixel3/)
     const bad = nas(cwd, [...RUN, '--method', 'enas', '--out', 'x'])
     expect(bad.status).not.toBe(0)
     expect(bad.stderr).toMatch(/darts, gdas/)

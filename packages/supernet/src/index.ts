@@ -45,6 +45,8 @@ export {
 export {
   ONESHOT_METHODS,
   OneShotConfig,
+  binaryGates,
+  nb201EdgeLatencies,
   gdasTau,
   gumbelSample,
   searchCell,

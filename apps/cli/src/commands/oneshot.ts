@@ -13,6 +13,20 @@ import { writeJsonAtomic } from '../run-files.js'
 import { intFlag, positiveFlag } from '../search/parse.js'
 import { dataLabel, dataSpec } from '../search/training.js'
 
+/** A number flag that may be 0 (`--latency-weight`). */
+function nonNegative(name: string, text: string): number {
+  const n = Number(text)
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `--${name} must be a number >= 0, got '${text}'`,
+      value: text,
+      allowed: ['number >= 0'],
+    })
+  }
+  return n
+}
+
 /** Fashion-MNIST's split for one-shot search: half for the network weights, half for the architecture. */
 const SIZES = { train: 2000, valid: 2000 }
 
@@ -32,7 +46,10 @@ interface OneShotSummary {
   /** darts-pt: every edge's decision (accuracy with each operation removed). */
   readonly perturbation?: readonly unknown[]
   /** The derived cell in the NB201 table: accuracies of the full network trained 200 epochs. */
-  readonly benchmark: Record<string, { valid_acc?: number; test_acc?: number }>
+  readonly benchmark: Record<
+    string,
+    { valid_acc?: number; test_acc?: number; [latency: string]: number | undefined }
+  >
   /** softmax(alpha) per edge at the end of each epoch. */
   readonly history: readonly (readonly (readonly number[])[])[]
   readonly ops: readonly string[]
@@ -50,9 +67,9 @@ export function oneshotCommand(io: Io) {
     .addOption(
       new Option(
         '--method <name>',
-        'darts: softmax-mixed edges; gdas: one Gumbel-sampled operation per edge; darts-pt: DARTS, then perturbation-based selection instead of the largest alpha',
+        'darts: softmax-mixed edges; gdas: one Gumbel-sampled operation per edge; darts-pt: DARTS, then perturbation-based selection instead of the largest alpha; proxyless: ProxylessNAS binary gates, with a latency loss (--latency-weight)',
       )
-        .choices(['darts', 'gdas', 'darts-pt'] as const)
+        .choices(['darts', 'gdas', 'darts-pt', 'proxyless'] as const)
         .default('darts' as const),
     )
     .addOption(
@@ -66,6 +83,14 @@ export function oneshotCommand(io: Io) {
       new Option('--order <n>', 'DARTS: 1 (first-order) or 2 (the unrolled second-order gradient)')
         .choices(['1', '2'] as const)
         .default('1' as const),
+    )
+    .option(
+      '--latency-weight <x>',
+      'proxyless: lambda of the expected latency (ms) in the architecture loss (default: 0, no latency term)',
+    )
+    .option(
+      '--latency-device <name>',
+      'proxyless: the HW-NAS-Bench device whose NB201 latencies price the operations (default: pixel3; also edgegpu, raspi4, edgetpu, eyeriss, fpga)',
     )
     .option('--epochs <n>', 'passes over the training half (default: 10)')
     .option('--train-size <n>', 'images for the network weights (default: fashion-mnist 2000, else 70 %)')
@@ -113,8 +138,45 @@ Examples:
         text === undefined ? (big ? d : undefined) : intFlag(flag, text, 2)
       const trainSize = size('train-size', opts.trainSize, SIZES.train)
       const validSize = size('valid-size', opts.validSize, SIZES.valid)
+      if (
+        opts.method !== 'proxyless' &&
+        (opts.latencyWeight !== undefined || opts.latencyDevice !== undefined)
+      ) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: '--latency-weight and --latency-device apply to --method proxyless',
+          value: opts.method,
+          allowed: ['proxyless'],
+        })
+      }
+      const latencyWeight =
+        opts.latencyWeight === undefined ? 0 : nonNegative('latency-weight', opts.latencyWeight)
+      const device = opts.latencyDevice ?? 'pixel3'
+      let latency: number[][] | undefined
+      if (opts.method === 'proxyless') {
+        const bench = loadBenchmark(undefined)
+        const metric = `latency.${device}`
+        if (!bench.metricNames('cifar10').includes(metric)) {
+          const devices = bench
+            .metricNames('cifar10')
+            .filter((m) => m.startsWith('latency.'))
+            .map((m) => m.slice('latency.'.length))
+          throw new NasError({
+            code: 'CONFIG_INVALID',
+            message: `--latency-device ${device} is not a device of the NB201 latency table; expected one of ${devices.join(', ')}`,
+            value: device,
+            allowed: devices,
+          })
+        }
+        const { nb201EdgeLatencies } = await import('@nasjs/supernet')
+        latency = nb201EdgeLatencies(
+          Array.from({ length: bench.size }, (_, i) => bench.archAt(i)),
+          bench.column('cifar10', metric),
+        )
+      }
       const search = {
-        method: opts.method === 'gdas' ? ('gdas' as const) : ('darts' as const),
+        method: opts.method === 'gdas' || opts.method === 'proxyless' ? opts.method : ('darts' as const),
+        ...(latency === undefined ? {} : { latency, latencyWeight }),
         order: opts.order === '2' ? (2 as const) : (1 as const),
         epochs: opts.epochs === undefined ? 10 : intFlag('epochs', opts.epochs, 1),
         seed,
@@ -224,6 +286,12 @@ Examples:
           arch = p.arch
         }
         const benchmark = lookup(arch)
+        if (opts.method === 'proxyless') {
+          const m = bench.query(arch, 'cifar10')
+          const lat = m[`latency.${device}`]
+          if (lat !== undefined)
+            benchmark['cifar10'] = { ...benchmark['cifar10'], [`latency.${device}`]: lat }
+        }
         const summary: OneShotSummary = {
           method: opts.method,
           space: 'nb201',

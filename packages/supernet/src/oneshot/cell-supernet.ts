@@ -46,15 +46,17 @@ export type CellSupernetShape = z.output<typeof CellSupernetConfig>
  *   `weights[e][index[e]]`, plus the other weights of the row (zero in value; they carry the
  *   gradient), GDAS's straight-through Gumbel sample;
  * - `{ kind: 'arch', arch }`: one fixed cell (each edge its operation alone);
- * - `{ kind: 'weights', weights }`: the weighted sum with the given weights (6 x 5), an operation of
- *   weight exactly 0 not run (perturbation-based selection masks operations and fixes edges so).
+ * - `{ kind: 'weights', weights, all }`: the weighted sum with the given weights (6 x 5); an
+ *   operation of weight exactly 0 is not run (perturbation-based selection masks operations and
+ *   fixes edges so) unless `all` (ProxylessNAS's binary gates: 0 in value, with a gradient that
+ *   needs every operation's output).
  * @since 0.2.0
  */
 export type EdgeMixing =
   | { readonly kind: 'softmax' }
   | { readonly kind: 'hard'; readonly weights: tf.Tensor2D; readonly index: readonly number[] }
   | { readonly kind: 'arch'; readonly arch: Nb201Arch }
-  | { readonly kind: 'weights'; readonly weights: tf.Tensor2D }
+  | { readonly kind: 'weights'; readonly weights: tf.Tensor2D; readonly all?: boolean }
 
 /**
  * The NAS-Bench-201 search network with a mixed operation on every edge (Dong and Yang 2020; the
@@ -192,7 +194,7 @@ export class CellSupernet {
         value: mixing.weights.shape,
       })
     }
-    const skip = mixing.kind === 'weights' ? mixing.weights.arraySync() : undefined
+    const skip = mixing.kind === 'weights' && mixing.all !== true ? mixing.weights.arraySync() : undefined
     return tf.tidy(() => {
       const bn = (y: tf.Tensor4D, name?: string): tf.Tensor4D => {
         const { mean, variance } = tf.moments(y, [0, 1, 2])

@@ -5,7 +5,14 @@ import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { caught, quadrants } from '../testing-internal/fixtures.js'
 import { CELL_OPS, CellSupernet } from './cell-supernet.js'
-import { gumbelSample, searchCell, type OneShotConfig, type OneShotState } from './search.js'
+import {
+  binaryGates,
+  gumbelSample,
+  nb201EdgeLatencies,
+  searchCell,
+  type OneShotConfig,
+  type OneShotState,
+} from './search.js'
 
 beforeAll(async () => {
   await initBackend({ quiet: true })
@@ -125,8 +132,85 @@ describe('gumbelSample', () => {
   })
 })
 
+describe('ProxylessNAS', () => {
+  it('binary gates: one operation drawn with probability softmax(alpha), one-hot in value, with the softmax gradient', () => {
+    const alphas = tf.variable(tf.tensor2d([[0, 1, 2, -1, 0.5]]))
+    const p = tf.softmax(alphas).dataSync()
+    const rng = new Rng(11)
+    const counts = [0, 0, 0, 0, 0]
+    const n = 4000
+    for (let i = 0; i < n; i++) {
+      const g = binaryGates(alphas, () => rng.uniform())
+      counts[g.index[0]!]!++
+      g.weights.dispose()
+    }
+    counts.forEach((c, k) => expect(Math.abs(c / n - p[k]!)).toBeLessThan(0.03))
+    const c = tf.tensor2d([[1, 2, 3, 4, 5]])
+    const { value, grads } = tf.variableGrads(() => {
+      const g = binaryGates(alphas, () => 0.5)
+      return tf.sum<tf.Scalar>(tf.mul(g.weights, c))
+    }, [alphas])
+    const direct = tf.variableGrads(() => tf.sum<tf.Scalar>(tf.mul(tf.softmax(alphas), c)), [alphas])
+    expect(maxDiff(grads[alphas.name]!, direct.grads[alphas.name]!)).toBeLessThan(1e-6)
+    // one-hot in value: the sum picks the drawn operation's coefficient
+    expect(Number.isInteger(Math.round(value.dataSync()[0]! * 1e5) / 1e5)).toBe(true)
+    tf.dispose([alphas, c, value, direct.value, ...Object.values(grads), ...Object.values(direct.grads)])
+  })
+
+  it('the latency term pulls the architecture towards cheaper operations, by its weight', async () => {
+    // convolutions cost, the rest is free
+    const latency = Array.from({ length: 6 }, () => [0, 0, 5, 10, 0])
+    const expected = async (latencyWeight: number) => {
+      const net = new CellSupernet(TINY)
+      await searchCell(net, train, valid, {
+        method: 'proxyless',
+        epochs: 2,
+        batchSize: 16,
+        seed: 3,
+        archLr: 0.05,
+        latency,
+        latencyWeight,
+      })
+      const w = net.opWeights()
+      net.dispose()
+      return w.reduce((s, row, e) => s + row.reduce((t, v, k) => t + v * latency[e]![k]!, 0), 0)
+    }
+    const free = await expected(0)
+    const costly = await expected(1)
+    expect(costly).toBeLessThan(free - 1)
+  })
+
+  it('fits per-edge latencies that recover an additive latency over the whole space', () => {
+    const effect = (e: number, k: number) => ((e + 1) * (k * k + 1)) % 7
+    const cells: string[][] = []
+    const lat: number[] = []
+    const rec = (prefix: number[]) => {
+      if (prefix.length === 6) {
+        cells.push(prefix.map((k) => CELL_OPS[k]!))
+        lat.push(3 + prefix.reduce((s, k, e) => s + effect(e, k), 0))
+        return
+      }
+      for (let k = 0; k < 5; k++) rec([...prefix, k])
+    }
+    rec([])
+    const fit = nb201EdgeLatencies(cells as never, lat)
+    for (let e = 0; e < 6; e++) {
+      const m = [0, 1, 2, 3, 4].reduce((s, k) => s + effect(e, k), 0) / 5
+      for (let k = 0; k < 5; k++) expect(fit[e]![k]!).toBeCloseTo(effect(e, k) - m, 9)
+    }
+    expect(() => nb201EdgeLatencies(cells.slice(0, 2) as never, [Number.NaN, Number.NaN])).toThrow(
+      /no cell has a finite latency/,
+    )
+  })
+})
+
 describe('searchCell', () => {
-  const config = (method: 'darts' | 'gdas'): OneShotConfig => ({ method, epochs: 2, batchSize: 16, seed: 3 })
+  const config = (method: 'darts' | 'gdas' | 'proxyless'): OneShotConfig => ({
+    method,
+    epochs: 2,
+    batchSize: 16,
+    seed: 3,
+  })
 
   it.each(['darts', 'gdas'] as const)(
     '%s moves the architecture weights and derives a cell',
@@ -151,7 +235,7 @@ describe('searchCell', () => {
     },
   )
 
-  it.each(['darts', 'gdas'] as const)(
+  it.each(['darts', 'gdas', 'proxyless'] as const)(
     '%s: stopped and resumed from its checkpoint, ends with the weights and alphas of one run',
     async (method) => {
       const straight = new CellSupernet(TINY)

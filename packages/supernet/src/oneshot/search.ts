@@ -6,13 +6,13 @@ import * as tf from '@tensorflow/tfjs-core'
 import { z } from 'zod'
 import type { NamedArray } from '../elastic.js'
 import { stepRng } from '../sampling.js'
-import { CellSupernet, type CellSupernetShape, type EdgeMixing } from './cell-supernet.js'
+import { CELL_OPS, CellSupernet, type CellSupernetShape, type EdgeMixing } from './cell-supernet.js'
 
 /**
  * The one-shot methods of {@link searchCell}.
  * @since 0.2.0
  */
-export const ONESHOT_METHODS = ['darts', 'gdas'] as const
+export const ONESHOT_METHODS = ['darts', 'gdas', 'proxyless'] as const
 
 /**
  * How {@link searchCell} searches (zod, strict, defaults filled in). The defaults are the
@@ -50,6 +50,18 @@ export const OneShotConfig = z
     archBeta2: z.number().min(0).max(1).default(0.999),
     tauMax: z.number().positive().default(10).describe('GDAS: Gumbel-softmax temperature at the start'),
     tauMin: z.number().positive().default(0.1).describe('GDAS: temperature at the last epoch'),
+    latency: z
+      .array(z.array(z.number()).length(5))
+      .length(6)
+      .optional()
+      .describe(
+        'ProxylessNAS: the latency (ms) each operation adds on each edge (6 x 5, CELL_OPS order), e.g. from nb201EdgeLatencies',
+      ),
+    latencyWeight: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('ProxylessNAS: lambda of the expected-latency term added to the architecture loss (per ms)'),
     seed: z.number().int().default(0),
   })
   .strict()
@@ -162,6 +174,72 @@ export function gumbelSample(
     const weights = tf.add<tf.Tensor2D>(tf.sub(oneHot, tf.tensor2d(values)), probs)
     return { weights, index }
   })
+}
+
+/**
+ * ProxylessNAS's binary gates (Cai, Zhu and Han 2019): one operation per edge drawn from the
+ * multinomial softmax(alpha), as weights one_hot - p + p: one-hot in value, with p's gradient, so
+ * that with every operation's output in the sum the architecture weights get the BinaryConnect
+ * estimate dL/dalpha_i = sum_j dL/dg_j p_j (delta_ij - p_i).
+ * @since 0.2.0
+ * @category one-shot
+ */
+export function binaryGates(
+  alphas: tf.Tensor2D,
+  uniform: () => number,
+): { weights: tf.Tensor2D; index: number[] } {
+  return tf.tidy(() => {
+    const probs = tf.softmax(alphas)
+    const values = probs.arraySync()
+    const index = values.map((row) => {
+      const u = uniform()
+      let c = 0
+      for (let k = 0; k < row.length; k++) {
+        c += row[k]!
+        if (u < c) return k
+      }
+      return row.length - 1
+    })
+    const oneHot = tf.cast(tf.oneHot(tf.tensor1d(index, 'int32'), alphas.shape[1]), 'float32')
+    return { weights: tf.add<tf.Tensor2D>(tf.sub(oneHot, tf.tensor2d(values)), probs), index }
+  })
+}
+
+/**
+ * The latency each operation adds on each edge of an NB201 cell (6 x 5 ms, CELL_OPS order), fitted
+ * to whole-network latencies: the main effects of a least-squares fit of latency on the edges'
+ * operations, which for the full NB201 space (every combination once, a balanced design) are the
+ * mean latency of the cells with that operation on that edge minus the mean of all. Cells whose
+ * latency is not finite are left out. With ProxylessNAS's `latencyWeight`, the expected latency
+ * sum_e sum_o softmax(alpha)_eo * latency[e][o] joins the architecture loss.
+ * @since 0.2.0
+ * @category one-shot
+ */
+export function nb201EdgeLatencies(cells: readonly Nb201Arch[], latency: ArrayLike<number>): number[][] {
+  const sum = Array.from({ length: 6 }, () => new Array<number>(CELL_OPS.length).fill(0))
+  const count = Array.from({ length: 6 }, () => new Array<number>(CELL_OPS.length).fill(0))
+  let total = 0
+  let n = 0
+  cells.forEach((cell, i) => {
+    const v = latency[i]!
+    if (!Number.isFinite(v)) return
+    total += v
+    n++
+    cell.forEach((op, e) => {
+      const k = CELL_OPS.indexOf(op)
+      sum[e]![k]! += v
+      count[e]![k]!++
+    })
+  })
+  if (n === 0) {
+    throw new NasError({
+      code: 'INPUT_INVALID',
+      message: 'no cell has a finite latency',
+      value: latency.length,
+    })
+  }
+  const mean = total / n
+  return sum.map((row, e) => row.map((v, k) => (count[e]![k]! > 0 ? v / count[e]![k]! - mean : 0)))
 }
 
 function checkData(net: CellSupernet, data: Dataset, which: string): void {
@@ -278,12 +356,29 @@ export async function searchCell(
     try {
       return tf.variableGrads(() => {
         let mixing: EdgeMixing = { kind: 'softmax' }
+        let penalty: tf.Scalar | undefined
         if (t.method === 'gdas') {
           const rng = stepRng(t.seed + which, step)
           const s = gumbelSample(net.alphas, tau, () => rng.uniform())
           mixing = { kind: 'hard', weights: s.weights, index: s.index }
+        } else if (t.method === 'proxyless') {
+          const rng = stepRng(t.seed + which, step)
+          const g = binaryGates(net.alphas, () => rng.uniform())
+          const training = of.some((v) => v !== net.alphas)
+          // the weight step runs the sampled path alone; the architecture step every path, with
+          // the gates' gradient (BinaryConnect), and the expected latency
+          mixing = training
+            ? { kind: 'arch', arch: g.index.map((k) => CELL_OPS[k]!) as unknown as Nb201Arch }
+            : { kind: 'weights', weights: g.weights, all: true }
+          if (!training && t.latency !== undefined && t.latencyWeight > 0) {
+            penalty = tf.mul<tf.Scalar>(
+              tf.sum(tf.mul(tf.softmax(net.alphas), tf.tensor2d(t.latency))),
+              t.latencyWeight,
+            )
+          }
         }
-        return crossEntropy(net.forward(x, mixing), y, net.config.classes)
+        const ce = crossEntropy(net.forward(x, mixing), y, net.config.classes)
+        return penalty === undefined ? ce : tf.add<tf.Scalar>(ce, penalty)
       }, of)
     } finally {
       tf.dispose([x, y])
