@@ -67,9 +67,9 @@ export function oneshotCommand(io: Io) {
     .addOption(
       new Option(
         '--method <name>',
-        'darts: softmax-mixed edges; gdas: one Gumbel-sampled operation per edge; darts-pt: DARTS, then perturbation-based selection instead of the largest alpha; proxyless: ProxylessNAS binary gates, with a latency loss (--latency-weight)',
+        'darts: softmax-mixed edges; gdas: one Gumbel-sampled operation per edge; darts-pt: DARTS, then perturbation-based selection instead of the largest alpha; pc-darts: DARTS on 1/4 of the channels with edge normalisation, the architecture still for the first 30 % of the epochs; proxyless: ProxylessNAS binary gates, with a latency loss (--latency-weight)',
       )
-        .choices(['darts', 'gdas', 'darts-pt', 'proxyless'] as const)
+        .choices(['darts', 'gdas', 'darts-pt', 'pc-darts', 'proxyless'] as const)
         .default('darts' as const),
     )
     .addOption(
@@ -174,11 +174,13 @@ Examples:
           bench.column('cifar10', metric),
         )
       }
+      const epochs = opts.epochs === undefined ? 10 : intFlag('epochs', opts.epochs, 1)
       const search = {
         method: opts.method === 'gdas' || opts.method === 'proxyless' ? opts.method : ('darts' as const),
         ...(latency === undefined ? {} : { latency, latencyWeight }),
+        ...(opts.method === 'pc-darts' ? { archWarmupEpochs: Math.floor(0.3 * epochs) } : {}),
         order: opts.order === '2' ? (2 as const) : (1 as const),
-        epochs: opts.epochs === undefined ? 10 : intFlag('epochs', opts.epochs, 1),
+        epochs,
         seed,
         ...(opts.batchSize === undefined ? {} : { batchSize: intFlag('batch-size', opts.batchSize, 2) }),
         ...(opts.lr === undefined ? {} : { lr: positiveFlag('lr', opts.lr) }),
@@ -214,6 +216,8 @@ Examples:
         inputShape: [h, w, channels],
         classes: loaded.train.classes,
         seed,
+        // PC-DARTS: 1/4 of the channels through each edge (its CIFAR setting), edges normalised
+        ...(opts.method === 'pc-darts' ? { partialChannels: 4, edgeNormalization: true } : {}),
       })
       const extra = { data: spec, dataLabel: dataLabel(spec), source: loaded.source }
       log?.(
@@ -233,7 +237,7 @@ Examples:
             if (log === undefined || (Date.now() - last < 2000 && p.step !== p.totalSteps)) return
             last = Date.now()
             log(
-              `epoch ${p.epoch.toFixed(2)}/${p.epochs} · step ${p.step}/${p.totalSteps} · loss ${p.loss.toFixed(3)} · arch loss ${p.archLoss.toFixed(3)}${p.tau === undefined ? '' : ` · tau ${p.tau.toFixed(2)}`} · ${Math.round(p.imagesPerSecond)} img/s · ETA ${duration(p.etaSeconds * 1000)} · cell ${formatNb201(net.derive())}`,
+              `epoch ${p.epoch.toFixed(2)}/${p.epochs} · step ${p.step}/${p.totalSteps} · loss ${p.loss.toFixed(3)} · arch loss ${Number.isNaN(p.archLoss) ? '-' : p.archLoss.toFixed(3)}${p.tau === undefined ? '' : ` · tau ${p.tau.toFixed(2)}`} · ${Math.round(p.imagesPerSecond)} img/s · ETA ${duration(p.etaSeconds * 1000)} · cell ${formatNb201(net.derive())}`,
             )
           },
         })

@@ -32,8 +32,24 @@ export const CellSupernetConfig = z
       }),
     classes: z.number().int().min(2).default(10),
     seed: z.number().int().default(0).describe('seed of the initial weights'),
+    partialChannels: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe(
+        "PC-DARTS: 1/K of the channels go through an edge's mixed operation, the rest pass by, then a channel shuffle (1: all)",
+      ),
+    edgeNormalization: z
+      .boolean()
+      .default(false)
+      .describe('PC-DARTS: each node weights its incoming edges by softmax(beta) over them'),
   })
   .strict()
+  .refine((c) => c.channels % c.partialChannels === 0, {
+    message: 'channels must be a multiple of partialChannels',
+    path: ['partialChannels'],
+  })
 /** @since 0.2.0 */
 export type CellSupernetConfig = z.input<typeof CellSupernetConfig>
 /** The parsed {@link CellSupernetConfig}. @since 0.2.0 */
@@ -78,6 +94,8 @@ export class CellSupernet {
   readonly params: ReadonlyMap<string, tf.Variable>
   /** The architecture weights: 6 edges x 5 operations ({@link CELL_OPS} order). */
   readonly alphas: tf.Variable<tf.Rank.R2>
+  /** PC-DARTS's edge-normalisation weights (one per edge), when the config asks for them. */
+  readonly betas: tf.Variable<tf.Rank.R1> | undefined
   private disposed = false
 
   constructor(config: CellSupernetConfig = {}) {
@@ -120,8 +138,9 @@ export class CellSupernet {
       }
       for (let n = 0; n < c.cellsPerStage; n++) {
         for (let e = 0; e < EDGES.length; e++) {
-          he(`s${s}c${n}e${e}/conv1x1`, [1, 1, ch, ch])
-          he(`s${s}c${n}e${e}/conv3x3`, [3, 3, ch, ch])
+          const part = ch / c.partialChannels
+          he(`s${s}c${n}e${e}/conv1x1`, [1, 1, part, part])
+          he(`s${s}c${n}e${e}/conv3x3`, [3, 3, part, part])
         }
       }
     }
@@ -142,6 +161,13 @@ export class CellSupernet {
     // 1e-3 * N(0, 1), as the reference initialises the architecture parameters
     const a = new Float32Array(EDGES.length * CELL_OPS.length).map(() => 1e-3 * rng.normal())
     this.alphas = tf.tidy(() => tf.variable(tf.tensor2d(a, [EDGES.length, CELL_OPS.length]), true))
+    const b2 = new Float32Array(EDGES.length).map(() => 1e-3 * rng.normal())
+    this.betas = c.edgeNormalization ? tf.tidy(() => tf.variable(tf.tensor1d(b2), true)) : undefined
+  }
+
+  /** The architecture weights: `alphas`, and `betas` with edge normalisation. */
+  get archVariables(): tf.Variable[] {
+    return this.betas === undefined ? [this.alphas] : [this.alphas, this.betas]
   }
 
   /** The network weights (not the architecture weights), in creation order. */
@@ -271,14 +297,40 @@ export class CellSupernet {
         }
         return sum as tf.Tensor4D | undefined
       }
+      const K = c.partialChannels
+      /** PC-DARTS: the first 1/K of the channels through the edge, the rest by it, then shuffled. */
+      const partialEdge = (e: number, h: tf.Tensor4D, prefix: string): tf.Tensor4D | undefined => {
+        if (K === 1) return edge(e, h, prefix)
+        const [n, hh, ww, ch] = h.shape
+        const part = ch / K
+        const through = tf.slice(h, [0, 0, 0, 0], [n, hh, ww, part])
+        const by = tf.slice(h, [0, 0, 0, part], [n, hh, ww, ch - part])
+        const out = edge(e, through, prefix) ?? tf.zerosLike(through)
+        const joined = tf.concat([out, by], 3)
+        // channel shuffle with K groups: (K, C/K) -> (C/K, K)
+        return tf.reshape(tf.transpose(tf.reshape(joined, [n, hh, ww, K, part]), [0, 1, 2, 4, 3]), [
+          n,
+          hh,
+          ww,
+          ch,
+        ])
+      }
+      const betaRows = this.betas === undefined ? undefined : this.betas
       const cell = (h: tf.Tensor4D, prefix: string): tf.Tensor4D => {
         const nodes: tf.Tensor4D[] = [h]
         for (let j = 1; j <= 3; j++) {
           let sum: tf.Tensor | undefined
-          EDGES.forEach(([to, from], e) => {
-            if (to !== j) return
-            const out = edge(e, nodes[from]!, `${prefix}e${e}`)
+          const incoming = EDGES.flatMap(([to], e) => (to === j ? [e] : []))
+          // edge normalisation: softmax of beta over the node's incoming edges
+          const norm =
+            betaRows === undefined || arch !== undefined
+              ? undefined
+              : tf.softmax(tf.gather(betaRows, incoming))
+          incoming.forEach((e, i) => {
+            const from = EDGES[e]![1]
+            let out: tf.Tensor | undefined = partialEdge(e, nodes[from]!, `${prefix}e${e}`)
             if (out === undefined) return
+            if (norm !== undefined) out = tf.mul(out, tf.squeeze(tf.slice(norm, [i], [1])))
             sum = sum === undefined ? out : tf.add(sum, out)
           })
           nodes.push((sum ?? tf.zerosLike(h)) as tf.Tensor4D)
@@ -318,7 +370,7 @@ export class CellSupernet {
   /** Every network weight and the architecture weights, as plain arrays (a checkpoint). */
   state(): NamedArray[] {
     this.assertAlive()
-    return [...this.params, ['alphas', this.alphas] as const].map(([name, v]) => ({
+    return [...this.params, ...this.archEntries()].map(([name, v]) => ({
       name,
       shape: [...v.shape],
       values: new Float32Array(v.dataSync()),
@@ -329,7 +381,7 @@ export class CellSupernet {
   load(state: readonly NamedArray[]): void {
     this.assertAlive()
     const byName = new Map(state.map((s) => [s.name, s]))
-    for (const [name, v] of [...this.params, ['alphas', this.alphas] as const]) {
+    for (const [name, v] of [...this.params, ...this.archEntries()]) {
       const s = byName.get(name)
       if (s === undefined || s.shape.join('x') !== v.shape.join('x')) {
         throw new NasError({
@@ -343,9 +395,18 @@ export class CellSupernet {
     }
   }
 
+  private archEntries(): [string, tf.Variable][] {
+    return this.betas === undefined
+      ? [['alphas', this.alphas]]
+      : [
+          ['alphas', this.alphas],
+          ['betas', this.betas],
+        ]
+  }
+
   dispose(): void {
     if (this.disposed) return
     this.disposed = true
-    tf.dispose([...this.params.values(), this.alphas])
+    tf.dispose([...this.params.values(), ...this.archVariables])
   }
 }

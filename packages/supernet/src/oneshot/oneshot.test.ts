@@ -132,6 +132,49 @@ describe('gumbelSample', () => {
   })
 })
 
+describe('PC-DARTS', () => {
+  const PC = { ...TINY, partialChannels: 2, edgeNormalization: true }
+
+  it('runs 1/K of the channels through each edge, normalises edges by beta, and resumes exactly', async () => {
+    const net = new CellSupernet(PC)
+    expect(net.params.get('s0c0e0/conv3x3')!.shape).toEqual([3, 3, 2, 2])
+    expect(net.params.get('s2c0e0/conv3x3')!.shape).toEqual([3, 3, 8, 8])
+    expect(net.betas!.shape).toEqual([6])
+    const betas = net.betas!.arraySync()
+    const cfg = { method: 'darts' as const, epochs: 2, batchSize: 16, seed: 6, archLr: 0.01 }
+    const r = await searchCell(net, train, valid, cfg)
+    expect(r.status).toBe('complete')
+    expect(Math.max(...net.betas!.arraySync().map((b, i) => Math.abs(b - betas[i]!)))).toBeGreaterThan(1e-4)
+    let saved: OneShotState | undefined
+    const part = new CellSupernet(PC)
+    await searchCell(part, train, valid, cfg, { maxSteps: 4, onCheckpoint: (s) => void (saved = s) })
+    part.dispose()
+    expect(saved!.adam.m).toHaveLength(30 + 6)
+    const again = new CellSupernet(PC)
+    await searchCell(again, train, valid, cfg, { resume: saved! })
+    expect(again.state()).toEqual(net.state())
+    for (const n of [net, again]) n.dispose()
+  })
+
+  it('keeps the architecture still while the warm-up epochs last, and refuses the unrolled gradient', async () => {
+    const net = new CellSupernet(PC)
+    const before = net.state()
+    await searchCell(net, train, valid, { epochs: 2, batchSize: 16, archWarmupEpochs: 1 }, { maxSteps: 3 })
+    const after = net.state()
+    const arch = (st: typeof before) => st.filter((a) => a.name === 'alphas' || a.name === 'betas')
+    expect(arch(after)).toEqual(arch(before))
+    expect(after.find((a) => a.name === 'stem/conv')).not.toEqual(before.find((a) => a.name === 'stem/conv'))
+    await expect(searchCell(net, train, valid, { order: 2, epochs: 1, batchSize: 16 })).rejects.toMatchObject(
+      {
+        code: 'CONFIG_INVALID',
+      },
+    )
+    const e = caught(() => new CellSupernet({ ...TINY, partialChannels: 3 }))
+    expect(isNasError(e) && e.code).toBe('CONFIG_INVALID')
+    net.dispose()
+  })
+})
+
 describe('ProxylessNAS', () => {
   it('binary gates: one operation drawn with probability softmax(alpha), one-hot in value, with the softmax gradient', () => {
     const alphas = tf.variable(tf.tensor2d([[0, 1, 2, -1, 0.5]]))

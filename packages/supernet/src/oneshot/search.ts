@@ -57,6 +57,14 @@ export const OneShotConfig = z
       .describe(
         'ProxylessNAS: the latency (ms) each operation adds on each edge (6 x 5, CELL_OPS order), e.g. from nb201EdgeLatencies',
       ),
+    archWarmupEpochs: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe(
+        'epochs that train the network weights only before the architecture steps start (PC-DARTS: 15 of 50)',
+      ),
     latencyWeight: z
       .number()
       .min(0)
@@ -100,7 +108,10 @@ export interface OneShotProgress {
   readonly totalSteps: number
   readonly epoch: number
   readonly epochs: number
-  /** The network weights' loss on the training batch, and the architecture's on the validation batch. */
+  /**
+   * The network weights' loss on the training batch, and the architecture's on the validation
+   * batch (NaN while `archWarmupEpochs` last).
+   */
   readonly loss: number
   readonly archLoss: number
   readonly lr: number
@@ -291,6 +302,15 @@ export async function searchCell(
   const t = parseConfig(OneShotConfig, config, 'one-shot search option')
   checkData(net, train, 'training')
   checkData(net, valid, 'validation')
+  if (t.order === 2 && (t.method !== 'darts' || net.betas !== undefined)) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `order 2 (the unrolled gradient) is DARTS's, without edge normalisation; this search is ${t.method}${net.betas === undefined ? '' : ' with edge normalisation'}`,
+      value: t.order,
+      allowed: [1],
+      path: ['order'],
+    })
+  }
   const stepsPerEpoch = Math.ceil(train.y.length / t.batchSize)
   const validPerEpoch = Math.ceil(valid.y.length / t.batchSize)
   const totalSteps = stepsPerEpoch * t.epochs
@@ -305,12 +325,30 @@ export async function searchCell(
       tf.variable(resume === undefined ? tf.zerosLike(v) : tf.tensor(resume.momentum[i]!, v.shape), false),
     ),
   )
-  const slot = (saved: Float32Array | undefined) =>
-    tf.tidy(() =>
-      tf.variable(saved === undefined ? tf.zerosLike(net.alphas) : tf.tensor(saved, net.alphas.shape), false),
+  // Adam's moments of every architecture variable (alphas, and betas with edge normalisation),
+  // saved as one array in that order
+  const archVars = net.archVariables
+  const slots = (saved: Float32Array | undefined) => {
+    let at = 0
+    return archVars.map((a) =>
+      tf.tidy(() => {
+        const part = saved?.subarray(at, at + a.size)
+        at += a.size
+        return tf.variable(part === undefined ? tf.zerosLike(a) : tf.tensor(part, a.shape), false)
+      }),
     )
-  const adamM = slot(resume?.adam.m)
-  const adamV = slot(resume?.adam.v)
+  }
+  const adamM = slots(resume?.adam.m)
+  const adamV = slots(resume?.adam.v)
+  const flat = (vs: readonly tf.Variable[]) => {
+    const out = new Float32Array(vs.reduce((n, v) => n + v.size, 0))
+    let at = 0
+    for (const v of vs) {
+      out.set(v.dataSync(), at)
+      at += v.size
+    }
+    return out
+  }
   let adamT = resume?.adam.t ?? 0
   const sgd = parseTrainConfig({
     optimizer: 'sgd',
@@ -338,7 +376,7 @@ export async function searchCell(
       seconds: secondsBefore + (performance.now() - t0) / 1000,
       weights: net.state(),
       momentum: momentum.map((m) => new Float32Array(m.dataSync())),
-      adam: { m: new Float32Array(adamM.dataSync()), v: new Float32Array(adamV.dataSync()), t: adamT },
+      adam: { m: flat(adamM), v: flat(adamV), t: adamT },
       history,
     })
   }
@@ -364,7 +402,7 @@ export async function searchCell(
         } else if (t.method === 'proxyless') {
           const rng = stepRng(t.seed + which, step)
           const g = binaryGates(net.alphas, () => rng.uniform())
-          const training = of.some((v) => v !== net.alphas)
+          const training = of.some((v) => !archVars.includes(v))
           // the weight step runs the sampled path alone; the architecture step every path, with
           // the gates' gradient (BinaryConnect), and the expected latency
           mixing = training
@@ -420,20 +458,27 @@ export async function searchCell(
       const lr = t.minLr + 0.5 * (t.lr - t.minLr) * (1 + Math.cos((Math.PI * step) / totalSteps))
       const tau = gdasTau(t, e)
       const archStep = (): number => {
-        const { value, grads } = lossAndGrads(arch, [net.alphas], 1, tau)
+        const { value, grads } = lossAndGrads(arch, archVars, 1, tau)
         const v = value.dataSync()[0]!
         value.dispose()
-        let g = grads[net.alphas.name]
-        if (g !== undefined && Number.isFinite(v) && t.method === 'darts' && t.order === 2) {
-          const direct = g
-          g = unrolledGradient(base, arch, lr)
-          direct.dispose()
+        if (Number.isFinite(v) && t.method === 'darts' && t.order === 2) {
+          const direct = grads[net.alphas.name]
+          grads[net.alphas.name] = unrolledGradient(base, arch, lr)
+          direct?.dispose()
         }
-        if (g !== undefined && Number.isFinite(v)) {
+        const idx = archVars.flatMap((a, i) => (grads[a.name] === undefined ? [] : [i]))
+        if (idx.length > 0 && Number.isFinite(v)) {
           adamT++
-          applyUpdate(adam, [net.alphas], [g], { m: [adamM], v: [adamV] }, t.archLr, adamT)
+          applyUpdate(
+            adam,
+            idx.map((i) => archVars[i]!),
+            idx.map((i) => grads[archVars[i]!.name]!),
+            { m: idx.map((i) => adamM[i]!), v: idx.map((i) => adamV[i]!) },
+            t.archLr,
+            adamT,
+          )
         }
-        tf.dispose(g === undefined ? [] : [g])
+        tf.dispose(Object.values(grads))
         return v
       }
       /**
@@ -488,16 +533,17 @@ export async function searchCell(
         tf.dispose(Object.values(grads))
         return v
       }
-      let archLoss: number
+      let archLoss = Number.NaN
       let loss: number
+      const archNow = e >= t.archWarmupEpochs
       if (t.method === 'darts') {
-        archLoss = archStep()
+        if (archNow) archLoss = archStep()
         loss = weightStep()
       } else {
         loss = weightStep()
-        archLoss = archStep()
+        if (archNow) archLoss = archStep()
       }
-      if (!Number.isFinite(loss) || !Number.isFinite(archLoss)) {
+      if (!Number.isFinite(loss) || (archNow && !Number.isFinite(archLoss))) {
         status = 'failed'
         reason = `the loss is ${Number.isFinite(loss) ? archLoss : loss} at step ${step}; try a lower learning rate than ${t.lr}`
         break
@@ -526,7 +572,7 @@ export async function searchCell(
     }
     if (lastCheckpoint !== step && status !== 'failed') await checkpoint()
   } finally {
-    tf.dispose([...momentum, adamM, adamV])
+    tf.dispose([...momentum, ...adamM, ...adamV])
   }
   return {
     status,
