@@ -79,7 +79,7 @@ const fromJson = (text: string): OneShotState => {
     adam: { m: Float32Array.from(j.adam.m), v: Float32Array.from(j.adam.v), t: j.adam.t },
   }
 }
-for (const method of values.methods.split(',') as ('darts' | 'gdas' | 'darts-pt')[]) {
+for (const method of values.methods.split(',') as ('darts' | 'gdas' | 'darts-pt' | 'pc-darts')[]) {
   for (let seed = 0; seed < Number(values.seeds); seed++) {
     const key = `${method}:${seed}`
     if (done.has(key)) continue
@@ -91,10 +91,12 @@ for (const method of values.methods.split(',') as ('darts' | 'gdas' | 'darts-pt'
       inputShape: [28, 28, 1],
       classes: 10,
       seed,
+      // PC-DARTS: 1/4 of the channels through each edge, edges normalised (its CIFAR setting)
+      ...(method === 'pc-darts' ? { partialChannels: 4, edgeNormalization: true } : {}),
     })
     // darts-pt selects on the DARTS supernet of the same seed, once its search has finished
     const searchMethod = method === 'gdas' ? 'gdas' : 'darts'
-    const ckpt = join(out, `${searchMethod}-${seed}.json`)
+    const ckpt = join(out, `${method === 'darts-pt' ? 'darts' : method}-${seed}.json`)
     const resume = existsSync(ckpt) ? fromJson(readFileSync(ckpt, 'utf8')) : undefined
     if (method === 'darts-pt' && !done.has(`darts:${seed}`)) {
       log(`${key}: the DARTS search of seed ${seed} has not finished (run --methods darts first); skipped`)
@@ -111,6 +113,7 @@ for (const method of values.methods.split(',') as ('darts' | 'gdas' | 'darts-pt'
         epochs: Number(values.epochs),
         batchSize: Number(values.batch),
         archLr: Number(values['arch-lr']),
+        ...(method === 'pc-darts' ? { archWarmupEpochs: Math.floor(0.3 * Number(values.epochs)) } : {}),
         seed,
       },
       {
