@@ -391,7 +391,7 @@ export class CellSupernet {
           allowed: [v.shape],
         })
       }
-      tf.tidy(() => (v).assign(tf.tensor(s.values, v.shape as number[])))
+      tf.tidy(() => v.assign(tf.tensor(s.values, v.shape as number[])))
     }
   }
 

@@ -6,7 +6,13 @@ import * as tf from '@tensorflow/tfjs-core'
 import { z } from 'zod'
 import type { NamedArray } from '../elastic.js'
 import { stepRng } from '../sampling.js'
-import { CELL_OPS, CellSupernet, type CellSupernetShape, type EdgeMixing } from './cell-supernet.js'
+import {
+  CELL_OPS,
+  CellSupernet,
+  CellSupernetConfig,
+  type CellSupernetShape,
+  type EdgeMixing,
+} from './cell-supernet.js'
 
 /**
  * The one-shot methods of {@link searchCell}.
@@ -623,7 +629,8 @@ function checkResume(state: OneShotState, net: CellSupernet, t: OneShotShape): v
     })
   if (state.format !== 'nasjs-oneshot' || state.version !== 1)
     throw bad('it is not a one-shot checkpoint', state.format)
-  if (JSON.stringify(state.supernet) !== JSON.stringify(net.config))
+  const shape = CellSupernetConfig.safeParse(state.supernet)
+  if (!shape.success || JSON.stringify(shape.data) !== JSON.stringify(net.config))
     throw bad('it was made with another supernet config', state.supernet)
   // (parsed again, so a checkpoint from before a field existed compares with its default)
   const saved = OneShotConfig.safeParse(state.search)
