@@ -361,6 +361,13 @@ describe('searchCell', () => {
     await expect(
       searchCell(net, train, valid, { ...config('darts'), archLr: 1e-2 }, { resume: saved! }),
     ).rejects.toMatchObject({ code: 'CONFIG_INVALID' })
+    // a checkpoint written before fields with defaults existed still resumes
+    const { order: _o, archWarmupEpochs: _w, latencyWeight: _l, ...oldSearch } = saved!.search
+    const { partialChannels: _p, edgeNormalization: _n, ...oldSupernet } = saved!.supernet
+    const old = { ...saved!, search: oldSearch, supernet: oldSupernet } as unknown as OneShotState
+    await expect(searchCell(net, train, valid, config('darts'), { resume: old })).resolves.toMatchObject({
+      status: 'complete',
+    })
     net.dispose()
   })
 })
