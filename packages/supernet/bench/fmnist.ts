@@ -8,7 +8,9 @@
  *   npx tsx --conditions=@nasjs/source bench/fmnist.ts standalone --out runs/standalone.jsonl [--shard 0/2]
  *   npx tsx --conditions=@nasjs/source bench/fmnist.ts compare --supernet runs/ps --standalone runs/standalone.jsonl [--json]
  *
- * `train --shares '{"full":600}'` overrides progressive shrinking's epoch shares by phase name.
+ * `train --shares '{"full":600}'` overrides progressive shrinking's epoch shares by phase name;
+ * `train --max-steps N` stops after N steps with a checkpoint; `extremes --supernet dir` prints the
+ * largest and the smallest subnet's test accuracy (BatchNorm recalibrated).
  * Common options: --train 5000 (training images), --epochs 15, --seed 0, --archs 20 (random subnets
  * besides the largest and the smallest). Every command resumes where it stopped (checkpoints after
  * every epoch; standalone results are appended one subnet per line).
@@ -46,6 +48,7 @@ const { positionals, values } = parseArgs({
     shard: { type: 'string', default: '0/1' },
     json: { type: 'boolean', default: false },
     shares: { type: 'string' },
+    'max-steps': { type: 'string' },
   },
 })
 const command = positionals[0]
@@ -90,6 +93,7 @@ if (command === 'train') {
   let last = 0
   const r = await trainSupernet(net, data.train, config, {
     ...(resume === undefined ? {} : { resume }),
+    ...(values['max-steps'] === undefined ? {} : { maxSteps: Number(values['max-steps']) }),
     onCheckpoint: (s) => saveSupernetState(out, s),
     onProgress: (p) => {
       if (performance.now() - last < 30_000 && p.step !== p.totalSteps) return
@@ -204,7 +208,19 @@ if (command === 'train') {
       )
       console.table((r.rows as Record<string, unknown>[]).map((row) => ({ ...row, arch: undefined })))
     }
+} else if (command === 'extremes') {
+  // the largest and the smallest subnet of each supernet, BatchNorm recalibrated, on the test images
+  for (const dir of values.supernet ?? []) {
+    const { net, header } = loadSupernet(dir)
+    const [largest, smallest] = subnets()
+    for (const { label, arch } of [largest!, smallest!]) {
+      const bn = recalibrate(net, arch, data.train, { images: 500 })
+      const acc = evaluateSubnet(net, arch, data.test, { bn }).acc
+      console.log(`${dir} (step ${header.step}): ${label} ${(100 * acc).toFixed(2)} %`)
+    }
+    net.dispose()
+  }
 } else {
-  log('usage: fmnist.ts train|standalone|compare [options] (see the header of this file)')
+  log('usage: fmnist.ts train|standalone|compare|extremes [options] (see the header of this file)')
   process.exitCode = 2
 }

@@ -407,7 +407,9 @@ export class ElasticMbv3 {
       h = hSwish(bn('head/bn', conv(h, this.p('head/conv') as tf.Tensor as T4, 1))) as T4
       let f = hSwish(tf.matMul(tf.mean<tf.Tensor2D>(h, [1, 2]), this.p('mix/dense'))) as tf.Tensor2D
       const rate = training ? (options.dropout ?? c.dropout) : 0
-      if (rate > 0) f = tf.dropout(f, rate, undefined, options.seed ?? 0) as tf.Tensor2D
+      // (TF.js treats seed 0 as no seed and draws one at random: 0 maps to another fixed seed)
+      const seed = options.seed ?? 0
+      if (rate > 0) f = tf.dropout(f, rate, undefined, seed === 0 ? 0x7fffffff : seed) as tf.Tensor2D
       return tf.add<tf.Tensor2D>(tf.matMul(f, this.p('classifier/kernel')), this.p('classifier/bias'))
     })
     if (batchStats.length > 0) this.pendingStats.push(...batchStats)
