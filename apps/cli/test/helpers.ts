@@ -36,3 +36,26 @@ export const nasAsync = (cwd: string, args: readonly string[]) =>
     env: { ...process.env, CI: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+
+/**
+ * Starts `nas ...args` and kills it with SIGKILL as soon as `file` exists (its first checkpoint);
+ * rejects when the command ends before that. Resolves once the process has exited.
+ */
+export async function nasKilledAt(cwd: string, args: readonly string[], file: string): Promise<void> {
+  const child = nasAsync(cwd, args)
+  const exited = new Promise((resolve) => child.on('exit', resolve))
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (existsSync(file)) {
+        clearInterval(timer)
+        child.kill('SIGKILL')
+        resolve()
+      }
+    }, 20)
+    child.on('exit', () => {
+      clearInterval(timer)
+      reject(new Error(`nas ${args.join(' ')} ended before ${file} appeared`))
+    })
+  })
+  await exited
+}

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { assertBuilt, nas, nasAsync, tempDir } from './helpers.js'
+import { assertBuilt, nas, nasKilledAt, tempDir } from './helpers.js'
 
 beforeAll(() => assertBuilt())
 
@@ -34,22 +34,8 @@ describe('nas oneshot', () => {
       expect(report).toContain(op)
 
     // the same search, killed once its first checkpoint (an epoch) is written
-    const child = nasAsync(cwd, [...RUN, '--method', 'darts', '--out', 'killed'])
     const header = join(cwd, 'killed', 'oneshot.json')
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (existsSync(header)) {
-          clearInterval(timer)
-          child.kill('SIGKILL')
-          resolve()
-        }
-      }, 20)
-      child.on('exit', () => {
-        clearInterval(timer)
-        reject(new Error('the search ended before it could be killed'))
-      })
-    })
-    await new Promise((resolve) => child.on('exit', resolve))
+    await nasKilledAt(cwd, [...RUN, '--method', 'darts', '--out', 'killed'], header)
     const stopped = JSON.parse(readFileSync(header, 'utf8')) as { step: number }
     expect(stopped.step).toBeLessThan(s.steps)
     const again = nas(cwd, [...RUN, '--method', 'darts', '--out', 'killed', '--json'])

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { assertBuilt, nas, nasAsync, tempDir } from './helpers.js'
+import { assertBuilt, nas, nasKilledAt, tempDir } from './helpers.js'
 
 beforeAll(() => assertBuilt())
 
@@ -22,22 +22,8 @@ describe('nas supernet', () => {
     expect(r.largest.acc).toBeGreaterThan(0)
 
     // the same run, killed once its first checkpoint (an epoch) is written
-    const child = nasAsync(cwd, [...TRAIN, '--out', 'killed'])
     const header = join(cwd, 'killed', 'supernet.json')
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (existsSync(header)) {
-          clearInterval(timer)
-          child.kill('SIGKILL')
-          resolve()
-        }
-      }, 20)
-      child.on('exit', () => {
-        clearInterval(timer)
-        reject(new Error('training ended before it could be killed'))
-      })
-    })
-    await new Promise((resolve) => child.on('exit', resolve))
+    await nasKilledAt(cwd, [...TRAIN, '--out', 'killed'], header)
     const stopped = JSON.parse(readFileSync(header, 'utf8')) as { step: number }
     expect(stopped.step).toBeLessThan(r.steps)
     const again = nas(cwd, [...TRAIN, '--out', 'killed'])
