@@ -153,8 +153,11 @@ Examples:
         opts.latencyWeight === undefined ? 0 : nonNegative('latency-weight', opts.latencyWeight)
       const device = opts.latencyDevice ?? 'pixel3'
       let latency: number[][] | undefined
+      // the NB201 table, read once: it prices ProxylessNAS's operations and looks up the cell
+      let nb201: ReturnType<typeof loadBenchmark> | undefined
+      const nb201Table = () => (nb201 ??= loadBenchmark(undefined))
       if (opts.method === 'proxyless') {
-        const bench = loadBenchmark(undefined)
+        const bench = nb201Table()
         const metric = `latency.${device}`
         if (!bench.metricNames('cifar10').includes(metric)) {
           const devices = bench
@@ -255,7 +258,7 @@ Examples:
           })
         }
         const state = snode.loadOneShotState(out)
-        const bench = loadBenchmark(undefined)
+        const bench = nb201Table()
         const lookup = (cell: typeof r.arch) =>
           Object.fromEntries(
             NB201_DATASETS.map((d) => {

@@ -4,6 +4,7 @@ import { builtinStrategies, createStrategyRegistry, runSearch } from '@nasjs/str
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { predictorModels, ridge, type PredictorDefinition } from '../index.js'
+import { thrown } from '../testing-internal/thrown.js'
 import type { Predictor } from '../types.js'
 import { predictorStrategiesWith } from './index.js'
 
@@ -94,26 +95,18 @@ describe('predictor models from outside the package', () => {
     const models = predictorModels([recordingModel([])])
     expect(models.kinds).toContain('recording')
     expect(models.kinds).toContain('random-forest')
-    const errorOf = (f: () => unknown) => {
-      try {
-        f()
-      } catch (e) {
-        return e
-      }
-      return undefined
-    }
-    const unknown = errorOf(() => models.create({ kind: 'nope' }))
+    const unknown = thrown(() => models.create({ kind: 'nope' }))
     expect(isNasError(unknown) && unknown.code).toBe('NOT_REGISTERED')
     expect(isNasError(unknown) && unknown.allowed).toContain('recording')
-    const bad = errorOf(() => models.create({ kind: 'recording', alpha: -1 }))
+    const bad = thrown(() => models.create({ kind: 'recording', alpha: -1 }))
     expect(isNasError(bad) && bad.code).toBe('CONFIG_INVALID')
-    const twice = errorOf(() => predictorModels([recordingModel([]), recordingModel([])]))
+    const twice = thrown(() => predictorModels([recordingModel([]), recordingModel([])]))
     expect(isNasError(twice) && twice.code).toBe('CONFIG_INVALID')
     const reg = createStrategyRegistry([
       ...builtinStrategies,
       ...predictorStrategiesWith([recordingModel([])]),
     ])
-    const viaStrategy = errorOf(() =>
+    const viaStrategy = thrown(() =>
       reg.create(
         'bananas',
         { predictor: { kind: 'nope' } },

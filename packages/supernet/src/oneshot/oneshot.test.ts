@@ -3,7 +3,7 @@ import { Rng, isNasError } from '@nasjs/core'
 import { nb201 } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { caught, quadrants } from '../testing-internal/fixtures.js'
+import { caught, quadrants, TINY_CELL as TINY } from '../testing-internal/fixtures.js'
 import { CELL_OPS, CellSupernet } from './cell-supernet.js'
 import {
   binaryGates,
@@ -18,12 +18,6 @@ beforeAll(async () => {
   await initBackend({ quiet: true })
 })
 
-const TINY = {
-  channels: 4,
-  cellsPerStage: 1,
-  inputShape: [16, 16, 1] as [number, number, number],
-  classes: 4,
-}
 const train = quadrants(48, 1)
 const valid = quadrants(32, 2)
 const images = (n: number) => tf.tensor4d(quadrants(n, 3).x, [n, 16, 16, 1])

@@ -1,7 +1,7 @@
 import { expectNoLeaks, initBackend } from '@nasjs/backend'
 import { nb201 } from '@nasjs/search-space'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { quadrants } from '../testing-internal/fixtures.js'
+import { quadrants, TINY_CELL as TINY } from '../testing-internal/fixtures.js'
 import { CELL_OPS, CellSupernet } from './cell-supernet.js'
 import { perturbationSelect } from './perturbation.js'
 import { searchCell } from './search.js'
@@ -10,12 +10,6 @@ beforeAll(async () => {
   await initBackend({ quiet: true })
 })
 
-const TINY = {
-  channels: 4,
-  cellsPerStage: 1,
-  inputShape: [16, 16, 1] as [number, number, number],
-  classes: 4,
-}
 const train = quadrants(48, 1)
 const valid = quadrants(40, 2)
 

@@ -10,6 +10,14 @@ export const TINY: SupernetConfig = {
   classes: 4,
 }
 
+/** A cell supernet small enough for unit tests (the quadrants' 16x16 grey images, 4 classes). */
+export const TINY_CELL = {
+  channels: 4,
+  cellsPerStage: 1,
+  inputShape: [16, 16, 1] as [number, number, number],
+  classes: 4,
+}
+
 /** `n` 16x16 grey images of 4 classes, each class a bright quadrant plus noise. */
 export function quadrants(n: number, seed = 0): Dataset {
   const rng = new Rng(seed)
