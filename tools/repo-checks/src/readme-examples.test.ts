@@ -25,6 +25,9 @@
  * - `<!-- example: not run (why) -->` before a fence (Prettier puts a blank line between) excludes
  *   that block, for one that cannot run stand-alone (a browser, a native build, a signature rather
  *   than a program). The test lists every exclusion with its reason; keep them few.
+ * - `<!-- example: slow (why) -->` before a fence gives each of its processes 240 s instead of 60 s,
+ *   for a command that is short on a quiet machine but waits out a busy one by design (latency
+ *   measured behind the quiet-machine gate, which repeats a measurement while other work runs).
  * - Other blocks (json, md, unlabelled text and command output) are not code; they are listed.
  */
 import { spawnSync } from 'node:child_process'
@@ -53,7 +56,10 @@ const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).h
 
 /** Per process (one TypeScript example, one shell command). */
 const TIMEOUT_MS = 60_000
+/** Per process of a block marked slow. */
+const SLOW_TIMEOUT_MS = 240_000
 const NOT_RUN_MARKER = /^<!--\s*example:\s*not run\s*\((.+)\)\s*-->$/
+const SLOW_MARKER = /^<!--\s*example:\s*slow\s*\((.+)\)\s*-->$/
 
 // ---------------------------------------------------------------------------------------------
 // Finding the blocks
@@ -67,6 +73,8 @@ interface Block {
   readonly lines: readonly string[]
   /** The reason of a `<!-- example: not run (…) -->` marker on the line before the fence. */
   readonly notRun?: string
+  /** The reason of a `<!-- example: slow (…) -->` marker on the line before the fence. */
+  readonly slow?: string
 }
 
 function docFiles(): string[] {
@@ -87,7 +95,8 @@ function parseBlocks(file: string, text: string): { blocks: Block[]; strayMarker
   for (let i = 0; i < lines.length; i++) {
     const open = /^ {0,3}(`{3,})\s*([^\s`]*)/.exec(lines[i]!)
     if (open === null) {
-      if (NOT_RUN_MARKER.test(lines[i]!.trim()) && !/^ {0,3}```/.test(nextNonBlank(lines, i))) {
+      const t = lines[i]!.trim()
+      if ((NOT_RUN_MARKER.test(t) || SLOW_MARKER.test(t)) && !/^ {0,3}```/.test(nextNonBlank(lines, i))) {
         strayMarkers.push(i + 1)
       }
       continue
@@ -100,12 +109,14 @@ function parseBlocks(file: string, text: string): { blocks: Block[]; strayMarker
       j++
     }
     const marker = NOT_RUN_MARKER.exec(previousNonBlank(lines, i).trim())
+    const slow = SLOW_MARKER.exec(previousNonBlank(lines, i).trim())
     blocks.push({
       file,
       line: i + 1,
       lang: open[2]!.toLowerCase(),
       lines: body,
       ...(marker === null ? {} : { notRun: marker[1]!.trim() }),
+      ...(slow === null ? {} : { slow: slow[1]!.trim() }),
     })
     i = j
   }
@@ -321,11 +332,13 @@ interface Run {
   readonly stderr: string
   readonly ms: number
   readonly timedOut: boolean
+  /** The time limit it ran under (ms). */
+  readonly timeoutMs: number
 }
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Run {
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs = TIMEOUT_MS): Run {
   const t0 = performance.now()
-  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: TIMEOUT_MS, maxBuffer: 64 << 20 })
+  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 })
   const err = r.error as (Error & { code?: string }) | undefined
   return {
     status: r.status,
@@ -333,6 +346,7 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): 
     stderr: (r.stderr ?? '') + (err !== undefined && err.code !== 'ETIMEDOUT' ? `\n${err.message}` : ''),
     ms: performance.now() - t0,
     timedOut: err?.code === 'ETIMEDOUT',
+    timeoutMs,
   }
 }
 
@@ -342,7 +356,7 @@ function assertRun(ok: boolean, what: string, r: Run): void {
 }
 
 function describeRun(r: Run): string {
-  const how = r.timedOut ? `timed out after ${TIMEOUT_MS / 1000} s` : `exited with ${r.status ?? 'a signal'}`
+  const how = r.timedOut ? `timed out after ${r.timeoutMs / 1000} s` : `exited with ${r.status ?? 'a signal'}`
   const tail = r.stdout.trim().split('\n').slice(-15).join('\n')
   return `${how}\n--- stderr ---\n${r.stderr.trim()}\n--- stdout (last lines) ---\n${tail}`
 }
@@ -450,6 +464,7 @@ describe('README examples', () => {
             ['--conditions=@nasjs/source', '--import', tsxLoader, file],
             tempDir('ts'),
             exampleEnv(),
+            b.slow === undefined ? TIMEOUT_MS : SLOW_TIMEOUT_MS,
           )
           tsMs += r.ms
           ranTs++
@@ -459,13 +474,14 @@ describe('README examples', () => {
             r,
           )
         },
-        TIMEOUT_MS + 10_000,
+        (b.slow === undefined ? TIMEOUT_MS : SLOW_TIMEOUT_MS) + 10_000,
       )
       continue
     }
 
     // a shell block: classify every line before running any
     const commands = commandsOf(b)
+    const limit = b.slow === undefined ? TIMEOUT_MS : SLOW_TIMEOUT_MS
     it(
       `${at(b.file, b.line)} (${b.lang || 'transcript'})`,
       () => {
@@ -500,7 +516,7 @@ describe('README examples', () => {
           )
         const cwd = shellDirFor(b.file)
         for (const c of toRun) {
-          const r = run('sh', ['-c', c.text], cwd, exampleEnv(shimDir()))
+          const r = run('sh', ['-c', c.text], cwd, exampleEnv(shimDir()), limit)
           shellMs += r.ms
           ranCommands++
           const what = `${at(b.file, c.line)} \`${c.text}\` (in ${cwd})`
@@ -512,7 +528,7 @@ describe('README examples', () => {
           }
         }
       },
-      (TIMEOUT_MS + 5_000) * Math.max(1, commands.length),
+      (limit + 5_000) * Math.max(1, commands.length),
     )
   }
 })
@@ -535,6 +551,28 @@ describe('the rules themselves', () => {
       { line: 11, text: 'nas spaces' },
       { line: 13, text: 'nas search --budget -1', expectedError: 'nas: error [BUDGET_INVALID]' },
     ])
+  })
+
+  it('reads the markers before a fence, and finds one that stands before no fence', () => {
+    const text = [
+      '<!-- example: slow (waits for a quiet machine) -->',
+      '',
+      '```sh',
+      'nas spaces',
+      '```',
+      '<!-- example: not run (a browser) -->',
+      '```ts',
+      'x()',
+      '```',
+      '<!-- example: slow (stray) -->',
+      'prose',
+    ].join('\n')
+    const { blocks, strayMarkers } = parseBlocks('X.md', text)
+    expect(blocks.map((b) => [b.line, b.slow, b.notRun])).toEqual([
+      [3, 'waits for a quiet machine', undefined],
+      [7, undefined, 'a browser'],
+    ])
+    expect(strayMarkers).toEqual([10])
   })
 
   it('sorts commands into run, checked, repository and unknown', () => {
