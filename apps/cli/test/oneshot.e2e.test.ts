@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { cpSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, nas, nasKilledAt, tempDir } from './helpers.js'
@@ -88,5 +88,68 @@ describe('nas oneshot', () => {
     const bad = nas(cwd, [...RUN, '--method', 'enas', '--out', 'x'])
     expect(bad.status).not.toBe(0)
     expect(bad.stderr).toMatch(/darts, gdas/)
+  })
+
+  it('runs RARTS, SD-DARTS and sharpDARTS, and refuses the unrolled gradient for RARTS', () => {
+    const cwd = tempDir()
+    for (const method of ['rarts', 'sd-darts', 'sharp-darts']) {
+      const r = nas(cwd, [...RUN, '--method', method, '--out', method, '--json'])
+      expect(r.status, r.stderr).toBe(0)
+      const s = r.json() as Summary
+      expect(s.method).toBe(method)
+      expect(s.history).toHaveLength(2)
+      expect(s.benchmark['cifar10']!.test_acc).toBeGreaterThan(0)
+    }
+    const header = (m: string) =>
+      JSON.parse(readFileSync(join(cwd, m, 'oneshot.json'), 'utf8')) as {
+        search: Record<string, unknown>
+        arrays: { group: string; name: string }[]
+      }
+    expect(header('rarts').arrays.some((a) => a.group === 'aux' && a.name.startsWith('y/'))).toBe(true)
+    expect(header('sd-darts').search).toMatchObject({ method: 'darts', teachers: 2 })
+    expect(header('sharp-darts').search).toMatchObject({ edgeWeighting: 'max-w', lrPowerBase: 2 })
+    const unrolled = nas(cwd, [...RUN, '--method', 'rarts', '--order', '2', '--out', 'u'])
+    expect(unrolled.stderr).toMatch(/CONFIG_INVALID.*order 2/)
+  })
+
+  it('few-shot NAS: splits by gradient matching, reports every sub-supernet, and resumes after a kill', async () => {
+    const cwd = tempDir()
+    type FewShotSummary = Summary & {
+      fewShot: {
+        splitEpochs: number[]
+        best: string
+        splits: { path: string; edge: number; groups: string[][] }[]
+        leaves: { path: string; arch: string; validAccuracy: number; cifar10TestAcc: number }[]
+      }
+    }
+    const run = nas(cwd, [...RUN, '--method', 'few-shot', '--out', 'fs', '--json'])
+    expect(run.status, run.stderr).toBe(0)
+    const s = run.json() as FewShotSummary
+    expect(s.fewShot.splitEpochs).toEqual([1])
+    expect(s.fewShot.splits).toHaveLength(1)
+    expect(s.fewShot.splits[0]!.groups.flat().sort()).toEqual(
+      ['avg_pool_3x3', 'nor_conv_1x1', 'nor_conv_3x3', 'none', 'skip_connect'].sort(),
+    )
+    expect(s.fewShot.leaves.map((l) => l.path)).toEqual(['0', '1'])
+    expect(s.arch).toBe(s.fewShot.leaves.find((l) => l.path === s.fewShot.best)!.arch)
+    expect(readFileSync(join(cwd, 'fs', 'report.html'), 'utf8')).toContain('sub-supernet 1')
+
+    // killed once the second sub-supernet has its first checkpoint, then run again
+    await nasKilledAt(
+      cwd,
+      [...RUN, '--method', 'few-shot', '--out', 'k'],
+      join(cwd, 'k', 'sub-1', 'oneshot.json'),
+    )
+    const again = nas(cwd, [...RUN, '--method', 'few-shot', '--out', 'k', '--json'])
+    expect(again.status, again.stderr).toBe(0)
+    const a = again.json() as FewShotSummary
+    expect(a.fewShot.leaves).toEqual(s.fewShot.leaves)
+    expect(a.history).toEqual(s.history)
+    // a directory with a few-shot search in it is not continued by another method
+    cpSync(join(cwd, 'k', 'sub-root'), join(cwd, 'm', 'sub-root'), { recursive: true })
+    const mixed = nas(cwd, [...RUN, '--method', 'darts', '--out', 'm'])
+    expect(mixed.stderr).toMatch(/CONFIG_INVALID.*few-shot search/)
+    const stray = nas(cwd, [...RUN, '--method', 'darts', '--split-epochs', '1', '--out', 'x'])
+    expect(stray.stderr).toMatch(/CONFIG_INVALID.*--split-epochs applies to --method few-shot/)
   })
 })

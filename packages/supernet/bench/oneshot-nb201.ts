@@ -10,6 +10,9 @@
  *
  * Every run checkpoints after each epoch under --out and resumes where it stopped; results are
  * appended to <out>/results.jsonl, one line per (method, seed), and the table is printed at the end.
+ * rarts, sd-darts and sharp-darts are RARTS, DARTS with two voting teachers (the supernets at the ends
+ * of the two latest epochs) and DARTS with Max-W and cosine power annealing (base 2), as `nas oneshot`
+ * runs them.
  * darts-pt runs perturbation-based selection on the finished DARTS supernet of the same seed (its
  * minutes are the DARTS search's plus the selection's).
  */
@@ -65,21 +68,26 @@ const toJson = (s: OneShotState) =>
     weights: s.weights.map((w) => ({ ...w, values: Array.from(w.values) })),
     momentum: s.momentum.map((m) => Array.from(m)),
     adam: { m: Array.from(s.adam.m), v: Array.from(s.adam.v), t: s.adam.t },
+    aux: (s.aux ?? []).map((w) => ({ ...w, values: Array.from(w.values) })),
   })
 const fromJson = (text: string): OneShotState => {
   const j = JSON.parse(text) as OneShotState & {
     weights: { name: string; shape: number[]; values: number[] }[]
     momentum: number[][]
     adam: { m: number[]; v: number[]; t: number }
+    aux: { name: string; shape: number[]; values: number[] }[]
   }
   return {
     ...j,
     weights: j.weights.map((w) => ({ ...w, values: Float32Array.from(w.values) })),
     momentum: j.momentum.map((m) => Float32Array.from(m)),
     adam: { m: Float32Array.from(j.adam.m), v: Float32Array.from(j.adam.v), t: j.adam.t },
+    ...(j.aux.length === 0 ? {} : { aux: j.aux.map((w) => ({ ...w, values: Float32Array.from(w.values) })) }),
   }
 }
-for (const method of values.methods.split(',') as ('darts' | 'gdas' | 'darts-pt' | 'pc-darts')[]) {
+for (const method of values.methods.split(',') as (
+  'darts' | 'gdas' | 'darts-pt' | 'pc-darts' | 'rarts' | 'sd-darts' | 'sharp-darts'
+)[]) {
   for (let seed = 0; seed < Number(values.seeds); seed++) {
     const key = `${method}:${seed}`
     if (done.has(key)) continue
@@ -95,7 +103,7 @@ for (const method of values.methods.split(',') as ('darts' | 'gdas' | 'darts-pt'
       ...(method === 'pc-darts' ? { partialChannels: 4, edgeNormalization: true } : {}),
     })
     // darts-pt selects on the DARTS supernet of the same seed, once its search has finished
-    const searchMethod = method === 'gdas' ? 'gdas' : 'darts'
+    const searchMethod = method === 'gdas' || method === 'rarts' ? method : 'darts'
     const ckpt = join(out, `${method === 'darts-pt' ? 'darts' : method}-${seed}.json`)
     const resume = existsSync(ckpt) ? fromJson(readFileSync(ckpt, 'utf8')) : undefined
     if (method === 'darts-pt' && !done.has(`darts:${seed}`)) {
@@ -114,6 +122,8 @@ for (const method of values.methods.split(',') as ('darts' | 'gdas' | 'darts-pt'
         batchSize: Number(values.batch),
         archLr: Number(values['arch-lr']),
         ...(method === 'pc-darts' ? { archWarmupEpochs: Math.floor(0.3 * Number(values.epochs)) } : {}),
+        ...(method === 'sd-darts' ? { teachers: 2 } : {}),
+        ...(method === 'sharp-darts' ? { edgeWeighting: 'max-w' as const, lrPowerBase: 2 } : {}),
         seed,
       },
       {

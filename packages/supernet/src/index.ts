@@ -49,6 +49,8 @@ export {
   nb201EdgeLatencies,
   gdasTau,
   gumbelSample,
+  maxWWeights,
+  oneShotLr,
   searchCell,
   type OneShotProgress,
   type OneShotResult,
@@ -56,6 +58,17 @@ export {
   type OneShotState,
   type SearchCellOptions,
 } from './oneshot/search.js'
+export {
+  FewShotConfig,
+  fewShotSearch,
+  gradientMatchingSplit,
+  type EdgeSplit,
+  type FewShotLeaf,
+  type FewShotOptions,
+  type FewShotResult,
+  type FewShotSplit,
+  type GradientMatchOptions,
+} from './oneshot/few-shot.js'
 export {
   perturbationSelect,
   type PerturbationEdge,

@@ -45,6 +45,18 @@ interface OneShotSummary {
   readonly alphaBenchmark?: Record<string, { valid_acc?: number; test_acc?: number }>
   /** darts-pt: every edge's decision (accuracy with each operation removed). */
   readonly perturbation?: readonly unknown[]
+  /** few-shot: every split, and every final sub-supernet's cell (the best one is `arch`). */
+  readonly fewShot?: {
+    readonly splitEpochs: readonly number[]
+    readonly best: string
+    readonly splits: readonly {
+      path: string
+      edge: number
+      groups: readonly (readonly string[])[]
+      score: number
+    }[]
+    readonly leaves: readonly { path: string; arch: string; validAccuracy: number; cifar10TestAcc?: number }[]
+  }
   /** The derived cell in the NB201 table: accuracies of the full network trained 200 epochs. */
   readonly benchmark: Record<
     string,
@@ -62,14 +74,24 @@ interface OneShotSummary {
 export function oneshotCommand(io: Io) {
   return new Command('oneshot')
     .description(
-      'differentiable one-shot cell search (DARTS, GDAS) on the NB201 space: train a mixed-operation supernet, read the cell off its architecture weights; resumable',
+      'differentiable one-shot cell search (DARTS, PC-DARTS, GDAS, ProxylessNAS, DARTS-PT, RARTS, SD-DARTS, sharpDARTS) on the NB201 space: train a mixed-operation supernet, read the cell off its architecture weights; resumable',
     )
     .addOption(
       new Option(
         '--method <name>',
-        'darts: softmax-mixed edges; gdas: one Gumbel-sampled operation per edge; darts-pt: DARTS, then perturbation-based selection instead of the largest alpha; pc-darts: DARTS on 1/4 of the channels with edge normalisation, the architecture still for the first 30 % of the epochs; proxyless: ProxylessNAS binary gates, with a latency loss (--latency-weight)',
+        "darts: softmax-mixed edges; gdas: one Gumbel-sampled operation per edge; darts-pt: DARTS, then perturbation-based selection instead of the largest alpha; pc-darts: DARTS on 1/4 of the channels with edge normalisation, the architecture still for the first 30 % of the epochs; proxyless: ProxylessNAS binary gates, with a latency loss (--latency-weight); few-shot: few-shot NAS, DARTS sub-supernets split by gradient matching (--split-epochs); rarts: RARTS, a second network on the validation split beside the weights, one first-order architecture step on both; sd-darts: DARTS whose weight step also distils from the two latest epochs' supernets; sharp-darts: DARTS with Max-W edge weighting and cosine power annealing",
       )
-        .choices(['darts', 'gdas', 'darts-pt', 'pc-darts', 'proxyless'] as const)
+        .choices([
+          'darts',
+          'gdas',
+          'darts-pt',
+          'pc-darts',
+          'proxyless',
+          'rarts',
+          'sd-darts',
+          'sharp-darts',
+          'few-shot',
+        ] as const)
         .default('darts' as const),
     )
     .addOption(
@@ -93,6 +115,10 @@ export function oneshotCommand(io: Io) {
       'proxyless: the HW-NAS-Bench device whose NB201 latencies price the operations (default: pixel3; also edgegpu, raspi4, edgetpu, eyeriss, fpga)',
     )
     .option('--epochs <n>', 'passes over the training half (default: 10)')
+    .option(
+      '--split-epochs <list>',
+      'few-shot: the epochs after which every sub-supernet splits in two (default: 40 % and 70 % of --epochs, e.g. 4,7)',
+    )
     .option('--train-size <n>', 'images for the network weights (default: fashion-mnist 2000, else 70 %)')
     .option(
       '--valid-size <n>',
@@ -127,7 +153,8 @@ architecture weight over the epochs. Killed or interrupted, the same command con
 checkpoint and ends with the alphas of an uninterrupted run.
 Examples:
   nas oneshot --method darts --data fashion-mnist --epochs 10 --out runs/darts
-  nas oneshot --method gdas --epochs 10 --seed 1 --out runs/gdas-1`,
+  nas oneshot --method gdas --epochs 10 --seed 1 --out runs/gdas-1
+  nas oneshot --method rarts --epochs 10 --out runs/rarts`,
     )
     .action(async (opts) => {
       const seed = intFlag('seed', opts.seed, 0)
@@ -178,8 +205,36 @@ Examples:
         )
       }
       const epochs = opts.epochs === undefined ? 10 : intFlag('epochs', opts.epochs, 1)
+      if (opts.method !== 'few-shot' && opts.splitEpochs !== undefined) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: '--split-epochs applies to --method few-shot',
+          value: opts.method,
+          allowed: ['few-shot'],
+        })
+      }
+      const splitEpochs =
+        opts.splitEpochs === undefined
+          ? [...new Set([Math.round(0.4 * epochs), Math.round(0.7 * epochs)])].filter(
+              (e) => e >= 1 && e < epochs,
+            )
+          : opts.splitEpochs.split(',').map((x) => intFlag('split-epochs', x.trim(), 1))
+      if (opts.method === 'few-shot' && splitEpochs.length === 0) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: `few-shot NAS splits after an epoch before the last; --epochs ${epochs} leaves none (use at least 2)`,
+          value: epochs,
+        })
+      }
       const search = {
-        method: opts.method === 'gdas' || opts.method === 'proxyless' ? opts.method : ('darts' as const),
+        method:
+          opts.method === 'gdas' || opts.method === 'proxyless' || opts.method === 'rarts'
+            ? opts.method
+            : ('darts' as const),
+        // SD-DARTS: the supernets at the ends of the two latest epochs vote as teachers
+        ...(opts.method === 'sd-darts' ? { teachers: 2 } : {}),
+        // sharpDARTS: Max-W, and cosine power annealing with its CIFAR-10 base
+        ...(opts.method === 'sharp-darts' ? { edgeWeighting: 'max-w' as const, lrPowerBase: 2 } : {}),
         ...(latency === undefined ? {} : { latency, latencyWeight }),
         ...(opts.method === 'pc-darts' ? { archWarmupEpochs: Math.floor(0.3 * epochs) } : {}),
         order: opts.order === '2' ? (2 as const) : (1 as const),
@@ -205,7 +260,21 @@ Examples:
           value: opts.out,
         })
       }
-      const resume = existsSync(join(out, snode.ONESHOT_JSON)) ? snode.loadOneShotState(out) : undefined
+      const fewShotDir = existsSync(join(out, 'sub-root', snode.ONESHOT_JSON))
+      if (
+        (opts.method === 'few-shot') !== fewShotDir &&
+        (fewShotDir || existsSync(join(out, snode.ONESHOT_JSON)))
+      ) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: `${out} holds a ${fewShotDir ? 'few-shot' : 'single-supernet'} search; --method ${opts.method} cannot continue it: search into another --out`,
+          value: opts.method,
+        })
+      }
+      const resume =
+        opts.method !== 'few-shot' && existsSync(join(out, snode.ONESHOT_JSON))
+          ? snode.loadOneShotState(out)
+          : undefined
       const backend = await initBackend({ quiet: true })
       const loaded = await mnode.loadDataset(spec, {
         seed,
@@ -224,29 +293,78 @@ Examples:
       })
       const extra = { data: spec, dataLabel: dataLabel(spec), source: loaded.source }
       log?.(
-        `${resume === undefined ? 'searching' : `continuing at step ${resume.step}:`} ${opts.method} on the NB201 space (a ${net.config.channels}-channel supernet, ${net.config.cellsPerStage} cell(s) per stage) on ${loaded.source}: ${loaded.train.y.length} images for the weights, ${loaded.valid.y.length} for the architecture; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}`,
+        `${resume !== undefined ? `continuing at step ${resume.step}:` : fewShotDir ? "continuing from the sub-supernets' checkpoints:" : 'searching'} ${opts.method} on the NB201 space (a ${net.config.channels}-channel supernet, ${net.config.cellsPerStage} cell(s) per stage) on ${loaded.source}: ${loaded.train.y.length} images for the weights, ${loaded.valid.y.length} for the architecture; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}`,
       )
       const controller = new AbortController()
       const onSigint = () => controller.abort()
       process.on('SIGINT', onSigint)
       process.on('SIGTERM', onSigint)
       let last = 0
+      const progressLine = (p: {
+        epoch: number
+        epochs: number
+        step: number
+        totalSteps: number
+        loss: number
+        archLoss: number
+        tau?: number
+        imagesPerSecond: number
+        etaSeconds: number
+      }) =>
+        `epoch ${p.epoch.toFixed(2)}/${p.epochs} · step ${p.step}/${p.totalSteps} · loss ${p.loss.toFixed(3)} · arch loss ${Number.isNaN(p.archLoss) ? '-' : p.archLoss.toFixed(3)}${p.tau === undefined ? '' : ` · tau ${p.tau.toFixed(2)}`} · ${Math.round(p.imagesPerSecond)} img/s · ETA ${duration(p.etaSeconds * 1000)}`
       try {
-        const r = await sn.searchCell(net, loaded.train, loaded.valid, t, {
-          signal: controller.signal,
-          ...(resume === undefined ? {} : { resume }),
-          onCheckpoint: (s) => snode.saveOneShotState(out, s, extra),
-          onProgress: (p) => {
-            if (log === undefined || (Date.now() - last < 2000 && p.step !== p.totalSteps)) return
-            last = Date.now()
-            log(
-              `epoch ${p.epoch.toFixed(2)}/${p.epochs} · step ${p.step}/${p.totalSteps} · loss ${p.loss.toFixed(3)} · arch loss ${Number.isNaN(p.archLoss) ? '-' : p.archLoss.toFixed(3)}${p.tau === undefined ? '' : ` · tau ${p.tau.toFixed(2)}`} · ${Math.round(p.imagesPerSecond)} img/s · ETA ${duration(p.etaSeconds * 1000)} · cell ${formatNb201(net.derive())}`,
-            )
-          },
-        })
+        const r =
+          opts.method === 'few-shot'
+            ? await (async () => {
+                // every sub-supernet checkpoints in its own directory: sub-root, sub-0, sub-01, ...
+                const dirOf = (path: string) => join(out, `sub-${path === '' ? 'root' : path}`)
+                const { opMask: _m, ...supernet } = net.config
+                const f = await sn.fewShotSearch(
+                  loaded.train,
+                  loaded.valid,
+                  { supernet, search: t, splitEpochs },
+                  {
+                    signal: controller.signal,
+                    onCheckpoint: (path, st) => snode.saveOneShotState(dirOf(path), st, extra),
+                    load: (path) =>
+                      existsSync(join(dirOf(path), snode.ONESHOT_JSON))
+                        ? snode.loadOneShotState(dirOf(path))
+                        : undefined,
+                    onSplit: (sp) =>
+                      log?.(
+                        `split sub-supernet ${sp.path === '' ? 'root' : sp.path} on edge ${sp.edge}: ${sp.groups.map((g) => g.map((k) => sn.CELL_OPS[k]).join(', ')).join(' | ')} (gradient distance across ${sp.score.toFixed(3)}; edges ${sp.candidates.map((c) => `${c.edge}: ${c.score.toFixed(3)}`).join(', ')})`,
+                      ),
+                    onProgress: (p) => {
+                      if (log === undefined || (Date.now() - last < 2000 && p.step !== p.totalSteps)) return
+                      last = Date.now()
+                      log(`sub-supernet ${p.path === '' ? 'root' : p.path} · ${progressLine(p)}`)
+                    },
+                  },
+                )
+                const best = f.leaves.find((l) => l.path === f.best)
+                return {
+                  status: f.status,
+                  ...(f.reason === undefined ? {} : { reason: f.reason }),
+                  arch: best?.arch ?? net.derive(),
+                  steps: epochs * Math.ceil(loaded.train.y.length / t.batchSize),
+                  history: best?.history ?? [],
+                  seconds: f.seconds,
+                  fewShot: f,
+                }
+              })()
+            : await sn.searchCell(net, loaded.train, loaded.valid, t, {
+                signal: controller.signal,
+                ...(resume === undefined ? {} : { resume }),
+                onCheckpoint: (s) => snode.saveOneShotState(out, s, extra),
+                onProgress: (p) => {
+                  if (log === undefined || (Date.now() - last < 2000 && p.step !== p.totalSteps)) return
+                  last = Date.now()
+                  log(`${progressLine(p)} · cell ${formatNb201(net.derive())}`)
+                },
+              })
         if (r.status === 'aborted') {
           io.err.write(
-            `\ninterrupted at step ${r.steps}; run the same command to continue from ${opts.out}\n`,
+            `\ninterrupted${'fewShot' in r ? '' : ` at step ${r.steps}`}; run the same command to continue from ${opts.out}\n`,
           )
           process.exitCode = EXIT.interrupted
           return
@@ -257,7 +375,7 @@ Examples:
             message: `one-shot search failed: ${r.reason ?? 'unknown'}`,
           })
         }
-        const state = snode.loadOneShotState(out)
+        const seconds = 'fewShot' in r ? r.seconds : snode.loadOneShotState(out).seconds
         const bench = nb201Table()
         const lookup = (cell: typeof r.arch) =>
           Object.fromEntries(
@@ -306,9 +424,32 @@ Examples:
           seed,
           epochs: t.epochs,
           steps: r.steps,
-          seconds: state.seconds,
+          seconds,
           arch: formatNb201(arch),
           ...(pt ?? {}),
+          ...('fewShot' in r
+            ? {
+                fewShot: {
+                  splitEpochs,
+                  best: r.fewShot.best ?? '',
+                  splits: r.fewShot.splits.map((sp) => ({
+                    path: sp.path,
+                    edge: sp.edge,
+                    groups: sp.groups.map((g) => g.map((k) => sn.CELL_OPS[k]!)),
+                    score: sp.score,
+                  })),
+                  leaves: r.fewShot.leaves.map((l) => {
+                    const c10 = bench.query(l.arch, 'cifar10').test_acc
+                    return {
+                      path: l.path,
+                      arch: formatNb201(l.arch),
+                      validAccuracy: l.validAccuracy,
+                      ...(c10 === undefined ? {} : { cifar10TestAcc: c10 }),
+                    }
+                  }),
+                },
+              }
+            : {}),
           benchmark,
           history: r.history,
           ops: [...sn.CELL_OPS],
@@ -327,7 +468,7 @@ Examples:
                 `${d} test (NB201 table)`,
                 `${fmtMetric(benchmark[d]?.test_acc ?? Number.NaN)} %`,
               ]),
-              ['search time', duration(state.seconds * 1000)],
+              ['search time', duration(seconds * 1000)],
             ].map(([k, v]) => [`  ${k}`, v!]),
           ),
         )
@@ -365,6 +506,18 @@ export function oneshotReportHtml(s: OneShotSummary): string {
     ['search time', duration(s.seconds * 1000)],
     ['derived cell', s.arch],
     ...(s.alphaArch === undefined ? [] : [['cell of the largest alphas', s.alphaArch] as [string, string]]),
+    ...(s.fewShot === undefined
+      ? []
+      : [
+          ...s.fewShot.splits.map((sp): [string, string] => [
+            `split of ${sp.path === '' ? 'the supernet' : `sub-supernet ${sp.path}`}`,
+            `edge ${sp.edge}: ${sp.groups.map((g) => g.join(', ')).join(' | ')} (gradient distance across ${sp.score.toFixed(3)})`,
+          ]),
+          ...s.fewShot.leaves.map((l): [string, string] => [
+            `sub-supernet ${l.path}${l.path === s.fewShot!.best ? ' (best)' : ''}`,
+            `${l.arch}: held-out ${(100 * l.validAccuracy).toFixed(2)} %, NB201 CIFAR-10 test ${l.cifar10TestAcc?.toFixed(2) ?? '-'} %`,
+          ]),
+        ]),
     ...Object.entries(s.benchmark).map(
       ([d, m]) =>
         [

@@ -41,4 +41,27 @@ describe('one-shot search directories', () => {
     expect(e).toMatchObject({ code: 'DATA_CORRUPT' })
     expect(caught(() => readOneShotHeader(join(dir, 'nothing')))).toMatchObject({ code: 'DATA_MISSING' })
   })
+
+  it("keeps a method's other weight sets (RARTS's validation network, SD-DARTS's teachers)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nasjs-oneshot-'))
+    const net = new CellSupernet({ channels: 2, cellsPerStage: 1, inputShape: [16, 16, 1], classes: 4 })
+    let last: OneShotState | undefined
+    await searchCell(
+      net,
+      quadrants(32, 1),
+      quadrants(32, 2),
+      { method: 'rarts', teachers: 1, epochs: 2, batchSize: 16 },
+      {
+        onCheckpoint: (s) => {
+          last = s
+          saveOneShotState(dir, s)
+        },
+      },
+    )
+    net.dispose()
+    const names = last!.aux!.map((a) => a.name.split('/')[0])
+    expect(new Set(names)).toEqual(new Set(['y', 'y-momentum', 'teacher']))
+    const { header: _h, ...state } = loadOneShotState(dir)
+    expect(state).toEqual(last)
+  })
 })

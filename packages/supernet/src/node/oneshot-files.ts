@@ -7,14 +7,14 @@ import { packArrays, readArray, readCheckedBin, type PackedArray } from './binar
 /** The header file of a one-shot search directory. */
 export const ONESHOT_JSON = 'oneshot.json'
 
-type Slot = PackedArray<'weights' | 'momentum' | 'adam'>
+type Slot = PackedArray<'weights' | 'momentum' | 'adam' | 'aux'>
 
 /**
  * The header of a one-shot search directory (`oneshot.json`): the search state without its arrays,
  * which are in the binary file it names (float32, little-endian) at the manifest's offsets.
  * @since 0.2.0
  */
-export interface OneShotFileHeader extends Omit<OneShotState, 'weights' | 'momentum' | 'adam'> {
+export interface OneShotFileHeader extends Omit<OneShotState, 'weights' | 'momentum' | 'adam' | 'aux'> {
   readonly adamSteps: number
   readonly bin: { readonly file: string; readonly bytes: number; readonly sha256: string }
   readonly arrays: readonly Slot[]
@@ -41,11 +41,12 @@ export function saveOneShotState(dir: string, state: OneShotState, extra?: Recor
     })),
     { group: 'adam', name: 'm', shape: [state.adam.m.length], values: state.adam.m },
     { group: 'adam', name: 'v', shape: [state.adam.v.length], values: state.adam.v },
+    ...(state.aux ?? []).map((a) => ({ group: 'aux' as const, ...a })),
   ])
   const file = `oneshot-${state.step}.bin`
   writeFileSync(join(dir, `${file}.tmp`), bin)
   renameSync(join(dir, `${file}.tmp`), join(dir, file))
-  const { weights: _w, momentum: _m, adam, ...rest } = state
+  const { weights: _w, momentum: _m, adam, aux: _x, ...rest } = state
   const header: OneShotFileHeader = {
     ...rest,
     adamSteps: adam.t,
@@ -104,6 +105,7 @@ export function loadOneShotState(dir: string): OneShotState & { readonly header:
   const read = (m: Slot) => readArray(bin, m)
   const group = (g: Slot['group']) => h.arrays.filter((m) => m.group === g)
   const adam = group('adam')
+  const aux = group('aux')
   const { bin: _b, arrays: _a, extra: _e, adamSteps, ...state } = h
   return {
     ...state,
@@ -115,5 +117,6 @@ export function loadOneShotState(dir: string): OneShotState & { readonly header:
       v: read(adam.find((m) => m.name === 'v')!),
       t: adamSteps,
     },
+    ...(aux.length === 0 ? {} : { aux: aux.map((m) => ({ name: m.name, shape: m.shape, values: read(m) })) }),
   }
 }

@@ -44,6 +44,16 @@ export const CellSupernetConfig = z
       .boolean()
       .default(false)
       .describe('PC-DARTS: each node weights its incoming edges by softmax(beta) over them'),
+    opMask: z
+      .array(z.array(z.boolean()).length(CELL_OPS.length))
+      .length(EDGES.length)
+      .refine((rows) => rows.every((r) => r.some(Boolean)), {
+        message: 'every edge needs at least one operation',
+      })
+      .optional()
+      .describe(
+        'few-shot NAS: the operations each edge may use (6 x 5, CELL_OPS order; absent: all), as a sub-supernet of a split has',
+      ),
   })
   .strict()
   .refine((c) => c.channels % c.partialChannels === 0, {
@@ -170,6 +180,11 @@ export class CellSupernet {
     return this.betas === undefined ? [this.alphas] : [this.alphas, this.betas]
   }
 
+  /** The names of {@link weights}, in their order (`s<stage>c<cell>e<edge>/...` for an edge's). */
+  get weightNames(): string[] {
+    return [...this.params.keys()]
+  }
+
   /** The network weights (not the architecture weights), in creation order. */
   get weights(): tf.Variable[] {
     return [...this.params.values()]
@@ -253,7 +268,7 @@ export class CellSupernet {
       }
       const weights =
         mixing.kind === 'softmax'
-          ? tf.softmax(this.alphas)
+          ? this.softmaxWeights()
           : mixing.kind === 'weights'
             ? mixing.weights
             : undefined
@@ -290,6 +305,7 @@ export class CellSupernet {
         let sum: tf.Tensor | undefined
         for (let i = 0; i < CELL_OPS.length; i++) {
           if (skip?.[e]![i] === 0) continue
+          if (mixing.kind === 'softmax' && c.opMask?.[e]![i] === false) continue
           const out = opOut(i, h, prefix)
           if (out === undefined) continue
           const term = tf.mul(out, tf.squeeze(tf.slice(row, [i], [1])))
@@ -353,10 +369,22 @@ export class CellSupernet {
     })
   }
 
-  /** softmax(alpha) per edge, as plain rows (6 x 5). */
+  /** softmax(alpha) per edge, as plain rows (6 x 5); an operation the `opMask` leaves out has 0. */
   opWeights(): number[][] {
     this.assertAlive()
-    return tf.tidy(() => tf.softmax(this.alphas).arraySync())
+    return tf.tidy(() => this.softmaxWeights().arraySync())
+  }
+
+  /**
+   * softmax(alpha) over each edge's operations, those `opMask` leaves out at exactly 0 (with no
+   * gradient), in a tensor (6 x 5).
+   */
+  softmaxWeights(): tf.Tensor2D {
+    const mask = this.config.opMask
+    if (mask === undefined) return tf.softmax(this.alphas)
+    return tf.tidy(() =>
+      tf.softmax(tf.add(this.alphas, tf.tensor2d(mask.map((r) => r.map((b) => (b ? 0 : -1e9)))))),
+    )
   }
 
   /**

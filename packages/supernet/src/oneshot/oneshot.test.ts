@@ -5,10 +5,13 @@ import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { caught, quadrants, TINY_CELL as TINY } from '../testing-internal/fixtures.js'
 import { CELL_OPS, CellSupernet } from './cell-supernet.js'
+import fc from 'fast-check'
 import {
   binaryGates,
   gumbelSample,
+  maxWWeights,
   nb201EdgeLatencies,
+  oneShotLr,
   searchCell,
   type OneShotConfig,
   type OneShotState,
@@ -241,21 +244,67 @@ describe('ProxylessNAS', () => {
   })
 })
 
+describe('sharpDARTS parts', () => {
+  it('cosine power annealing runs from lr to minLr, below the cosine in between, and is the cosine at base 1', () => {
+    const t = { lr: 0.025, minLr: 0.001 }
+    fc.assert(
+      fc.property(
+        fc.double({ min: 1.01, max: 100, noNaN: true }),
+        fc.integer({ min: 1, max: 999 }),
+        (b, s) => {
+          const at = (step: number) => oneShotLr({ ...t, lrPowerBase: b }, step, 1000)
+          const cosine = oneShotLr({ ...t, lrPowerBase: 1 }, s, 1000)
+          expect(at(0)).toBeCloseTo(0.025, 12)
+          expect(at(1000)).toBeCloseTo(0.001, 12)
+          expect(at(s)).toBeLessThan(cosine)
+          expect(at(s)).toBeLessThanOrEqual(at(s - 1))
+          expect(at(s)).toBeGreaterThan(0.001)
+        },
+      ),
+    )
+    // base 1 is the cosine; at the midpoint base 2 gives (2^1.5 - 2) / 2 of the range
+    expect(oneShotLr({ ...t, lrPowerBase: 1 }, 500, 1000)).toBeCloseTo(0.013, 12)
+    expect(oneShotLr({ lr: 1, minLr: 0, lrPowerBase: 2 }, 50, 100)).toBeCloseTo((2 ** 1.5 - 2) / 2, 12)
+  })
+
+  it('Max-W gives the strongest operation 1 and the others their distance below it, with gradients', () => {
+    const alphas = tf.variable(tf.tensor2d([[0.3, -1, 2, 0.5, 0.1]]))
+    const w = tf.softmax(alphas).arraySync()[0]!
+    const m = maxWWeights(alphas).arraySync()[0]!
+    const top = Math.max(...w)
+    m.forEach((v, i) => expect(v).toBeCloseTo(1 - top + w[i]!, 6))
+    expect(Math.max(...m)).toBeCloseTo(1, 6)
+    const { grads } = tf.variableGrads(
+      () => tf.sum<tf.Scalar>(tf.mul(maxWWeights(alphas), [[1, 2, 3, 4, 5]])),
+      [alphas],
+    )
+    expect(Math.max(...grads[alphas.name]!.dataSync().map(Math.abs))).toBeGreaterThan(1e-3)
+    tf.dispose([alphas, ...Object.values(grads)])
+  })
+})
+
 describe('searchCell', () => {
-  const config = (method: 'darts' | 'gdas' | 'proxyless'): OneShotConfig => ({
+  const config = (method: 'darts' | 'gdas' | 'proxyless' | 'rarts'): OneShotConfig => ({
     method,
     epochs: 2,
     batchSize: 16,
     seed: 3,
   })
+  /** Each method's config, by name (sd-darts: two teachers, a snapshot every second step). */
+  const configOf = (name: string): OneShotConfig =>
+    name === 'sd-darts'
+      ? { ...config('darts'), teachers: 2, teacherEvery: 2 }
+      : name === 'sharp-darts'
+        ? { ...config('darts'), edgeWeighting: 'max-w', lrPowerBase: 2 }
+        : config(name as 'darts')
 
-  it.each(['darts', 'gdas'] as const)(
+  it.each(['darts', 'gdas', 'rarts', 'sd-darts', 'sharp-darts'] as const)(
     '%s moves the architecture weights and derives a cell',
     async (method) => {
       const net = new CellSupernet(TINY)
       const before = net.opWeights()
       const progress: number[] = []
-      const r = await searchCell(net, train, valid, config(method), {
+      const r = await searchCell(net, train, valid, configOf(method), {
         onProgress: (p) => progress.push(p.step),
       })
       expect(r.status).toBe('complete')
@@ -272,14 +321,14 @@ describe('searchCell', () => {
     },
   )
 
-  it.each(['darts', 'gdas', 'proxyless'] as const)(
+  it.each(['darts', 'gdas', 'proxyless', 'rarts', 'sd-darts'] as const)(
     '%s: stopped and resumed from its checkpoint, ends with the weights and alphas of one run',
     async (method) => {
       const straight = new CellSupernet(TINY)
-      await searchCell(straight, train, valid, config(method))
+      await searchCell(straight, train, valid, configOf(method))
       const first = new CellSupernet(TINY)
       let saved: OneShotState | undefined
-      const stopped = await searchCell(first, train, valid, config(method), {
+      const stopped = await searchCell(first, train, valid, configOf(method), {
         maxSteps: 4,
         onCheckpoint: (s) => {
           saved = s
@@ -289,7 +338,13 @@ describe('searchCell', () => {
       expect(saved!.step).toBe(4)
       first.dispose()
       const again = new CellSupernet(TINY)
-      const r = await searchCell(again, train, valid, config(method), { resume: saved! })
+      // RARTS keeps its validation network, SD-DARTS its two teachers, in the checkpoint
+      const aux = (saved!.aux ?? []).map((a) => a.name)
+      expect(aux.filter((n) => n.startsWith('y/'))).toHaveLength(
+        method === 'rarts' ? again.weights.length : 0,
+      )
+      expect(aux.some((n) => n.startsWith('teacher/1/'))).toBe(method === 'sd-darts')
+      const r = await searchCell(again, train, valid, configOf(method), { resume: saved! })
       expect(r.status).toBe('complete')
       expect(again.state()).toEqual(straight.state())
       expect(r.history[1]).toEqual(straight.opWeights())
@@ -297,6 +352,57 @@ describe('searchCell', () => {
       again.dispose()
     },
   )
+
+  it('RARTS: the proximity term beta keeps the validation network y near the weights w', async () => {
+    const gap = async (rartsBeta: number) => {
+      const net = new CellSupernet(TINY)
+      let saved: OneShotState | undefined
+      await searchCell(
+        net,
+        train,
+        valid,
+        { ...config('rarts'), rartsBeta },
+        { onCheckpoint: (s) => void (saved = s) },
+      )
+      const w = net.state()
+      const ys = saved!.aux!.filter((a) => a.name.startsWith('y/'))
+      net.dispose()
+      // the network weights are the state's arrays before the architecture weights
+      let sq = 0
+      ys.forEach((y, i) => y.values.forEach((v, j) => (sq += (v - w[i]!.values[j]!) ** 2)))
+      return Math.sqrt(sq)
+    }
+    const loose = await gap(0)
+    const tight = await gap(20)
+    expect(loose).toBeGreaterThan(0)
+    expect(tight).toBeLessThan(0.5 * loose)
+  })
+
+  it('SD-DARTS: with distillation weight 0 the teachers change nothing; with weight 1 they do', async () => {
+    const run = async (c: OneShotConfig) => {
+      const net = new CellSupernet(TINY)
+      await searchCell(net, train, valid, c)
+      const s = net.state()
+      net.dispose()
+      return s
+    }
+    const plain = await run(config('darts'))
+    expect(await run({ ...configOf('sd-darts'), distillWeight: 0 })).toEqual(plain)
+    expect(await run(configOf('sd-darts'))).not.toEqual(plain)
+  })
+
+  it('Max-W and self-distillation are refused for methods that sample one operation', async () => {
+    const net = new CellSupernet(TINY)
+    await expect(
+      searchCell(net, train, valid, { ...config('gdas'), edgeWeighting: 'max-w' }),
+    ).rejects.toMatchObject({ code: 'CONFIG_INVALID', allowed: ['darts', 'rarts'] })
+    await expect(
+      searchCell(net, train, valid, { ...config('proxyless'), teachers: 1 }),
+    ).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+    })
+    net.dispose()
+  })
 
   it('second-order DARTS: the unrolled gradient, which tends to the first-order one as the step vanishes, resumes exactly', async () => {
     const run = async (order: 1 | 2, lr: number, maxSteps?: number) => {
@@ -340,6 +446,10 @@ describe('searchCell', () => {
     const net = new CellSupernet(TINY)
     await expectNoLeaks(() => searchCell(net, train, valid, { ...config('darts'), epochs: 1 }))
     await expectNoLeaks(() => searchCell(net, train, valid, { ...config('gdas'), epochs: 1 }))
+    await expectNoLeaks(() => searchCell(net, train, valid, { ...config('rarts'), epochs: 1 }))
+    await expectNoLeaks(() =>
+      searchCell(net, train, valid, { ...configOf('sd-darts'), edgeWeighting: 'max-w' }),
+    )
     net.dispose()
   })
 

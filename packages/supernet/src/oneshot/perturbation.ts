@@ -3,7 +3,7 @@ import type { Batch, Dataset } from '@nasjs/models'
 import { batches, crossEntropy, parseTrainConfig } from '@nasjs/models'
 import type { Nb201Arch } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
-import { CELL_OPS, type CellSupernet } from './cell-supernet.js'
+import { CELL_OPS, type CellSupernet, type EdgeMixing } from './cell-supernet.js'
 import { clippedSgdStep } from './search.js'
 
 /**
@@ -100,25 +100,13 @@ export async function perturbationSelect(
   /** softmax(alpha) with the decided edges one-hot, and `mask` (edge, op) set to 0. */
   const weightsWith = (mask?: readonly [number, number]): tf.Tensor2D =>
     tf.tidy(() => {
-      const w = tf.softmax(net.alphas).arraySync()
+      const w = net.softmaxWeights().arraySync()
       for (const [e, k] of fixed) w[e] = w[e]!.map((_, i) => (i === k ? 1 : 0))
       if (mask !== undefined) w[mask[0]]![mask[1]] = 0
       return tf.tensor2d(w)
     })
-  const accuracy = (w: tf.Tensor2D): number => {
-    let correct = 0
-    const n = valid.y.length
-    const size = shape[0] * shape[1] * shape[2]
-    for (let at = 0; at < n; at += evalBatch) {
-      const m = Math.min(evalBatch, n - at)
-      correct += tf.tidy(() => {
-        const x = tf.tensor4d(valid.x.subarray(at * size, (at + m) * size), [m, ...shape])
-        const pred = tf.argMax(net.forward(x, { kind: 'weights', weights: w }), 1)
-        return tf.sum(tf.equal(pred, tf.tensor1d(valid.y.subarray(at, at + m), 'int32'))).dataSync()[0]!
-      })
-    }
-    return correct / n
-  }
+  const accuracy = (w: tf.Tensor2D): number =>
+    supernetAccuracy(net, valid, { kind: 'weights', weights: w }, evalBatch)
   const sgd = parseTrainConfig({ optimizer: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-4 })
   const vars = net.weights
   const tune = (w: tf.Tensor2D, round: number) => {
@@ -161,13 +149,19 @@ export async function perturbationSelect(
     const base = accuracy(full)
     full.dispose()
     const removed: number[] = []
+    // an operation a few-shot split left out of the edge is not a candidate (removing it changes nothing)
+    const allowed = net.config.opMask?.[e] ?? CELL_OPS.map(() => true)
     for (let k = 0; k < ops; k++) {
+      if (!allowed[k]) {
+        removed.push(base)
+        continue
+      }
       const w = weightsWith([e, k])
       removed.push(accuracy(w))
       w.dispose()
       await new Promise((r) => setTimeout(r, 0))
     }
-    const k = removed.indexOf(Math.min(...removed))
+    const k = removed.reduce((best, v, i) => (allowed[i] && (best < 0 || v < removed[best]!) ? i : best), -1)
     fixed.set(e, k)
     const d: PerturbationEdge = { edge: e, base, removed, chosen: CELL_OPS[k]! }
     decided.push(d)
@@ -180,4 +174,29 @@ export async function perturbationSelect(
   }
   const arch = Array.from({ length: edgesCount }, (_, e) => CELL_OPS[fixed.get(e)!]!) as unknown as Nb201Arch
   return { arch, edges: decided, seconds: (performance.now() - t0) / 1000 }
+}
+
+/**
+ * Share of `data` the supernet classifies right with its edges mixed as `mixing` says (batches of
+ * `evalBatch`). @internal
+ */
+export function supernetAccuracy(
+  net: CellSupernet,
+  data: Dataset,
+  mixing: EdgeMixing,
+  evalBatch = 250,
+): number {
+  const shape = net.config.inputShape
+  let correct = 0
+  const n = data.y.length
+  const size = shape[0] * shape[1] * shape[2]
+  for (let at = 0; at < n; at += evalBatch) {
+    const m = Math.min(evalBatch, n - at)
+    correct += tf.tidy(() => {
+      const x = tf.tensor4d(data.x.subarray(at * size, (at + m) * size), [m, ...shape])
+      const pred = tf.argMax(net.forward(x, mixing), 1)
+      return tf.sum(tf.equal(pred, tf.tensor1d(data.y.subarray(at, at + m), 'int32'))).dataSync()[0]!
+    })
+  }
+  return correct / n
 }

@@ -18,7 +18,7 @@ import {
  * The one-shot methods of {@link searchCell}.
  * @since 0.2.0
  */
-export const ONESHOT_METHODS = ['darts', 'gdas', 'proxyless'] as const
+export const ONESHOT_METHODS = ['darts', 'gdas', 'proxyless', 'rarts'] as const
 
 /**
  * How {@link searchCell} searches (zod, strict, defaults filled in). The defaults are the
@@ -76,6 +76,53 @@ export const OneShotConfig = z
       .min(0)
       .default(0)
       .describe('ProxylessNAS: lambda of the expected-latency term added to the architecture loss (per ms)'),
+    edgeWeighting: z
+      .enum(['softmax', 'max-w'])
+      .default('softmax')
+      .describe(
+        "DARTS and RARTS: how an edge weights its operations; 'max-w' is sharpDARTS's Max-W, 1 - max(w) + w_i with w = softmax(alpha)",
+      ),
+    lrPowerBase: z
+      .number()
+      .min(1)
+      .default(1)
+      .describe(
+        "the network weights' schedule: 1 is the cosine; above 1 sharpDARTS's cosine power annealing with this base (2 in its CIFAR-10 setting)",
+      ),
+    rartsLambda: z
+      .number()
+      .positive()
+      .default(1)
+      .describe('RARTS: lambda, the weight of the validation network loss in the relaxed objective'),
+    rartsBeta: z
+      .number()
+      .min(0)
+      .default(1)
+      .describe('RARTS: beta, the weight of the proximity term beta/2 |w - y|^2 between the two networks'),
+    teachers: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe(
+        'SD-DARTS: how many earlier snapshots of the supernet vote as teachers of the weight step (0: no self-distillation)',
+      ),
+    teacherEvery: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('SD-DARTS: steps between two snapshots (0: one epoch)'),
+    distillWeight: z
+      .number()
+      .min(0)
+      .default(1)
+      .describe("SD-DARTS: weight of the teachers' KL term beside the cross-entropy"),
+    distillTemperature: z
+      .number()
+      .positive()
+      .default(1)
+      .describe('SD-DARTS: softmax temperature of the distillation (the KL term is scaled by its square)'),
     seed: z.number().int().default(0),
   })
   .strict()
@@ -103,6 +150,12 @@ export interface OneShotState {
   readonly adam: { readonly m: Float32Array; readonly v: Float32Array; readonly t: number }
   /** softmax(alpha) at the end of every epoch so far (epochs x 6 edges x 5 operations). */
   readonly history: readonly (readonly (readonly number[])[])[]
+  /**
+   * The other weight sets a method keeps, in `CellSupernet.weights` order: RARTS's validation
+   * network `y/<i>` and its momentum `y-momentum/<i>`; SD-DARTS's teacher snapshots
+   * `teacher/<k>/<i>` (oldest first; the network weights, then the architecture weights).
+   */
+  readonly aux?: readonly NamedArray[]
 }
 
 /**
@@ -155,6 +208,47 @@ export interface OneShotResult {
   readonly totalSteps: number
   readonly seconds: number
   readonly history: readonly (readonly (readonly number[])[])[]
+}
+
+/**
+ * The network weights' learning rate at `step` of `totalSteps`: the cosine from `lr` to `minLr`,
+ * or with `lrPowerBase` b > 1 sharpDARTS's cosine power annealing (Hundt, Jain and Hager 2019):
+ * with c = (1 + cos(pi step / total)) / 2 falling from 1 to 0, the rate is
+ * minLr + (lr - minLr) (b^(c+1) - b) / (b^2 - b), which falls faster than the cosine early and
+ * slower late (the larger b, the more like an exponential decay).
+ * @since 0.2.0
+ * @category one-shot
+ */
+export function oneShotLr(
+  t: Pick<OneShotShape, 'lr' | 'minLr' | 'lrPowerBase'>,
+  step: number,
+  totalSteps: number,
+): number {
+  const c = 0.5 * (1 + Math.cos((Math.PI * step) / totalSteps))
+  const b = t.lrPowerBase
+  const share = b === 1 ? c : (b ** (c + 1) - b) / (b * b - b)
+  return t.minLr + (t.lr - t.minLr) * share
+}
+
+/**
+ * sharpDARTS's Max-W weighting of each edge's operations (Hundt, Jain and Hager 2019): with
+ * w = softmax(alpha) over the edge, operation i is weighted 1 - max(w) + w_i, so the strongest
+ * operation runs at full strength and the others as far below it as their weights are below its.
+ * With `mask` (an edge's allowed operations, as `CellSupernetConfig.opMask`), the softmax runs over
+ * the allowed operations and the others weigh exactly 0.
+ * @since 0.2.0
+ * @category one-shot
+ */
+export function maxWWeights(alphas: tf.Tensor2D, mask?: readonly (readonly boolean[])[]): tf.Tensor2D {
+  return tf.tidy(() => {
+    if (mask === undefined) {
+      const w = tf.softmax(alphas)
+      return tf.add<tf.Tensor2D>(tf.sub(1, tf.max(w, 1, true)), w)
+    }
+    const keep = tf.tensor2d(mask.map((r) => r.map((b) => (b ? 1 : 0))))
+    const w = tf.softmax(tf.add(alphas, tf.mul(tf.sub(keep, 1), 1e9)))
+    return tf.mul<tf.Tensor2D>(tf.add(tf.sub(1, tf.max(w, 1, true)), w), keep)
+  })
 }
 
 /** GDAS's temperature at epoch `e` (linear from tauMax to tauMin over the epochs). */
@@ -317,6 +411,25 @@ export async function searchCell(
       path: ['order'],
     })
   }
+  const mixedByAlphas = t.method === 'darts' || t.method === 'rarts'
+  if (!mixedByAlphas && (t.edgeWeighting !== 'softmax' || t.teachers > 0)) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `Max-W weighting and self-distillation (teachers) apply to DARTS and RARTS, whose edges mix every operation; this search is ${t.method}`,
+      value: { method: t.method, edgeWeighting: t.edgeWeighting, teachers: t.teachers },
+      allowed: ['darts', 'rarts'],
+      path: ['method'],
+    })
+  }
+  if (!mixedByAlphas && net.config.opMask !== undefined) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `a supernet with an operation mask (a few-shot split) is searched by DARTS or RARTS; this search is ${t.method}`,
+      value: t.method,
+      allowed: ['darts', 'rarts'],
+      path: ['method'],
+    })
+  }
   const stepsPerEpoch = Math.ceil(train.y.length / t.batchSize)
   const validPerEpoch = Math.ceil(valid.y.length / t.batchSize)
   const totalSteps = stepsPerEpoch * t.epochs
@@ -356,6 +469,29 @@ export async function searchCell(
     return out
   }
   let adamT = resume?.adam.t ?? 0
+  // RARTS: the validation network y (starting as w) and its momentum
+  const aux = new Map((resume?.aux ?? []).map((a) => [a.name, a]))
+  const fromAux = (name: string, like: tf.Variable, fallback: () => tf.Tensor) =>
+    tf.tidy(() => {
+      const a = aux.get(name)
+      return tf.variable(a === undefined ? fallback() : tf.tensor(a.values, like.shape), false)
+    })
+  const yVars = t.method === 'rarts' ? vars.map((w, i) => fromAux(`y/${i}`, w, () => tf.clone(w))) : []
+  const yMomentum =
+    t.method === 'rarts' ? vars.map((w, i) => fromAux(`y-momentum/${i}`, w, () => tf.zerosLike(w))) : []
+  // SD-DARTS: snapshots of the supernet (network and architecture weights), oldest first
+  const snapshotOf = [...vars, ...archVars]
+  const teachers: tf.Tensor[][] = []
+  for (let k = 0; aux.has(`teacher/${k}/0`); k++) {
+    teachers.push(
+      snapshotOf.map((v, i) => {
+        const a = aux.get(`teacher/${k}/${i}`)
+        if (a === undefined) throw checkpointMismatch(`teacher ${k} lacks array ${i}`)
+        return tf.tensor(a.values, v.shape)
+      }),
+    )
+  }
+  const teacherEvery = t.teacherEvery === 0 ? stepsPerEpoch : t.teacherEvery
   const sgd = parseTrainConfig({
     optimizer: 'sgd',
     momentum: t.momentum,
@@ -384,22 +520,77 @@ export async function searchCell(
       momentum: momentum.map((m) => new Float32Array(m.dataSync())),
       adam: { m: flat(adamM), v: flat(adamV), t: adamT },
       history,
+      ...(yVars.length + teachers.length === 0
+        ? {}
+        : {
+            aux: [
+              ...named('y', yVars),
+              ...named('y-momentum', yMomentum),
+              ...teachers.flatMap((s, k) => named(`teacher/${k}`, s)),
+            ],
+          }),
     })
+  }
+  const named = (prefix: string, ts: readonly tf.Tensor[]): NamedArray[] =>
+    ts.map((v, i) => ({
+      name: `${prefix}/${i}`,
+      shape: [...v.shape],
+      values: new Float32Array(v.dataSync()),
+    }))
+  /** Runs `fn` with `values` in the variables `targets`, which get their own values back after. */
+  const swapped = <R>(targets: readonly tf.Variable[], values: readonly tf.Tensor[], fn: () => R): R => {
+    const saved = targets.map((v) => tf.keep(tf.clone(v)))
+    tf.tidy(() => targets.forEach((v, i) => v.assign(values[i]!)))
+    try {
+      return fn()
+    } finally {
+      tf.tidy(() => targets.forEach((v, i) => v.assign(saved[i]!)))
+      tf.dispose(saved)
+    }
   }
   const toTensors = (b: Batch) =>
     tf.tidy(() => ({
       x: tf.tensor4d(b.xs, [b.n, ...net.config.inputShape]),
       y: tf.tensor1d(b.ys, 'float32'),
     }))
+  /** DARTS's and RARTS's mixing of every operation: softmax(alpha), or sharpDARTS's Max-W. */
+  const edgeMixing = (): EdgeMixing =>
+    t.edgeWeighting === 'max-w'
+      ? {
+          kind: 'weights',
+          weights: maxWWeights(net.alphas, net.config.opMask),
+          // with a mask, the operations it leaves out (weight exactly 0) are not run
+          all: net.config.opMask === undefined,
+        }
+      : { kind: 'softmax' }
   /**
    * Loss of a batch and the gradients of `of`, each edge mixed as DARTS does, or (GDAS) by a
    * Gumbel sample drawn inside the differentiated function from stream (seed + which, step).
    */
-  const lossAndGrads = (b: Batch, of: tf.Variable[], which: number, tau: number) => {
+  const lossAndGrads = (
+    b: Batch,
+    of: tf.Variable[],
+    which: number,
+    tau: number,
+    extra: { readonly distill?: boolean; readonly scale?: number } = {},
+  ) => {
     const { x, y } = toTensors(b)
+    const T = t.distillTemperature
+    // SD-DARTS's voting teachers: the mean of the snapshots' softened predictions
+    const target =
+      extra.distill === true && teachers.length > 0
+        ? tf.tidy(() => {
+            const probs = teachers.map((snap) =>
+              swapped(snapshotOf, snap, () =>
+                tf.tidy(() => tf.softmax(tf.div(net.forward(x, edgeMixing()), T))),
+              ),
+            )
+            return tf.div<tf.Tensor2D>(tf.addN(probs), probs.length)
+          })
+        : undefined
     try {
       return tf.variableGrads(() => {
-        let mixing: EdgeMixing = { kind: 'softmax' }
+        let mixing: EdgeMixing = edgeMixing()
         let penalty: tf.Scalar | undefined
         if (t.method === 'gdas') {
           const rng = stepRng(t.seed + which, step)
@@ -421,11 +612,20 @@ export async function searchCell(
             )
           }
         }
-        const ce = crossEntropy(net.forward(x, mixing), y, net.config.classes)
-        return penalty === undefined ? ce : tf.add<tf.Scalar>(ce, penalty)
+        const logits = net.forward(x, mixing)
+        let loss = crossEntropy(logits, y, net.config.classes)
+        if (extra.scale !== undefined) loss = tf.mul<tf.Scalar>(loss, extra.scale)
+        if (target !== undefined) {
+          // KL(teachers || student) at temperature T, scaled by T^2 (Hinton et al.'s distillation)
+          const logP = tf.logSoftmax(tf.div(logits, T))
+          const kl = tf.mean(tf.sum(tf.mul(target, tf.sub(tf.log(tf.add(target, 1e-12)), logP)), 1))
+          loss = tf.add<tf.Scalar>(loss, tf.mul(kl, t.distillWeight * T * T))
+        }
+        return penalty === undefined ? loss : tf.add<tf.Scalar>(loss, penalty)
       }, of)
     } finally {
       tf.dispose([x, y])
+      target?.dispose()
     }
   }
   let status: OneShotResult['status'] = 'complete'
@@ -461,12 +661,39 @@ export async function searchCell(
       }
       const base = trainIt.next().value as Batch
       const arch = validIt.next().value as Batch
-      const lr = t.minLr + 0.5 * (t.lr - t.minLr) * (1 + Math.cos((Math.PI * step) / totalSteps))
+      const lr = oneShotLr(t, step, totalSteps)
       const tau = gdasTau(t, e)
+      /**
+       * The architecture's loss and gradients: on the validation batch (DARTS, GDAS, ProxylessNAS),
+       * or RARTS's L_train(w, alpha) on the training batch plus lambda L_valid(y, alpha) of the
+       * validation network on the validation batch (the loss reported is L_valid(y, alpha)).
+       */
+      const archLossAndGrads = (): { v: number; grads: tf.NamedTensorMap } => {
+        if (t.method !== 'rarts') {
+          const { value, grads } = lossAndGrads(arch, archVars, 1, tau)
+          const v = value.dataSync()[0]!
+          value.dispose()
+          return { v, grads }
+        }
+        const onTrain = lossAndGrads(base, archVars, 1, tau)
+        const onValid = swapped(vars, yVars, () =>
+          lossAndGrads(arch, archVars, 6, tau, { scale: t.rartsLambda }),
+        )
+        const lt = onTrain.value.dataSync()[0]!
+        const v = Number.isFinite(lt) ? onValid.value.dataSync()[0]! / t.rartsLambda : lt
+        tf.dispose([onTrain.value, onValid.value])
+        const grads: tf.NamedTensorMap = {}
+        for (const a of archVars) {
+          const g1 = onTrain.grads[a.name]
+          const g2 = onValid.grads[a.name]
+          if (g1 !== undefined && g2 !== undefined) grads[a.name] = tf.add(g1, g2)
+          else if (g1 !== undefined || g2 !== undefined) grads[a.name] = tf.clone((g1 ?? g2)!)
+        }
+        tf.dispose([...Object.values(onTrain.grads), ...Object.values(onValid.grads)])
+        return { v, grads }
+      }
       const archStep = (): number => {
-        const { value, grads } = lossAndGrads(arch, archVars, 1, tau)
-        const v = value.dataSync()[0]!
-        value.dispose()
+        const { v, grads } = archLossAndGrads()
         if (Number.isFinite(v) && t.method === 'darts' && t.order === 2) {
           const direct = grads[net.alphas.name]
           grads[net.alphas.name] = unrolledGradient(base, arch, lr)
@@ -531,13 +758,55 @@ export async function searchCell(
           tf.dispose(saved)
         }
       }
+      /**
+       * RARTS's proximity term beta/2 |a - b|^2 added to the gradients of `of` (which hold a):
+       * beta (a - b).
+       */
+      const addProximity = (
+        grads: tf.NamedTensorMap,
+        of: readonly tf.Variable[],
+        other: readonly tf.Tensor[],
+      ) => {
+        if (t.rartsBeta === 0) return
+        of.forEach((w, i) => {
+          const g = grads[w.name]
+          const pull = tf.tidy(() => tf.mul(tf.sub(w, other[i]!), t.rartsBeta))
+          grads[w.name] = g === undefined ? pull : tf.add(g, pull)
+          if (g !== undefined) {
+            g.dispose()
+            pull.dispose()
+          }
+        })
+      }
       const weightStep = (): number => {
-        const { value, grads } = lossAndGrads(base, vars, 2, tau)
+        const { value, grads } = lossAndGrads(base, vars, 2, tau, { distill: t.teachers > 0 })
         const v = value.dataSync()[0]!
         value.dispose()
+        if (t.method === 'rarts') addProximity(grads, vars, yVars)
         if (Number.isFinite(v)) clippedSgdStep(sgd, vars, grads, momentum, lr, step + 1, t.gradClip)
         tf.dispose(Object.values(grads))
         return v
+      }
+      /**
+       * RARTS's step of the validation network y: lambda L_valid(y, alpha) + beta/2 |y - w|^2 on
+       * the validation batch, by the same SGD as the weights (its own momentum), at the new w.
+       */
+      const yStep = (): number => {
+        const w = vars.map((v) => tf.keep(tf.clone(v)))
+        try {
+          return swapped(vars, yVars, () => {
+            const { value, grads } = lossAndGrads(arch, vars, 7, tau, { scale: t.rartsLambda })
+            const v = value.dataSync()[0]! / t.rartsLambda
+            value.dispose()
+            addProximity(grads, vars, w)
+            if (Number.isFinite(v)) clippedSgdStep(sgd, vars, grads, yMomentum, lr, step + 1, t.gradClip)
+            tf.dispose(Object.values(grads))
+            tf.tidy(() => yVars.forEach((y, i) => y.assign(vars[i]!)))
+            return v
+          })
+        } finally {
+          tf.dispose(w)
+        }
       }
       let archLoss = Number.NaN
       let loss: number
@@ -545,6 +814,12 @@ export async function searchCell(
       if (t.method === 'darts') {
         if (archNow) archLoss = archStep()
         loss = weightStep()
+      } else if (t.method === 'rarts') {
+        // Gauss-Seidel: w, then y at the new w, then alpha at the new w and y
+        loss = weightStep()
+        const yLoss = yStep()
+        if (!Number.isFinite(yLoss)) loss = yLoss
+        else if (archNow) archLoss = archStep()
       } else {
         loss = weightStep()
         if (archNow) archLoss = archStep()
@@ -556,6 +831,10 @@ export async function searchCell(
       }
       step++
       images += base.n + arch.n
+      if (t.teachers > 0 && step % teacherEvery === 0 && step < totalSteps) {
+        teachers.push(snapshotOf.map((v) => tf.keep(tf.clone(v))))
+        while (teachers.length > t.teachers) tf.dispose(teachers.shift())
+      }
       const seconds = (performance.now() - t0) / 1000
       options.onProgress?.({
         step,
@@ -578,7 +857,7 @@ export async function searchCell(
     }
     if (lastCheckpoint !== step && status !== 'failed') await checkpoint()
   } finally {
-    tf.dispose([...momentum, ...adamM, ...adamV])
+    tf.dispose([...momentum, ...adamM, ...adamV, ...yVars, ...yMomentum, ...teachers.flat()])
   }
   return {
     status,
@@ -620,6 +899,14 @@ export function clippedSgdStep(
   })
 }
 
+function checkpointMismatch(why: string): NasError {
+  return new NasError({
+    code: 'CONFIG_INVALID',
+    message: `cannot resume this one-shot search from the checkpoint: ${why}`,
+    value: why,
+  })
+}
+
 function checkResume(state: OneShotState, net: CellSupernet, t: OneShotShape): void {
   const bad = (why: string, value: unknown) =>
     new NasError({
@@ -629,9 +916,19 @@ function checkResume(state: OneShotState, net: CellSupernet, t: OneShotShape): v
     })
   if (state.format !== 'nasjs-oneshot' || state.version !== 1)
     throw bad('it is not a one-shot checkpoint', state.format)
+  // a checkpoint resumes on a supernet whose operation mask is the same or narrower: a sub-supernet
+  // of a few-shot split continues its parent's run
   const shape = CellSupernetConfig.safeParse(state.supernet)
-  if (!shape.success || JSON.stringify(shape.data) !== JSON.stringify(net.config))
+  const { opMask: savedMask, ...saved0 } = shape.success ? shape.data : { opMask: undefined }
+  const { opMask: mask, ...now } = net.config
+  if (!shape.success || JSON.stringify(saved0) !== JSON.stringify(now))
     throw bad('it was made with another supernet config', state.supernet)
+  if (
+    mask === undefined
+      ? savedMask !== undefined
+      : mask.some((r, e) => r.some((b, k) => b && savedMask?.[e]![k] === false))
+  )
+    throw bad("this supernet's operation mask is not the checkpoint's or narrower", savedMask)
   // (parsed again, so a checkpoint from before a field existed compares with its default)
   const saved = OneShotConfig.safeParse(state.search)
   if (!saved.success || JSON.stringify(saved.data) !== JSON.stringify(t))
