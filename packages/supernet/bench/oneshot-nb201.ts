@@ -13,6 +13,9 @@
  * rarts, sd-darts and sharp-darts are RARTS, DARTS with two voting teachers (the supernets at the ends
  * of the two latest epochs) and DARTS with Max-W and cosine power annealing (base 2), as `nas oneshot`
  * runs them.
+ * few-shot is few-shot NAS with the gradient matching split: DARTS sub-supernets split after 40 % and
+ * 70 % of the epochs (4 and 7 of 10), four at the end, the best by held-out accuracy of its cell
+ * (its minutes are every sub-supernet's).
  * darts-pt runs perturbation-based selection on the finished DARTS supernet of the same seed (its
  * minutes are the DARTS search's plus the selection's).
  */
@@ -23,7 +26,13 @@ import { initBackend } from '@nasjs/backend'
 import { loadNb201 } from '@nasjs/benchmarks/node'
 import { loadDataset } from '@nasjs/models/node'
 import { nb201 } from '@nasjs/search-space'
-import { CellSupernet, perturbationSelect, searchCell, type OneShotState } from '../src/index.js'
+import {
+  CellSupernet,
+  fewShotSearch,
+  perturbationSelect,
+  searchCell,
+  type OneShotState,
+} from '../src/index.js'
 
 const { values } = parseArgs({
   options: {
@@ -86,7 +95,7 @@ const fromJson = (text: string): OneShotState => {
   }
 }
 for (const method of values.methods.split(',') as (
-  'darts' | 'gdas' | 'darts-pt' | 'pc-darts' | 'rarts' | 'sd-darts' | 'sharp-darts'
+  'darts' | 'gdas' | 'darts-pt' | 'pc-darts' | 'rarts' | 'sd-darts' | 'sharp-darts' | 'few-shot'
 )[]) {
   for (let seed = 0; seed < Number(values.seeds); seed++) {
     const key = `${method}:${seed}`
@@ -102,6 +111,57 @@ for (const method of values.methods.split(',') as (
       // PC-DARTS: 1/4 of the channels through each edge, edges normalised (its CIFAR setting)
       ...(method === 'pc-darts' ? { partialChannels: 4, edgeNormalization: true } : {}),
     })
+    if (method === 'few-shot') {
+      const epochs = Number(values.epochs)
+      const file = (path: string) => join(out, `few-shot-${seed}-${path === '' ? 'root' : path}.json`)
+      const t0 = performance.now()
+      let last = 0
+      const f = await fewShotSearch(
+        data.train,
+        data.valid,
+        {
+          supernet: { ...net.config },
+          search: { epochs, batchSize: Number(values.batch), archLr: Number(values['arch-lr']), seed },
+          splitEpochs: [Math.round(0.4 * epochs), Math.round(0.7 * epochs)],
+        },
+        {
+          load: (path) => (existsSync(file(path)) ? fromJson(readFileSync(file(path), 'utf8')) : undefined),
+          onCheckpoint: (path, st) => {
+            writeFileSync(`${file(path)}.tmp`, toJson(st))
+            renameSync(`${file(path)}.tmp`, file(path))
+          },
+          onSplit: (sp) =>
+            log(
+              `${key} split ${sp.path === '' ? 'root' : sp.path} on edge ${sp.edge}: ${sp.groups.map((g) => g.join(',')).join(' | ')} (score ${sp.score.toFixed(3)}; ${sp.candidates.map((c) => `${c.edge}:${c.score.toFixed(3)}`).join(' ')})`,
+            ),
+          onProgress: (p) => {
+            if (performance.now() - last < 30_000 && p.step !== p.totalSteps) return
+            last = performance.now()
+            log(
+              `${key} sub-supernet ${p.path || 'root'} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}`,
+            )
+          },
+        },
+      )
+      net.dispose()
+      for (const l of f.leaves)
+        log(
+          `${key} leaf ${l.path}: ${nb201.format(l.arch)} held-out ${(100 * l.validAccuracy).toFixed(2)} -> CIFAR-10 test ${bench.query(l.arch, 'cifar10').test_acc!.toFixed(2)}`,
+        )
+      const row: Row = {
+        method,
+        seed,
+        arch: nb201.format(f.arch!),
+        test_acc: bench.query(f.arch!, 'cifar10').test_acc!,
+        // this process's minutes (a resumed run counts only what it ran)
+        minutes: (performance.now() - t0) / 60_000,
+        weights: f.leaves.find((l) => l.path === f.best)!.history.at(-1)! as number[][],
+      }
+      appendFileSync(resultsFile, `${JSON.stringify(row)}\n`)
+      done.set(key, row)
+      log(`${key}: ${row.arch} -> CIFAR-10 test ${row.test_acc.toFixed(2)} (${row.minutes.toFixed(1)} min)`)
+      continue
+    }
     // darts-pt selects on the DARTS supernet of the same seed, once its search has finished
     const searchMethod = method === 'gdas' || method === 'rarts' ? method : 'darts'
     const ckpt = join(out, `${method === 'darts-pt' ? 'darts' : method}-${seed}.json`)
