@@ -28,6 +28,15 @@ describe('nas oneshot', () => {
     expect(JSON.parse(readFileSync(join(cwd, 'straight', 'summary.json'), 'utf8'))).toMatchObject({
       arch: s.arch,
     })
+    // the cell of every epoch as the trials of a search run, which nas report reads as any other
+    const run = JSON.parse(readFileSync(join(cwd, 'straight', 'run', 'summary.json'), 'utf8')) as {
+      trials: number
+      space: string
+    }
+    expect(run).toMatchObject({ trials: 2, space: 'nb201' })
+    const rebuilt = nas(cwd, ['report', join('straight', 'run'), '--json'])
+    expect(rebuilt.status, rebuilt.stderr).toBe(0)
+    expect((rebuilt.json() as { trials: number }).trials).toBe(2)
     const report = readFileSync(join(cwd, 'straight', 'report.html'), 'utf8')
     expect(report.match(/<svg/g)).toHaveLength(6)
     for (const op of ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'])

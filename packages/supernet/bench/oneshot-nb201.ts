@@ -12,7 +12,7 @@
  * appended to <out>/results.jsonl, one line per (method, seed), and the table is printed at the end.
  * rarts, sd-darts and sharp-darts are RARTS, DARTS with two voting teachers (the supernets at the ends
  * of the two latest epochs) and DARTS with Max-W and cosine power annealing (base 2), as `nas oneshot`
- * runs them.
+ * runs them; max-w and cosine-power are DARTS with one of sharpDARTS's two parts each.
  * few-shot is few-shot NAS with the gradient matching split: DARTS sub-supernets split after 40 % and
  * 70 % of the epochs (4 and 7 of 10), four at the end, the best by held-out accuracy of its cell
  * (its minutes are every sub-supernet's).
@@ -95,7 +95,16 @@ const fromJson = (text: string): OneShotState => {
   }
 }
 for (const method of values.methods.split(',') as (
-  'darts' | 'gdas' | 'darts-pt' | 'pc-darts' | 'rarts' | 'sd-darts' | 'sharp-darts' | 'few-shot'
+  | 'darts'
+  | 'gdas'
+  | 'darts-pt'
+  | 'pc-darts'
+  | 'rarts'
+  | 'sd-darts'
+  | 'sharp-darts'
+  | 'few-shot'
+  | 'max-w'
+  | 'cosine-power'
 )[]) {
   for (let seed = 0; seed < Number(values.seeds); seed++) {
     const key = `${method}:${seed}`
@@ -184,6 +193,9 @@ for (const method of values.methods.split(',') as (
         ...(method === 'pc-darts' ? { archWarmupEpochs: Math.floor(0.3 * Number(values.epochs)) } : {}),
         ...(method === 'sd-darts' ? { teachers: 2 } : {}),
         ...(method === 'sharp-darts' ? { edgeWeighting: 'max-w' as const, lrPowerBase: 2 } : {}),
+        // the two parts of sharpDARTS alone (an ablation)
+        ...(method === 'max-w' ? { edgeWeighting: 'max-w' as const } : {}),
+        ...(method === 'cosine-power' ? { lrPowerBase: 2 } : {}),
         seed,
       },
       {

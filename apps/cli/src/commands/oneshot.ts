@@ -4,12 +4,13 @@ import { Command, Option } from '@commander-js/extra-typings'
 import { NB201_DATASETS } from '@nasjs/benchmarks'
 import { NasError } from '@nasjs/core'
 import type { DatasetSpec } from '@nasjs/models/node'
-import { formatNb201 } from '@nasjs/search-space'
+import { formatNb201, type Nb201Arch } from '@nasjs/search-space'
 import { fmtMetric, loadBenchmark, table, type Io } from '../context.js'
 import { EXIT } from '../errors.js'
 import { escapeXml, lineChart } from '../report/charts.js'
 import { duration } from '../render/progress.js'
 import { writeJsonAtomic } from '../run-files.js'
+import { writeEpochRun } from '../search/epoch-run.js'
 import { intFlag, positiveFlag } from '../search/parse.js'
 import { dataLabel, dataSpec } from '../search/training.js'
 
@@ -65,6 +66,11 @@ interface OneShotSummary {
   /** softmax(alpha) per edge at the end of each epoch. */
   readonly history: readonly (readonly (readonly number[])[])[]
   readonly ops: readonly string[]
+  /**
+   * The cell derived at the end of every epoch as the trials of a `nas search` run directory (this
+   * directory's `run/`: journal, summary, report), looked up in the NB201 table on CIFAR-10.
+   */
+  readonly run: { readonly dir: string; readonly bestValidAcc?: number; readonly bestTrial?: number }
 }
 
 /**
@@ -453,6 +459,20 @@ Examples:
           benchmark,
           history: r.history,
           ops: [...sn.CELL_OPS],
+          run: await (async () => {
+            const rs = await writeEpochRun(
+              join(out, 'run'),
+              r.history.map(
+                (row) => row.map((w) => sn.CELL_OPS[w.indexOf(Math.max(...w))]!) as unknown as Nb201Arch,
+              ),
+              { seed, method: opts.method },
+            )
+            const bestValidAcc = rs.best?.metrics['valid_acc']
+            return {
+              dir: 'run',
+              ...(bestValidAcc === undefined ? {} : { bestValidAcc, bestTrial: rs.best!.trial }),
+            }
+          })(),
         }
         writeFileSync(join(out, 'report.html'), oneshotReportHtml(summary))
         writeJsonAtomic(summaryPath, summary)
@@ -472,7 +492,9 @@ Examples:
             ].map(([k, v]) => [`  ${k}`, v!]),
           ),
         )
-        io.out(`\nsummary: ${summaryPath}\nreport: ${join(out, 'report.html')}`)
+        io.out(
+          `\nsummary: ${summaryPath}\nreport: ${join(out, 'report.html')}\nthe cell of every epoch as a search run: ${join(out, 'run', 'report.html')} (nas report ${join(out, 'run')})`,
+        )
       } finally {
         process.off('SIGINT', onSigint)
         process.off('SIGTERM', onSigint)
@@ -505,6 +527,7 @@ export function oneshotReportHtml(s: OneShotSummary): string {
     ['epochs / steps', `${s.epochs} / ${s.steps}`],
     ['search time', duration(s.seconds * 1000)],
     ['derived cell', s.arch],
+    ['the cell of every epoch as a search run', `${s.run.dir}/report.html`],
     ...(s.alphaArch === undefined ? [] : [['cell of the largest alphas', s.alphaArch] as [string, string]]),
     ...(s.fewShot === undefined
       ? []
