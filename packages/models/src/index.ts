@@ -46,3 +46,4 @@ export {
   type MbNetwork,
 } from './mbconv.js'
 export * from './hardware/index.js'
+export * from './graph.js'

@@ -17,3 +17,4 @@ export {
 export * from './calibrate.js'
 export * from './fold.js'
 export * from './cost.js'
+export * from './ptq.js'

@@ -1,0 +1,104 @@
+import { expectNoLeaks, initBackend } from '@nasjs/backend'
+import { Rng } from '@nasjs/core'
+import { buildModel } from '@nasjs/models'
+import { nb201 } from '@nasjs/search-space'
+import * as tf from '@tensorflow/tfjs-core'
+import type * as tfl from '@tensorflow/tfjs-layers'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { quantizeNetwork } from './ptq.js'
+
+beforeAll(async () => {
+  await initBackend({ quiet: true })
+})
+
+const CELL = nb201.parse(
+  '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|',
+)
+
+/** A small NB201 network whose BatchNorms have non-trivial moving statistics and affine weights. */
+function network(): tfl.LayersModel {
+  const model = buildModel(nb201, CELL, { channels: 8, cellsPerStage: 1, inputShape: [8, 8, 3], seed: 3 })
+  const rng = new Rng(4)
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue
+    layer.setWeights(
+      layer.getWeights().map((w) => {
+        const name = w.shape[0]!
+        const v = Float32Array.from({ length: name }, () => 0.5 + rng.uniform())
+        return tf.tensor1d(v)
+      }),
+    )
+  }
+  return model
+}
+const images = (n: number, seed: number) => tf.randomUniform([n, 8, 8, 3], -1, 1, 'float32', seed)
+const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!)
+
+describe('quantizeNetwork', () => {
+  it('in float32 with every BatchNorm folded, computes what the model computes', () => {
+    const model = network()
+    const x = images(16, 5)
+    const q = quantizeNetwork(model, images(32, 6), { weights: 'fp32', activations: 'fp32' })
+    const want = model.predict(x) as tf.Tensor
+    const got = q.predict(x)
+    expect(maxDiff(want, got)).toBeLessThan(1e-4)
+    // every BatchNorm right after a convolution is folded into it; the others (after an addition)
+    // and the convolutions without one (the reductions' shortcuts) are not
+    const afterConv = model.layers.filter(
+      (l) =>
+        l.getClassName() === 'BatchNormalization' &&
+        l.inboundNodes[0]!.inboundLayers[0]!.getClassName() === 'Conv2D',
+    )
+    const folded = q.layers.filter((l) => l.folded !== undefined)
+    expect(folded.length).toBeGreaterThan(10)
+    expect(folded.map((l) => l.folded).sort()).toEqual(afterConv.map((l) => l.name).sort())
+    tf.dispose([x, want, got])
+    q.dispose()
+    model.dispose()
+  })
+
+  it('int8 stays close to float and stores the weights in about a quarter of the bytes; fewer bits err more', () => {
+    const model = network()
+    const x = images(64, 7)
+    const want = model.predict(x) as tf.Tensor
+    const err = (weights: string, activations: string) => {
+      const q = quantizeNetwork(model, images(128, 8), { weights, activations })
+      const y = q.predict(x)
+      const e = maxDiff(want, y)
+      const bytes = q.weightBytes / q.float32Bytes
+      y.dispose()
+      q.dispose()
+      return { e, bytes }
+    }
+    const scale = tf.tidy(() => tf.max(tf.abs(want)).dataSync()[0]!)
+    const i16 = err('int16', 'int16')
+    const i8 = err('int8', 'int8')
+    const i4 = err('int4', 'int4')
+    expect(i16.e).toBeLessThan(i8.e)
+    expect(i8.e).toBeLessThan(i4.e)
+    expect(i8.e).toBeLessThan(0.1 * scale)
+    expect(i8.bytes).toBeGreaterThan(0.25)
+    expect(i8.bytes).toBeLessThan(0.3)
+    expect(err('fp8_e4m3', 'fp8_e4m3').e).toBeLessThan(0.2 * scale)
+    tf.dispose([x, want])
+    model.dispose()
+  })
+
+  it('every activation has a calibrated range, and nothing leaks', async () => {
+    const model = network()
+    const cal = images(32, 9)
+    const q = quantizeNetwork(model, cal, { calibration: 'percentile', percentile: 99.9 })
+    const relu = q.layers.filter((l) => l.className === 'ReLU')
+    expect(relu.every((l) => l.range !== undefined && l.range.min >= 0)).toBe(true)
+    expect(
+      q.layers.filter((l) => l.className === 'BatchNormalization' && l.range === undefined).length,
+    ).toBeGreaterThan(0)
+    const x = images(4, 10)
+    await expectNoLeaks(() => tf.dispose(q.predict(x)))
+    q.dispose()
+    expect(() => q.predict(x)).toThrow(/disposed/)
+    await expectNoLeaks(() => quantizeNetwork(model, cal).dispose())
+    tf.dispose([x, cal])
+    model.dispose()
+  })
+})

@@ -1,0 +1,333 @@
+import { NasError } from '@nasjs/core'
+import { parseConfig, runGraph } from '@nasjs/models'
+import * as tf from '@tensorflow/tfjs-core'
+import type * as tfl from '@tensorflow/tfjs-layers'
+import { z } from 'zod'
+import { CALIBRATION_METHODS, RangeObserver } from './calibrate.js'
+import { fakeQuant, fakeQuantInt, quantParams, type QuantParams } from './fake-quant.js'
+import { foldBatchNorm } from './fold.js'
+import { formatBits, numberFormat } from './formats.js'
+
+/**
+ * How {@link quantizeNetwork} quantizes (zod, strict, defaults filled in): int8 weights with one
+ * scale per output channel, int8 activations asymmetric per tensor with min-max ranges, every
+ * BatchNorm that follows a convolution or dense layer folded into it (TFLite's int8 recipe).
+ * @since 0.2.0
+ * @category post-training quantization
+ */
+export const PtqConfig = z
+  .object({
+    weights: z
+      .string()
+      .default('int8')
+      .describe('format of the weights (int2..int16, fp8_e4m3, fp8_e5m2, fp16, fp32)'),
+    weightsPerChannel: z.boolean().default(true),
+    activations: z.string().default('int8').describe('format of every activation'),
+    activationsSymmetric: z.boolean().default(false),
+    calibration: z.enum(CALIBRATION_METHODS as ['minmax', 'percentile', 'mse']).default('minmax'),
+    percentile: z.number().gt(50).max(100).default(99.99),
+    foldBatchNorm: z.boolean().default(true),
+    batchSize: z.number().int().min(1).default(64).describe('calibration images per forward'),
+  })
+  .strict()
+/** @since 0.2.0 */
+export type PtqConfig = z.input<typeof PtqConfig>
+
+/**
+ * What {@link quantizeNetwork} did to one layer.
+ * @since 0.2.0
+ */
+export interface QuantizedLayer {
+  readonly name: string
+  readonly className: string
+  /** The BatchNorm folded into this layer's weights. */
+  readonly folded?: string
+  /** Set for a layer with quantized weights: its weights' format and the weights' count. */
+  readonly weights?: { readonly format: string; readonly count: number }
+  /** The calibrated range of the layer's output (absent: not quantized, e.g. a folded BatchNorm). */
+  readonly range?: { readonly min: number; readonly max: number }
+}
+
+/**
+ * A network with quantized weights and quantized activations, simulated in float32.
+ * @since 0.2.0
+ */
+export interface QuantizedNetwork {
+  readonly config: z.output<typeof PtqConfig>
+  readonly layers: readonly QuantizedLayer[]
+  /** The calibrated range of the network's input. */
+  readonly inputRange: { readonly min: number; readonly max: number }
+  /**
+   * Bytes of the weights as deployed: quantized kernels at their format's bits, biases (and the
+   * BatchNorms that could not be folded) at 32 bits.
+   */
+  readonly weightBytes: number
+  /** The same model's weights in float32, for comparison. */
+  readonly float32Bytes: number
+  /** Logits of a batch through the quantized network (run in `tf.tidy` or dispose the result). */
+  predict(x: tf.Tensor): tf.Tensor
+  /** Frees the quantized weights (the original model is untouched). */
+  dispose(): void
+}
+
+const WEIGHTED = new Set(['Conv2D', 'DepthwiseConv2D', 'Dense'])
+
+interface LayerConfig {
+  strides?: number | number[]
+  padding?: 'same' | 'valid'
+  dilationRate?: number | number[]
+  activation?: string
+  useBias?: boolean
+  dataFormat?: string
+}
+
+const pair = (v: number | number[] | undefined): [number, number] =>
+  v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0]!, v[1] ?? v[0]!]
+
+/** The layer's computation with the given kernel and bias (what the layer does with its own). */
+function applyWeighted(
+  layer: tfl.layers.Layer,
+  x: tf.Tensor,
+  kernel: tf.Tensor,
+  bias: tf.Tensor | undefined,
+): tf.Tensor {
+  const c = layer.getConfig() as LayerConfig
+  if (c.dataFormat !== undefined && c.dataFormat !== 'channelsLast') {
+    throw new NasError({
+      code: 'INPUT_INVALID',
+      message: `quantizeNetwork runs channels-last layers; ${layer.name} is ${c.dataFormat}`,
+      value: c.dataFormat,
+      allowed: ['channelsLast'],
+    })
+  }
+  let y: tf.Tensor
+  const name = layer.getClassName()
+  if (name === 'Dense') y = tf.matMul(x, kernel)
+  else if (name === 'Conv2D')
+    y = tf.conv2d(
+      x as tf.Tensor4D,
+      kernel as tf.Tensor4D,
+      pair(c.strides),
+      c.padding ?? 'valid',
+      'NHWC',
+      pair(c.dilationRate),
+    )
+  else
+    y = tf.depthwiseConv2d(
+      x as tf.Tensor4D,
+      kernel as tf.Tensor4D,
+      pair(c.strides),
+      c.padding ?? 'valid',
+      'NHWC',
+      pair(c.dilationRate),
+    )
+  if (bias !== undefined) y = tf.add(y, bias)
+  const act = c.activation ?? 'linear'
+  if (act === 'relu') return tf.relu(y)
+  if (act !== 'linear') {
+    throw new NasError({
+      code: 'INPUT_INVALID',
+      message: `quantizeNetwork handles layers with a linear or relu activation; ${layer.name} has ${act}`,
+      value: act,
+      allowed: ['linear', 'relu'],
+    })
+  }
+  return y
+}
+
+/**
+ * Post-training quantization of a functional `tf.LayersModel` (the networks `@nasjs/models` builds):
+ *
+ * 1. every BatchNorm whose input is a convolution or dense layer used by nothing else is folded into
+ *    it ({@link foldBatchNorm}; BatchNorms after an addition stay in float, as their bytes say);
+ * 2. the kernels are fake-quantized in `weights` format (per output channel by default: the last
+ *    axis, the channel axis of a depthwise kernel);
+ * 3. the network input and every layer's output get a range from the `calibration` images (run in
+ *    float through the folded network, BatchNorms in inference mode) by `calibration`;
+ * 4. `predict` runs the network with the quantized weights and every activation fake-quantized in
+ *    `activations` format with those ranges.
+ *
+ * The model itself is not changed. Dense, Conv2D (with dilation) and DepthwiseConv2D layers are
+ * quantized; other layers with weights run in float.
+ * @since 0.2.0
+ * @category post-training quantization
+ */
+export function quantizeNetwork(
+  model: tfl.LayersModel,
+  calibration: tf.Tensor,
+  config: PtqConfig = {},
+): QuantizedNetwork {
+  const c = parseConfig(PtqConfig, config, 'post-training quantization option')
+  const wFormat = numberFormat(c.weights, { perChannel: c.weightsPerChannel })
+  const aFormat = numberFormat(c.activations, { symmetric: c.activationsSymmetric })
+  if (calibration.shape[0] === 0 || calibration.shape[0] === undefined) {
+    throw new NasError({
+      code: 'INPUT_INVALID',
+      message: 'calibration needs at least one image',
+      value: calibration.shape,
+    })
+  }
+  // 1. BatchNorms to fold: after a weighted layer whose only consumer they are
+  const foldInto = new Map<string, tfl.layers.Layer>() // weighted layer name -> its BatchNorm
+  const folded = new Set<string>()
+  if (c.foldBatchNorm) {
+    for (const layer of model.layers) {
+      if (layer.getClassName() !== 'BatchNormalization') continue
+      const from = layer.inboundNodes[0]?.inboundLayers
+      const src = from?.length === 1 ? from[0]! : undefined
+      if (src === undefined || !WEIGHTED.has(src.getClassName()) || src.outboundNodes.length !== 1) continue
+      const depthwise = src.getClassName() === 'DepthwiseConv2D'
+      if (depthwise && (src.getConfig() as { depthMultiplier?: number }).depthMultiplier !== 1) continue
+      foldInto.set(src.name, layer)
+      folded.add(layer.name)
+    }
+  }
+  // 2. the weights: folded, then quantized
+  const kernels = new Map<
+    string,
+    { kernel: tf.Tensor; bias?: tf.Tensor; floatKernel: tf.Tensor; floatBias?: tf.Tensor }
+  >()
+  const layersOut: QuantizedLayer[] = []
+  let weightBits = 0
+  let float32Bits = 0
+  const keep: tf.Tensor[] = []
+  try {
+    for (const layer of model.layers) {
+      const count = layer.weights.reduce((n, w) => n + w.shape.reduce<number>((p, d) => p * (d ?? 1), 1), 0)
+      float32Bits += 32 * count
+      if (!WEIGHTED.has(layer.getClassName())) {
+        if (!folded.has(layer.name)) weightBits += 32 * count
+        continue
+      }
+      const values = layer.getWeights()
+      const useBias = (layer.getConfig() as LayerConfig).useBias !== false && values.length > 1
+      let kernel = values[0]!
+      let bias = useBias ? values[1]! : undefined
+      const bn = foldInto.get(layer.name)
+      const depthwise = layer.getClassName() === 'DepthwiseConv2D'
+      if (bn !== undefined) {
+        const w = new Map(bn.weights.map((v) => [v.originalName.split('/').pop()!, v.read() as tf.Tensor1D]))
+        const bnc = bn.getConfig() as { epsilon?: number }
+        const shape = kernel.shape
+        // a depthwise kernel [kh, kw, c, 1] has its channels on axis 2: fold as [kh, kw, 1, c]
+        const k = depthwise ? tf.reshape(kernel, [shape[0], shape[1]!, 1, shape[2]!]) : kernel
+        const f = foldBatchNorm(k as tf.Tensor4D, bias as tf.Tensor1D | undefined, {
+          mean: w.get('moving_mean')!,
+          variance: w.get('moving_variance')!,
+          ...(w.has('gamma') ? { gamma: w.get('gamma')! } : {}),
+          ...(w.has('beta') ? { beta: w.get('beta')! } : {}),
+          epsilon: bnc.epsilon ?? 1e-3,
+        })
+        kernel = depthwise ? tf.reshape(f.kernel, shape) : f.kernel
+        if (depthwise) f.kernel.dispose()
+        if (depthwise) k.dispose()
+        bias = f.bias
+        keep.push(kernel, bias)
+      }
+      const axis = depthwise ? 2 : kernel.rank - 1
+      const q = fakeQuant(kernel, wFormat, { axis })
+      keep.push(q)
+      kernels.set(layer.name, {
+        kernel: q,
+        floatKernel: kernel,
+        ...(bias === undefined ? {} : { bias, floatBias: bias }),
+      })
+      const n = kernel.size
+      weightBits += n * formatBits(wFormat) + (bias?.size ?? 0) * 32
+      layersOut.push({
+        name: layer.name,
+        className: layer.getClassName(),
+        ...(bn === undefined ? {} : { folded: bn.name }),
+        weights: { format: c.weights, count: n },
+      })
+    }
+    // 3. calibration: the folded float network, every output observed
+    const aInt = aFormat.kind === 'int' ? aFormat : undefined
+    const observers = new Map<string, RangeObserver>()
+    const observerFor = (name: string) => {
+      let o = observers.get(name)
+      if (o === undefined) {
+        o = new RangeObserver(c.calibration, aInt ?? { bits: 8, symmetric: false }, {
+          percentile: c.percentile,
+        })
+        observers.set(name, o)
+      }
+      return o
+    }
+    const INPUT = '\u0000input'
+    const n = calibration.shape[0]
+    for (let at = 0; at < n; at += c.batchSize) {
+      tf.tidy(() => {
+        const x = tf.slice(calibration, [at], [Math.min(c.batchSize, n - at)])
+        observerFor(INPUT).observe(x)
+        runGraph(model, x, {
+          batchNorm: 'moving',
+          override: (layer, args) => {
+            if (folded.has(layer.name)) return args[0]
+            const k = kernels.get(layer.name)
+            return k === undefined ? undefined : applyWeighted(layer, args[0]!, k.floatKernel, k.floatBias)
+          },
+          transform: (layer, out) => {
+            if (!folded.has(layer.name) && layer.getClassName() !== 'InputLayer')
+              observerFor(layer.name).observe(out)
+            return out
+          },
+        })
+      })
+    }
+    const ranges = new Map([...observers].map(([name, o]) => [name, o.range()]))
+    const params = new Map<string, QuantParams>()
+    if (aInt !== undefined) for (const [name, r] of ranges) params.set(name, quantParams(r.min, r.max, aInt))
+    const quantAct = (name: string, t: tf.Tensor): tf.Tensor => {
+      if (aFormat.kind === 'fp32') return t
+      if (aFormat.kind === 'float') return fakeQuant(t, aFormat)
+      const p = params.get(name)
+      return p === undefined ? t : fakeQuantInt(t, p)
+    }
+    const byName = new Map(layersOut.map((l) => [l.name, l]))
+    const report: QuantizedLayer[] = model.layers
+      .filter((l) => l.getClassName() !== 'InputLayer')
+      .map((l) => {
+        const r = ranges.get(l.name)
+        const base = byName.get(l.name) ?? { name: l.name, className: l.getClassName() }
+        return { ...base, ...(r === undefined ? {} : { range: r }) }
+      })
+    const predict = (x: tf.Tensor): tf.Tensor =>
+      tf.tidy(
+        () =>
+          runGraph(model, quantAct(INPUT, x), {
+            batchNorm: 'moving',
+            override: (layer, args) => {
+              if (folded.has(layer.name)) return args[0]
+              const k = kernels.get(layer.name)
+              return k === undefined ? undefined : applyWeighted(layer, args[0]!, k.kernel, k.bias)
+            },
+            transform: (layer, out) =>
+              folded.has(layer.name) || layer.getClassName() === 'InputLayer'
+                ? out
+                : quantAct(layer.name, out),
+          }).output,
+      )
+    let disposed = false
+    const inputRange = ranges.get(INPUT)!
+    return {
+      config: c,
+      layers: report,
+      inputRange,
+      weightBytes: Math.ceil(weightBits / 8),
+      float32Bytes: float32Bits / 8,
+      predict: (x) => {
+        if (disposed)
+          throw new NasError({ code: 'INPUT_INVALID', message: 'this quantized network was disposed' })
+        return predict(x)
+      },
+      dispose: () => {
+        disposed = true
+        tf.dispose(keep)
+      },
+    }
+  } catch (e) {
+    tf.dispose(keep)
+    throw e
+  }
+}
