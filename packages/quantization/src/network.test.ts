@@ -23,7 +23,7 @@ function network(): tfl.LayersModel {
     if (layer.getClassName() !== 'BatchNormalization') continue
     layer.setWeights(
       layer.getWeights().map((w) => {
-        const name = w.shape[0]!
+        const name = w.shape[0]
         const v = Float32Array.from({ length: name }, () => 0.5 + rng.uniform())
         return tf.tensor1d(v)
       }),

@@ -198,9 +198,18 @@ export async function saveModel(
   model: tfl.LayersModel,
   dir: string,
   info: SavedModelInfo = {},
-  options: { readonly nasjsLayers?: 'refuse' | 'keep' } = {},
+  options: {
+    readonly nasjsLayers?: 'refuse' | 'keep'
+    /**
+     * Rewrites the artifacts before they are written (e.g. `quantizeArtifacts` of
+     * `@nasjs/quantization`: TF.js weight quantization).
+     * @since 0.2.0
+     */
+    readonly transform?: (artifacts: tf.io.ModelArtifacts) => tf.io.ModelArtifacts
+  } = {},
 ): Promise<{ readonly files: readonly string[]; readonly bytes: number }> {
-  const a = await exportArtifacts(model, options)
+  const exported = await exportArtifacts(model, options)
+  const a = options.transform === undefined ? exported : options.transform(exported)
   const kept = [
     ...new Set(
       ((a.modelTopology as { config?: { layers?: { class_name: string }[] } }).config?.layers ?? [])
