@@ -5,6 +5,7 @@ import { compareCommand } from './commands/compare.js'
 import { proxiesCommand } from './commands/proxies.js'
 import { hardwareCommand } from './commands/hardware.js'
 import { oneshotCommand } from './commands/oneshot.js'
+import { quantizeCommand } from './commands/quantize.js'
 import { reportCommand } from './commands/report.js'
 import { strategiesCommand } from './commands/strategies.js'
 import { runSearchCommand, searchCommand } from './commands/search.js'
@@ -31,6 +32,7 @@ export function buildProgram(io: Io): Command {
   program.addCommand(hardwareCommand(io))
   program.addCommand(supernetCommand(io, runSearchCommand(io)))
   program.addCommand(oneshotCommand(io))
+  program.addCommand(quantizeCommand(io))
   program.addCommand(spacesCommand(io))
   program.addCommand(strategiesCommand(io))
   program.addCommand(archCommand(io))

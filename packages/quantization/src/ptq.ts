@@ -1,5 +1,5 @@
 import { NasError } from '@nasjs/core'
-import { parseConfig, runGraph } from '@nasjs/models'
+import { parseConfig, runGraph, type Dataset } from '@nasjs/models'
 import * as tf from '@tensorflow/tfjs-core'
 import type * as tfl from '@tensorflow/tfjs-layers'
 import { z } from 'zod'
@@ -28,6 +28,12 @@ export const PtqConfig = z
     percentile: z.number().gt(50).max(100).default(99.99),
     foldBatchNorm: z.boolean().default(true),
     batchSize: z.number().int().min(1).default(64).describe('calibration images per forward'),
+    calibrationImages: z
+      .number()
+      .int()
+      .min(1)
+      .default(256)
+      .describe('images taken from the front of a calibration dataset (a tensor is used whole)'),
   })
   .strict()
 /** @since 0.2.0 */
@@ -148,16 +154,38 @@ function applyWeighted(
  *    `activations` format with those ranges.
  *
  * The model itself is not changed. Dense, Conv2D (with dilation) and DepthwiseConv2D layers are
- * quantized; other layers with weights run in float.
+ * quantized; other layers with weights run in float. The calibration images are a tensor (used
+ * whole) or a dataset (its first `calibrationImages`).
  * @since 0.2.0
  * @category post-training quantization
  */
 export function quantizeNetwork(
   model: tfl.LayersModel,
-  calibration: tf.Tensor,
+  calibrationData: tf.Tensor | Dataset,
   config: PtqConfig = {},
 ): QuantizedNetwork {
   const c = parseConfig(PtqConfig, config, 'post-training quantization option')
+  const fromData = !(calibrationData instanceof tf.Tensor)
+  const calibration =
+    calibrationData instanceof tf.Tensor
+      ? calibrationData
+      : (() => {
+          const n = Math.min(c.calibrationImages, calibrationData.y.length)
+          const size = calibrationData.shape.reduce((p, d) => p * d, 1)
+          return tf.tensor(calibrationData.x.subarray(0, n * size), [n, ...calibrationData.shape])
+        })()
+  try {
+    return quantizeWith(model, calibration, c)
+  } finally {
+    if (fromData) calibration.dispose()
+  }
+}
+
+function quantizeWith(
+  model: tfl.LayersModel,
+  calibration: tf.Tensor,
+  c: z.output<typeof PtqConfig>,
+): QuantizedNetwork {
   const wFormat = numberFormat(c.weights, { perChannel: c.weightsPerChannel })
   const aFormat = numberFormat(c.activations, { symmetric: c.activationsSymmetric })
   if (calibration.shape[0] === 0 || calibration.shape[0] === undefined) {

@@ -1,0 +1,167 @@
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { Command, Option } from '@commander-js/extra-typings'
+import { NasError } from '@nasjs/core'
+import { fmtMetric, table, type Io } from '../context.js'
+import { intFlag } from '../search/parse.js'
+
+const FORMATS = ['int4', 'int8', 'int16', 'fp8_e4m3', 'fp8_e5m2', 'fp16', 'fp32'] as const
+
+/**
+ * `nas quantize --model dir --out dir`: post-training quantization of a model `nas train --save`
+ * wrote: the accuracy of the quantized network (simulated), and the model exported with TF.js weight
+ * quantization, with its size and accuracy as plain TF.js loads it.
+ */
+export function quantizeCommand(io: Io) {
+  return new Command('quantize')
+    .description(
+      'post-training quantization of a saved model (nas train --save): accuracy after quantization, and an export with TF.js weight quantization (uint8, uint16, float16)',
+    )
+    .requiredOption(
+      '--model <dir>',
+      'a model directory written by nas train --save (model.json, weights.bin, nasjs.json)',
+    )
+    .requiredOption('--out <dir>', 'where the exported model goes (model.json, weights.bin, nasjs.json)')
+    .addOption(
+      new Option('--policy <format>', 'the format of every weight and activation (int8: TFLite int8)')
+        .choices(FORMATS)
+        .default('int8' as const),
+    )
+    .addOption(
+      new Option('--calibration <method>', 'how activation ranges are calibrated')
+        .choices(['minmax', 'percentile', 'mse'] as const)
+        .default('minmax' as const),
+    )
+    .option('--calibration-images <n>', 'training images the ranges are calibrated on (default: 256)')
+    .addOption(
+      new Option('--export <dtype>', "the exported weights' format (TF.js weight quantization)")
+        .choices(['uint8', 'uint16', 'float16', 'float32'] as const)
+        .default('uint8' as const),
+    )
+    .option('--json', 'the result as one JSON line on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .addHelpText(
+      'after',
+      `
+The model's own data (its nasjs.json records how it was trained: dataset, split and seed) gives the
+calibration images (the first --calibration-images of the training split) and the test split the
+accuracies are measured on. The simulated accuracy folds every BatchNorm after a convolution into it,
+quantizes weights per output channel and every activation with its calibrated range
+(@nasjs/quantization quantizeNetwork). The export stores the weights in --export format; plain TF.js
+dequantizes them when it loads the model (activations stay float32 there).
+Example:
+  nas train --arch "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|" --data digits --save model
+  nas quantize --model model --out model-uint8`,
+    )
+    .action(async (opts) => {
+      const dir = resolve(opts.model)
+      const out = resolve(opts.out)
+      const infoPath = join(dir, 'nasjs.json')
+      if (!existsSync(infoPath) || !existsSync(join(dir, 'model.json'))) {
+        throw new NasError({
+          code: 'DATA_MISSING',
+          message: `${opts.model} holds no model saved by nas train --save (model.json and nasjs.json)`,
+          value: opts.model,
+        })
+      }
+      if (out === dir) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: '--out must not be the --model directory (the export would overwrite the model)',
+          value: opts.out,
+        })
+      }
+      const info = JSON.parse(readFileSync(infoPath, 'utf8')) as Record<string, unknown>
+      if (typeof info['setup'] !== 'object' || info['setup'] === null) {
+        throw new NasError({
+          code: 'DATA_MISSING',
+          message: `${infoPath} does not record how the model was trained (no setup): nas quantize needs its data`,
+          value: infoPath,
+        })
+      }
+      const nCal =
+        opts.calibrationImages === undefined ? 256 : intFlag('calibration-images', opts.calibrationImages, 1)
+      const log = opts.json || opts.quiet ? undefined : (l: string) => io.err.write(l + '\n')
+      const [{ initBackend, formatBackendInfo }, models, node, q] = await Promise.all([
+        import('@nasjs/backend'),
+        import('@nasjs/models'),
+        import('@nasjs/models/node'),
+        import('@nasjs/quantization'),
+      ])
+      const backend = await initBackend({ quiet: true })
+      const data = await node.loadSetupData(info['setup'] as Parameters<typeof node.loadSetupData>[0])
+      const model = await node.loadSavedModel(dir)
+      log?.(
+        `quantizing ${opts.model} (${model.countParams().toLocaleString('en-US')} parameters) to ${opts.policy}; ${data.train.y.length} training images for calibration (using ${Math.min(nCal, data.train.y.length)}), ${data.test.y.length} test images; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}`,
+      )
+      const n = Math.min(nCal, data.train.y.length)
+      let quantized: ReturnType<typeof q.quantizeNetwork> | undefined
+      try {
+        const fp32 = models.evaluate(model, data.test)
+        quantized = q.quantizeNetwork(model, data.train, {
+          weights: opts.policy,
+          activations: opts.policy,
+          calibration: opts.calibration,
+          calibrationImages: n,
+        })
+        const qn = quantized
+        const simulated = models.evaluateLogits(data.test, (x) => qn.predict(x) as never)
+        const exportDtype = opts.export
+        await node.saveModel(
+          model,
+          out,
+          {
+            ...info,
+            quantization: {
+              weights: exportDtype,
+              simulated: { policy: opts.policy, calibration: opts.calibration },
+            },
+          },
+          exportDtype === 'float32' ? {} : { transform: (a) => q.quantizeArtifacts(a, exportDtype) },
+        )
+        const exported = await node.loadSavedModel(out)
+        const exportedAcc = models.evaluate(exported, data.test)
+        exported.dispose()
+        const bytes = (d: string) =>
+          ['model.json', 'weights.bin'].reduce((s, f) => s + statSync(join(d, f)).size, 0)
+        const result = {
+          model: dir,
+          out,
+          policy: opts.policy,
+          calibration: opts.calibration,
+          calibrationImages: n,
+          test_acc: 100 * fp32.acc,
+          quantized_test_acc: 100 * simulated.acc,
+          drop: 100 * (fp32.acc - simulated.acc),
+          export: exportDtype,
+          exported_test_acc: 100 * exportedAcc.acc,
+          bytes: bytes(dir),
+          exported_bytes: bytes(out),
+          weight_bytes: { float32: qn.float32Bytes, quantized: qn.weightBytes },
+        }
+        if (opts.json) {
+          io.out(JSON.stringify({ ok: true, ...result }))
+          return
+        }
+        io.out(
+          table(
+            [
+              ['test_acc (float32)', `${fmtMetric(result.test_acc)} %`],
+              [`test_acc (${opts.policy}, simulated)`, `${fmtMetric(result.quantized_test_acc)} %`],
+              ['drop', `${fmtMetric(result.drop)} pts`],
+              [`test_acc (exported, ${exportDtype} weights)`, `${fmtMetric(result.exported_test_acc)} %`],
+              ['model size (model.json + weights.bin)', `${result.bytes.toLocaleString('en-US')} bytes`],
+              [
+                'exported size',
+                `${result.exported_bytes.toLocaleString('en-US')} bytes (${((100 * result.exported_bytes) / result.bytes).toFixed(1)} %)`,
+              ],
+            ].map(([k, v]) => [`  ${k}`, v!]),
+          ),
+        )
+        io.out(`\nexported: ${out}`)
+      } finally {
+        quantized?.dispose()
+        model.dispose()
+      }
+    })
+}
