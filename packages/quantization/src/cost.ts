@@ -1,5 +1,6 @@
 import { NasError } from '@nasjs/core'
 import type { QuantPolicy } from '@nasjs/search-space'
+import type * as tfl from '@tensorflow/tfjs-layers'
 import { formatBits, numberFormat, type NumberFormat } from './formats.js'
 
 /**
@@ -67,4 +68,49 @@ export function quantCosts(
     peak = Math.max(peak, ((l.inputElements + l.outputElements) * ab) / 8)
   })
   return { bytes: Math.ceil(bits / 8), bitOps, peakActivationBytes: Math.ceil(peak) }
+}
+
+const WEIGHTED_LAYERS = new Set(['Conv2D', 'DepthwiseConv2D', 'Dense'])
+
+/** Elements of one example of a layer shape (the batch dimension left out). */
+const elements = (shape: readonly (number | null)[]) =>
+  shape.slice(1).reduce<number>((p, d) => p * (d ?? 1), 1)
+
+/**
+ * The quantizable layers of a built functional network (its Conv2D, DepthwiseConv2D and Dense
+ * layers, in order), described for {@link quantCosts}: weights, biases, multiply-accumulates of one
+ * example (output positions x kernel size: for a convolution the kernel area x input x output
+ * channels, for a depthwise one the kernel area x channels; for a dense layer the kernel size per
+ * input row) and the elements of the layer's input and output (of its first call). A `quant-policy`
+ * for the network has one entry per layer listed here.
+ * @since 0.2.0
+ * @category costs
+ */
+export function networkQuantLayers(
+  model: tfl.LayersModel,
+): (QuantLayer & { readonly name: string; readonly className: string })[] {
+  const out: (QuantLayer & { name: string; className: string })[] = []
+  for (const layer of model.layers) {
+    const cls = layer.getClassName()
+    if (!WEIGHTED_LAYERS.has(cls)) continue
+    const [kernel, bias] = layer.getWeights()
+    const node = layer.inboundNodes[0]!
+    const inShape = node.inputTensors[0]!.shape
+    const outShape = node.outputTensors[0]!.shape
+    // positions the kernel is applied at: every output position of a convolution, every input row of a dense layer
+    const positions =
+      cls === 'Dense'
+        ? elements(inShape) / (inShape.at(-1) ?? 1)
+        : elements(outShape) / (outShape.at(-1) ?? 1)
+    out.push({
+      name: layer.name,
+      className: cls,
+      params: kernel!.size,
+      biases: bias?.size ?? 0,
+      macs: positions * kernel!.size,
+      inputElements: elements(inShape),
+      outputElements: elements(outShape),
+    })
+  }
+  return out
 }

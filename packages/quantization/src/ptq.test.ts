@@ -4,7 +4,7 @@ import { createQuantPolicySpace } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { RangeObserver, calibrateRange } from './calibrate.js'
-import { quantCosts } from './cost.js'
+import { networkQuantLayers, quantCosts } from './cost.js'
 import { fakeQuantInt, quantParams } from './fake-quant.js'
 import { foldBatchNorm } from './fold.js'
 
@@ -136,5 +136,53 @@ describe('costs', () => {
     expect(c.bitOps).toBe(27_648 * 64 + 2_359_296 * 4 * 8)
     expect(c.peakActivationBytes).toBe(32_768 + 8192) // the second layer at 8 bits
     expect(() => quantCosts(layers, mixed.slice(1))).toThrow(/1 layer formats for a network of 2/)
+  })
+})
+
+describe('networkQuantLayers', () => {
+  it('describes the weighted layers of a built network: weights, MACs, activation sizes', async () => {
+    const { buildModel } = await import('@nasjs/models')
+    const { nb201 } = await import('@nasjs/search-space')
+    const model = buildModel(
+      nb201,
+      nb201.parse(
+        '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|',
+      ),
+      { channels: 4, cellsPerStage: 1, inputShape: [8, 8, 3], seed: 1 },
+    )
+    const layers = networkQuantLayers(model)
+    expect(layers.map((l) => l.className)).toEqual(
+      model.layers.map((l) => l.getClassName()).filter((c) => c === 'Conv2D' || c === 'Dense'),
+    )
+    // the stem: 3x3x3x4 weights, 8x8 positions
+    expect(layers[0]).toMatchObject({
+      params: 108,
+      biases: 0,
+      macs: 64 * 108,
+      inputElements: 192,
+      outputElements: 256,
+    })
+    const dense = layers.at(-1)!
+    expect(dense).toMatchObject({
+      className: 'Dense',
+      params: 16 * 10,
+      biases: 10,
+      macs: 160,
+      outputElements: 10,
+    })
+    const bn = model.layers
+      .filter((l) => l.getClassName() === 'BatchNormalization')
+      .reduce((s, l) => s + l.countParams(), 0)
+    expect(layers.reduce((s, l) => s + l.params + (l.biases ?? 0), 0)).toBe(model.countParams() - bn)
+    const int8 = quantCosts(
+      layers,
+      layers.map(() => ({ weights: 'int8', activations: 'int8' })),
+    )
+    const fp32 = quantCosts(
+      layers,
+      layers.map(() => ({ weights: 'fp32', activations: 'fp32' })),
+    )
+    expect(int8.bitOps * 16).toBe(fp32.bitOps)
+    model.dispose()
   })
 })
