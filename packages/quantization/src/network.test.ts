@@ -1,11 +1,11 @@
 import { expectNoLeaks, initBackend } from '@nasjs/backend'
 import { Rng } from '@nasjs/core'
-import { buildModel } from '@nasjs/models'
+import { buildModel, evaluateLogits, train, type Dataset } from '@nasjs/models'
 import { nb201 } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import type * as tfl from '@tensorflow/tfjs-layers'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { quantizeNetwork } from './ptq.js'
+import { quantizationAwareTraining, quantizeNetwork } from './ptq.js'
 
 beforeAll(async () => {
   await initBackend({ quiet: true })
@@ -99,6 +99,56 @@ describe('quantizeNetwork', () => {
     expect(() => q.predict(x)).toThrow(/disposed/)
     await expectNoLeaks(() => quantizeNetwork(model, cal).dispose())
     tf.dispose([x, cal])
+    model.dispose()
+  })
+})
+
+describe('quantizationAwareTraining', () => {
+  /** 8x8x3 images of 4 classes: the bright quadrant is the class. */
+  const quadrants = (n: number, seed: number): Dataset => {
+    const rng = new Rng(seed)
+    const x = new Float32Array(n * 192)
+    const y = new Int32Array(n)
+    for (let i = 0; i < n; i++) {
+      y[i] = rng.int(4)
+      for (let p = 0; p < 64; p++) {
+        const q = (p < 32 ? 0 : 2) + (p % 8 < 4 ? 0 : 1)
+        for (let ch = 0; ch < 3; ch++) x[i * 192 + p * 3 + ch] = (q === y[i] ? 1 : 0) + 0.5 * rng.normal()
+      }
+    }
+    return { name: 'quadrants', shape: [8, 8, 3], classes: 4, x, y }
+  }
+
+  it('fine-tunes under quantization: the int4 network loses less than its post-training quantization', async () => {
+    const data = quadrants(96, 1)
+    const model = buildModel(nb201, CELL, {
+      channels: 8,
+      cellsPerStage: 1,
+      inputShape: [8, 8, 3],
+      classes: 4,
+      seed: 3,
+    })
+    await train(model, data, { optimizer: 'sgd', lr: 0.05, epochs: 3, batchSize: 16, seed: 1 })
+    const int4 = { weights: 'int4', activations: 'int4' }
+    const ptq = quantizeNetwork(model, data, int4)
+    const before = evaluateLogits(data, (x) => ptq.predict(x) as tf.Tensor2D).loss
+    ptq.dispose()
+    const steps: number[] = []
+    const r = await quantizationAwareTraining(
+      model,
+      data,
+      { ...int4, epochs: 3, lr: 0.01, trainBatchSize: 16 },
+      { onProgress: (p) => steps.push(p.step) },
+    )
+    expect(r.steps).toBe(18)
+    expect(steps).toEqual(Array.from({ length: 18 }, (_, i) => i + 1))
+    const after = evaluateLogits(data, (x) => r.network.predict(x) as tf.Tensor2D).loss
+    expect(after).toBeLessThan(before)
+    r.network.dispose()
+    await expectNoLeaks(async () => {
+      const one = await quantizationAwareTraining(model, data, { ...int4, steps: 1, trainBatchSize: 16 })
+      one.network.dispose()
+    })
     model.dispose()
   })
 })

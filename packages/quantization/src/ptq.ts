@@ -1,5 +1,13 @@
 import { NasError } from '@nasjs/core'
-import { parseConfig, runGraph, type Dataset } from '@nasjs/models'
+import {
+  applyUpdate,
+  batches,
+  crossEntropy,
+  parseConfig,
+  parseTrainConfig,
+  runGraph,
+  type Dataset,
+} from '@nasjs/models'
 import * as tf from '@tensorflow/tfjs-core'
 import type * as tfl from '@tensorflow/tfjs-layers'
 import { z } from 'zod'
@@ -181,6 +189,60 @@ export function quantizeNetwork(
   }
 }
 
+/**
+ * The BatchNorms to fold: each right after a weighted layer that has no other consumer (a depthwise
+ * convolution only with depth multiplier 1). @internal
+ */
+function planFolding(
+  model: tfl.LayersModel,
+  fold: boolean,
+): { foldInto: Map<string, tfl.layers.Layer>; folded: Set<string> } {
+  const foldInto = new Map<string, tfl.layers.Layer>() // weighted layer name -> its BatchNorm
+  const folded = new Set<string>()
+  if (!fold) return { foldInto, folded }
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue
+    const from = layer.inboundNodes[0]?.inboundLayers
+    const src = from?.length === 1 ? from[0]! : undefined
+    if (src === undefined || !WEIGHTED.has(src.getClassName()) || src.outboundNodes.length !== 1) continue
+    const depthwise = src.getClassName() === 'DepthwiseConv2D'
+    if (depthwise && (src.getConfig() as { depthMultiplier?: number }).depthMultiplier !== 1) continue
+    foldInto.set(src.name, layer)
+    folded.add(layer.name)
+  }
+  return { foldInto, folded }
+}
+
+/**
+ * A weighted layer's kernel and bias, with BatchNorm `bn` folded in when given: tensor operations
+ * on the layer's variables, so gradients reach them (quantization-aware training). Without `bn` the
+ * layer's own variables are returned (not copies). @internal
+ */
+function foldedWeights(
+  layer: tfl.layers.Layer,
+  bn?: tfl.layers.Layer,
+): { kernel: tf.Tensor; bias?: tf.Tensor } {
+  const values = layer.getWeights()
+  const useBias = (layer.getConfig() as LayerConfig).useBias !== false && values.length > 1
+  const kernel = values[0]!
+  const bias = useBias ? values[1]! : undefined
+  if (bn === undefined) return { kernel, ...(bias === undefined ? {} : { bias }) }
+  const w = new Map(bn.weights.map((v) => [v.originalName.split('/').pop()!, v.read() as tf.Tensor1D]))
+  const bnc = bn.getConfig() as { epsilon?: number }
+  const shape = kernel.shape
+  const depthwise = layer.getClassName() === 'DepthwiseConv2D'
+  // a depthwise kernel [kh, kw, c, 1] has its channels on axis 2: fold as [kh, kw, 1, c]
+  const k = depthwise ? tf.reshape(kernel, [shape[0], shape[1]!, 1, shape[2]!]) : kernel
+  const f = foldBatchNorm(k as tf.Tensor4D, bias as tf.Tensor1D | undefined, {
+    mean: w.get('moving_mean')!,
+    variance: w.get('moving_variance')!,
+    ...(w.has('gamma') ? { gamma: w.get('gamma')! } : {}),
+    ...(w.has('beta') ? { beta: w.get('beta')! } : {}),
+    epsilon: bnc.epsilon ?? 1e-3,
+  })
+  return { kernel: depthwise ? tf.reshape(f.kernel, shape) : f.kernel, bias: f.bias }
+}
+
 function quantizeWith(
   model: tfl.LayersModel,
   calibration: tf.Tensor,
@@ -196,20 +258,7 @@ function quantizeWith(
     })
   }
   // 1. BatchNorms to fold: after a weighted layer whose only consumer they are
-  const foldInto = new Map<string, tfl.layers.Layer>() // weighted layer name -> its BatchNorm
-  const folded = new Set<string>()
-  if (c.foldBatchNorm) {
-    for (const layer of model.layers) {
-      if (layer.getClassName() !== 'BatchNormalization') continue
-      const from = layer.inboundNodes[0]?.inboundLayers
-      const src = from?.length === 1 ? from[0]! : undefined
-      if (src === undefined || !WEIGHTED.has(src.getClassName()) || src.outboundNodes.length !== 1) continue
-      const depthwise = src.getClassName() === 'DepthwiseConv2D'
-      if (depthwise && (src.getConfig() as { depthMultiplier?: number }).depthMultiplier !== 1) continue
-      foldInto.set(src.name, layer)
-      folded.add(layer.name)
-    }
-  }
+  const { foldInto, folded } = planFolding(model, c.foldBatchNorm)
   // 2. the weights: folded, then quantized
   const kernels = new Map<
     string,
@@ -227,31 +276,11 @@ function quantizeWith(
         if (!folded.has(layer.name)) weightBits += 32 * count
         continue
       }
-      const values = layer.getWeights()
-      const useBias = (layer.getConfig() as LayerConfig).useBias !== false && values.length > 1
-      let kernel = values[0]!
-      let bias = useBias ? values[1]! : undefined
       const bn = foldInto.get(layer.name)
       const depthwise = layer.getClassName() === 'DepthwiseConv2D'
-      if (bn !== undefined) {
-        const w = new Map(bn.weights.map((v) => [v.originalName.split('/').pop()!, v.read() as tf.Tensor1D]))
-        const bnc = bn.getConfig() as { epsilon?: number }
-        const shape = kernel.shape
-        // a depthwise kernel [kh, kw, c, 1] has its channels on axis 2: fold as [kh, kw, 1, c]
-        const k = depthwise ? tf.reshape(kernel, [shape[0], shape[1]!, 1, shape[2]!]) : kernel
-        const f = foldBatchNorm(k as tf.Tensor4D, bias as tf.Tensor1D | undefined, {
-          mean: w.get('moving_mean')!,
-          variance: w.get('moving_variance')!,
-          ...(w.has('gamma') ? { gamma: w.get('gamma')! } : {}),
-          ...(w.has('beta') ? { beta: w.get('beta')! } : {}),
-          epsilon: bnc.epsilon ?? 1e-3,
-        })
-        kernel = depthwise ? tf.reshape(f.kernel, shape) : f.kernel
-        if (depthwise) f.kernel.dispose()
-        if (depthwise) k.dispose()
-        bias = f.bias
-        keep.push(kernel, bias)
-      }
+      const { kernel, bias } =
+        bn === undefined ? foldedWeights(layer) : tf.tidy(() => foldedWeights(layer, bn))
+      if (bn !== undefined) keep.push(kernel, ...(bias === undefined ? [] : [bias]))
       const axis = depthwise ? 2 : kernel.rank - 1
       const q = fakeQuant(kernel, wFormat, { axis })
       keep.push(q)
@@ -358,4 +387,134 @@ function quantizeWith(
     tf.dispose(keep)
     throw e
   }
+}
+
+/**
+ * How {@link quantizationAwareTraining} fine-tunes (zod, strict, defaults filled in): the formats and
+ * calibration of {@link PtqConfig}, then SGD (momentum 0.9, learning rate 0.001, weight decay 0)
+ * over `epochs` passes of the training data, or `steps` steps if fewer.
+ * @since 0.2.0
+ * @category post-training quantization
+ */
+export const QatConfig = PtqConfig.extend({
+  epochs: z.number().int().min(1).default(1),
+  steps: z.number().int().min(1).optional().describe('stop after this many steps'),
+  lr: z.number().positive().default(0.001),
+  momentum: z.number().min(0).max(1).default(0.9),
+  trainBatchSize: z.number().int().min(1).default(64),
+  seed: z.number().int().default(1).describe('seed of the batch order'),
+}).strict()
+/** @since 0.2.0 */
+export type QatConfig = z.input<typeof QatConfig>
+
+/**
+ * A short quantization-aware fine-tuning of a trained network, then its post-training quantization
+ * ({@link quantizeNetwork}) with the new weights. The forward pass is the quantized network's: the
+ * activation ranges calibrated first and kept fixed, BatchNorms in inference mode with their
+ * statistics frozen and folded into the weights before these are fake-quantized (as integer
+ * training recipes do once the statistics are frozen, Jacob et al. 2018), every activation
+ * fake-quantized; the straight-through gradients reach the kernels and the BatchNorms' scale and
+ * shift through the folding. The model's weights change (it is the network being tuned).
+ * @since 0.2.0
+ * @category post-training quantization
+ */
+export async function quantizationAwareTraining(
+  model: tfl.LayersModel,
+  train: Dataset,
+  config: QatConfig = {},
+  options: {
+    readonly signal?: AbortSignal
+    readonly onProgress?: (p: {
+      readonly step: number
+      readonly totalSteps: number
+      readonly loss: number
+    }) => void
+  } = {},
+): Promise<{
+  readonly network: QuantizedNetwork
+  readonly steps: number
+  readonly losses: readonly number[]
+}> {
+  const c = parseConfig(QatConfig, config, 'quantization-aware training option')
+  const wFormat = numberFormat(c.weights, { perChannel: c.weightsPerChannel })
+  const aFormat = numberFormat(c.activations, { symmetric: c.activationsSymmetric })
+  // the activation ranges: the post-training quantization of the network as it is
+  const ptq = Object.fromEntries(
+    Object.keys(PtqConfig.shape).map((k) => [k, c[k as keyof typeof c]]),
+  ) as PtqConfig
+  const first = quantizeNetwork(model, train, ptq)
+  const ranges = new Map<string, { min: number; max: number }>(
+    first.layers.flatMap((l) => (l.range === undefined ? [] : [[l.name, l.range] as const])),
+  )
+  const inputRange = first.inputRange
+  first.dispose()
+  const INPUT = '\u0000input'
+  ranges.set(INPUT, inputRange)
+  const params = new Map<string, QuantParams>()
+  if (aFormat.kind === 'int')
+    for (const [name, r] of ranges) params.set(name, quantParams(r.min, r.max, aFormat))
+  const quantAct = (name: string, t: tf.Tensor): tf.Tensor => {
+    if (aFormat.kind === 'fp32') return t
+    if (aFormat.kind === 'float') return fakeQuant(t, aFormat)
+    const p = params.get(name)
+    return p === undefined ? t : fakeQuantInt(t, p)
+  }
+  const { foldInto, folded } = planFolding(model, c.foldBatchNorm)
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable)
+  const sgd = parseTrainConfig({ optimizer: 'sgd', momentum: c.momentum, weightDecay: 0 })
+  const slots = { m: vars.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false))), v: [] }
+  const perEpoch = Math.ceil(train.y.length / c.trainBatchSize)
+  const totalSteps = Math.min(c.steps ?? Number.POSITIVE_INFINITY, perEpoch * c.epochs)
+  const losses: number[] = []
+  let step = 0
+  try {
+    for (let epoch = 0; epoch < c.epochs && step < totalSteps; epoch++) {
+      for (const b of batches(train, {
+        batchSize: c.trainBatchSize,
+        shuffleSeed: c.seed * 1_000_003 + epoch,
+      })) {
+        if (step >= totalSteps || options.signal?.aborted === true) break
+        const x = tf.tensor(b.xs, [b.n, ...train.shape])
+        const y = tf.tensor1d(b.ys, 'float32')
+        const { value, grads } = tf.variableGrads(() => {
+          const logits = runGraph(model, quantAct(INPUT, x), {
+            batchNorm: 'moving',
+            override: (layer, args) => {
+              if (folded.has(layer.name)) return args[0]
+              if (!WEIGHTED.has(layer.getClassName())) return undefined
+              const { kernel, bias } = foldedWeights(layer, foldInto.get(layer.name))
+              const axis = layer.getClassName() === 'DepthwiseConv2D' ? 2 : kernel.rank - 1
+              return applyWeighted(layer, args[0]!, fakeQuant(kernel, wFormat, { axis }), bias)
+            },
+            transform: (layer, out) =>
+              folded.has(layer.name) || layer.getClassName() === 'InputLayer'
+                ? out
+                : quantAct(layer.name, out),
+          }).output
+          return crossEntropy(logits as tf.Tensor2D, y, train.classes)
+        }, vars)
+        const loss = value.dataSync()[0]!
+        tf.dispose([x, y, value])
+        const ids = vars.flatMap((v, i) => (grads[v.name] === undefined ? [] : [i]))
+        if (Number.isFinite(loss))
+          applyUpdate(
+            sgd,
+            ids.map((i) => vars[i]!),
+            ids.map((i) => grads[vars[i]!.name]!),
+            { m: ids.map((i) => slots.m[i]!), v: [] },
+            c.lr,
+            step + 1,
+          )
+        tf.dispose(Object.values(grads))
+        step++
+        losses.push(loss)
+        options.onProgress?.({ step, totalSteps, loss })
+        if (step % 8 === 0) await new Promise((r) => setTimeout(r, 0))
+      }
+      if (options.signal?.aborted === true) break
+    }
+  } finally {
+    tf.dispose(slots.m)
+  }
+  return { network: quantizeNetwork(model, train, ptq), steps: step, losses }
 }
