@@ -63,7 +63,7 @@ describe('quantizeArtifacts', () => {
     const floatBytes = (a.weightData as ArrayBuffer).byteLength
     const errors: Record<string, number> = {}
     for (const dtype of ['uint8', 'uint16', 'float16'] as const) {
-      const q = quantizeArtifacts(a, dtype)
+      const q = quantizeArtifacts(a, dtype, { minElements: 0 })
       const bytes = (q.weightData as ArrayBuffer).byteLength
       expect(bytes).toBe(floatBytes / (dtype === 'uint8' ? 4 : 2))
       expect(q.weightSpecs!.every((s) => s.quantization?.dtype === dtype)).toBe(true)
@@ -76,6 +76,12 @@ describe('quantizeArtifacts', () => {
     expect(errors['uint8']).toBeLessThan(0.1)
     expect(errors['uint16']).toBeLessThan(errors['uint8']!)
     expect(errors['float16']).toBeLessThan(0.01)
+    // by default the small tensors (the BatchNorms' 8 channels here) stay float32
+    const small = quantizeArtifacts(a, 'uint8')
+    for (const s of small.weightSpecs!) {
+      const n = s.shape.reduce((p, d) => p * d, 1)
+      expect(s.quantization === undefined).toBe(n < 64)
+    }
     expect(() => quantizeArtifacts(a, 'int4' as never)).toThrow(/unknown weight dtype/)
     await expectNoLeaks(() => {
       quantizeArtifacts(a, 'uint8')

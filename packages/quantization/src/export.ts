@@ -57,11 +57,18 @@ export function float16Bits(value: number): number {
  * - `uint8` / `uint16`: per weight tensor, value = min + scale q, with scale = (max - min) / (2^b - 1)
  *   and q = round((value - min) / scale) (a constant tensor keeps scale 1);
  * - `float16`: IEEE half precision ({@link float16Bits}).
- * Weights of other dtypes, and weights already quantized, stay as they are.
+ * Weights of other dtypes, weights already quantized, and tensors of fewer than `minElements`
+ * values (64: a BatchNorm's few statistics, whose quantization fields in `model.json` would cost
+ * more bytes than they save) stay as they are.
  * @since 0.2.0
  * @category export
  */
-export function quantizeArtifacts(artifacts: tf.io.ModelArtifacts, dtype: WeightDtype): tf.io.ModelArtifacts {
+export function quantizeArtifacts(
+  artifacts: tf.io.ModelArtifacts,
+  dtype: WeightDtype,
+  options: { readonly minElements?: number } = {},
+): tf.io.ModelArtifacts {
+  const minElements = options.minElements ?? 64
   if (!WEIGHT_DTYPES.includes(dtype)) {
     throw new NasError({
       code: 'CONFIG_INVALID',
@@ -89,7 +96,7 @@ export function quantizeArtifacts(artifacts: tf.io.ModelArtifacts, dtype: Weight
     const bytes = n * (BYTES[stored] ?? 4)
     const slice = data.slice(offset, offset + bytes)
     offset += bytes
-    if (spec.dtype !== 'float32' || spec.quantization !== undefined) {
+    if (spec.dtype !== 'float32' || spec.quantization !== undefined || n < minElements) {
       chunks.push(slice)
       out.push(spec)
       continue
