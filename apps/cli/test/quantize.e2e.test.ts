@@ -35,10 +35,10 @@ describe('nas quantize', () => {
     expect(out['test_acc']).toBeGreaterThan(20)
     expect(Math.abs(out['drop']!)).toBeLessThan(10)
     expect(Math.abs(out['exported_test_acc']! - out['test_acc']!)).toBeLessThan(10)
-    // the weights in a quarter of the bytes (model.json grows by the quantization fields)
-    expect(statSync(join(cwd, 'q', 'weights.bin')).size * 4).toBe(
-      statSync(join(cwd, 'm', 'weights.bin')).size,
-    )
+    // the weights in about a quarter of the bytes (tensors under 64 values stay float32)
+    const ratio = statSync(join(cwd, 'q', 'weights.bin')).size / statSync(join(cwd, 'm', 'weights.bin')).size
+    expect(ratio).toBeGreaterThan(0.25)
+    expect(ratio).toBeLessThan(0.35)
     expect(out['exported_bytes']).toBeLessThan(out['bytes']!)
     expect(JSON.parse(readFileSync(join(cwd, 'q', 'model.json'), 'utf8'))).toMatchObject({
       weightsManifest: [
