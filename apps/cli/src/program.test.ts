@@ -45,9 +45,15 @@ describe('nas --help', () => {
                                        BigNAS), search its subnets, export one as a
                                        standalone model
         oneshot [options]              differentiable one-shot cell search (DARTS,
-                                       GDAS) on the NB201 space: train a
-                                       mixed-operation supernet, read the cell off its
-                                       architecture weights; resumable
+                                       PC-DARTS, GDAS, ProxylessNAS, DARTS-PT, RARTS,
+                                       SD-DARTS, sharpDARTS, few-shot NAS) on the
+                                       NB201 space: train a mixed-operation supernet,
+                                       read the cell off its architecture weights;
+                                       resumable
+        quantize [options]             post-training quantization of a saved model
+                                       (nas train --save): accuracy after
+                                       quantization, and an export with TF.js weight
+                                       quantization (uint8, uint16, float16)
         spaces [options]               list the built-in search spaces, or show one
         strategies [options] [name]    list the strategies with their config fields
                                        and defaults (for nas search --config)

@@ -80,7 +80,7 @@ interface OneShotSummary {
 export function oneshotCommand(io: Io) {
   return new Command('oneshot')
     .description(
-      'differentiable one-shot cell search (DARTS, PC-DARTS, GDAS, ProxylessNAS, DARTS-PT, RARTS, SD-DARTS, sharpDARTS) on the NB201 space: train a mixed-operation supernet, read the cell off its architecture weights; resumable',
+      'differentiable one-shot cell search (DARTS, PC-DARTS, GDAS, ProxylessNAS, DARTS-PT, RARTS, SD-DARTS, sharpDARTS, few-shot NAS) on the NB201 space: train a mixed-operation supernet, read the cell off its architecture weights; resumable',
     )
     .addOption(
       new Option(
