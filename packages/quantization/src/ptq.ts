@@ -14,7 +14,7 @@ import { z } from 'zod'
 import { CALIBRATION_METHODS, RangeObserver } from './calibrate.js'
 import { fakeQuant, fakeQuantInt, quantParams, type QuantParams } from './fake-quant.js'
 import { foldBatchNorm } from './fold.js'
-import { formatBits, numberFormat } from './formats.js'
+import { formatBits, numberFormat, type NumberFormat } from './formats.js'
 
 /**
  * How {@link quantizeNetwork} quantizes (zod, strict, defaults filled in): int8 weights with one
@@ -189,6 +189,28 @@ export function quantizeNetwork(
   }
 }
 
+/** The key of the network input among the activation ranges (no layer has this name). */
+const INPUT = '\u0000input'
+
+/**
+ * Fake quantization of each activation by the name of the layer that made it: in `format`, with
+ * integer parameters from `ranges` (an activation without a range passes as it is). @internal
+ */
+function activationQuantizer(
+  format: NumberFormat,
+  ranges: ReadonlyMap<string, { readonly min: number; readonly max: number }>,
+): (name: string, t: tf.Tensor) => tf.Tensor {
+  const params = new Map<string, QuantParams>()
+  if (format.kind === 'int')
+    for (const [name, r] of ranges) params.set(name, quantParams(r.min, r.max, format))
+  return (name, t) => {
+    if (format.kind === 'fp32') return t
+    if (format.kind === 'float') return fakeQuant(t, format)
+    const p = params.get(name)
+    return p === undefined ? t : fakeQuantInt(t, p)
+  }
+}
+
 /**
  * The BatchNorms to fold: each right after a weighted layer that has no other consumer (a depthwise
  * convolution only with depth multiplier 1). @internal
@@ -311,7 +333,6 @@ function quantizeWith(
       }
       return o
     }
-    const INPUT = '\u0000input'
     const n = calibration.shape[0]
     for (let at = 0; at < n; at += c.batchSize) {
       tf.tidy(() => {
@@ -333,14 +354,7 @@ function quantizeWith(
       })
     }
     const ranges = new Map([...observers].map(([name, o]) => [name, o.range()]))
-    const params = new Map<string, QuantParams>()
-    if (aInt !== undefined) for (const [name, r] of ranges) params.set(name, quantParams(r.min, r.max, aInt))
-    const quantAct = (name: string, t: tf.Tensor): tf.Tensor => {
-      if (aFormat.kind === 'fp32') return t
-      if (aFormat.kind === 'float') return fakeQuant(t, aFormat)
-      const p = params.get(name)
-      return p === undefined ? t : fakeQuantInt(t, p)
-    }
+    const quantAct = activationQuantizer(aFormat, ranges)
     const byName = new Map(layersOut.map((l) => [l.name, l]))
     const report: QuantizedLayer[] = model.layers
       .filter((l) => l.getClassName() !== 'InputLayer')
@@ -448,17 +462,8 @@ export async function quantizationAwareTraining(
   )
   const inputRange = first.inputRange
   first.dispose()
-  const INPUT = '\u0000input'
   ranges.set(INPUT, inputRange)
-  const params = new Map<string, QuantParams>()
-  if (aFormat.kind === 'int')
-    for (const [name, r] of ranges) params.set(name, quantParams(r.min, r.max, aFormat))
-  const quantAct = (name: string, t: tf.Tensor): tf.Tensor => {
-    if (aFormat.kind === 'fp32') return t
-    if (aFormat.kind === 'float') return fakeQuant(t, aFormat)
-    const p = params.get(name)
-    return p === undefined ? t : fakeQuantInt(t, p)
-  }
+  const quantAct = activationQuantizer(aFormat, ranges)
   const { foldInto, folded } = planFolding(model, c.foldBatchNorm)
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable)
   const sgd = parseTrainConfig({ optimizer: 'sgd', momentum: c.momentum, weightDecay: 0 })
