@@ -134,7 +134,85 @@ describe('nas supernet', () => {
     expect(exported.status, exported.stderr).toBe(0)
     expect(existsSync(join(cwd, 'model', 'model.json'))).toBe(true)
     expect(existsSync(join(cwd, 'model', 'weights.bin'))).toBe(true)
-  }, 300_000)
+
+    // subnets and quantization policies together (SimQ-NAS); uniform int8 as the reference front
+    const quant = (out: string, formats: string, extra: string[] = []) =>
+      nas(cwd, [
+        'supernet',
+        'search',
+        '--supernet',
+        'straight',
+        '--data',
+        'digits',
+        '--quant',
+        formats,
+        '--strategy',
+        'linas',
+        '--budget',
+        '6',
+        '--valid-size',
+        '100',
+        '--calibration',
+        '100',
+        '--out',
+        out,
+        '--json',
+        ...extra,
+      ])
+    const mixed = quant('mixed', 'int4,int8')
+    expect(mixed.status, mixed.stderr).toBe(0)
+    const ms = mixed.json() as {
+      trials: number
+      space: string
+      objectives: string[]
+      front: { arch: string; metrics: Record<string, number> }[]
+    }
+    expect(ms.trials).toBe(6)
+    expect(ms.space).toMatch(/^ofa-mbv3@.*\*quant-policy$/)
+    expect(ms.objectives).toEqual(['acc:max', 'bytes:min'])
+    for (const f of ms.front) {
+      expect(f.arch).toMatch(/ \| (int[48]:int[48] ){19}int[48]:int[48]$/)
+      expect(Object.keys(f.metrics)).toEqual(
+        expect.arrayContaining(['acc', 'float_acc', 'bytes', 'bitops', 'peak_act_bytes']),
+      )
+    }
+    const more8 = nas(cwd, ['supernet', 'search', '--out', 'mixed', '--resume', '--budget', '8', '--json'])
+    expect(more8.status, more8.stderr).toBe(0)
+    expect((more8.json() as { trials: number }).trials).toBe(8)
+    const int8 = nas(cwd, [
+      'search',
+      '--evaluator',
+      'supernet',
+      '--supernet',
+      'straight',
+      '--space',
+      'ofa-mbv3*quant-policy',
+      '--quant',
+      'int8',
+      '--data',
+      'digits',
+      '--budget',
+      '4',
+      '--valid-size',
+      '100',
+      '--calibration',
+      '100',
+      '--out',
+      'int8',
+      '--json',
+    ])
+    expect(int8.status, int8.stderr).toBe(0)
+    const i8 = int8.json() as { front: { arch: string }[] }
+    expect(i8.front.every((f) => / \| (int8:int8 ){19}int8:int8$/.test(f.arch))).toBe(true)
+    const report = nas(cwd, ['report', 'mixed', '--reference', 'int8', '--json'])
+    expect(report.status, report.stderr).toBe(0)
+    const html = readFileSync(join(cwd, 'mixed', 'report.html'), 'utf8')
+    expect(html).toContain('acc (max) vs bytes (min)')
+    expect(html).toContain('>int8<')
+    const wrongRef = nas(cwd, ['report', 'mixed', '--reference', 'run'])
+    expect(wrongRef.status).not.toBe(0)
+    expect(wrongRef.stderr).toContain('cannot share a plot')
+  }, 400_000)
 
   it('measures the latency of each subnet on its standalone model when an objective asks for it', () => {
     const cwd = tempDir()
@@ -191,6 +269,10 @@ describe('nas supernet', () => {
     expect(stray.stderr).toContain('--epochs does not apply to a supernet search')
     const noDir = nas(cwd, ['search', '--evaluator', 'supernet'])
     expect(noDir.stderr).toContain('needs --supernet <dir>')
+    const badFormat = nas(cwd, ['search', '--evaluator', 'supernet', '--supernet', 'x', '--quant', 'int3'])
+    expect(badFormat.stderr).toContain("--quant: unknown format 'int3'")
+    const quantOnTable = nas(cwd, ['search', '--space', 'nb201', '--quant', 'int8'])
+    expect(quantOnTable.stderr).toContain('--quant is a supernet option')
     const badSchedule = nas(cwd, ['supernet', 'train', '--schedule', 'ofa', '--out', 'x'])
     expect(badSchedule.status).not.toBe(0)
     expect(badSchedule.stderr).toContain('progressive')

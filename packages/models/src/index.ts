@@ -41,6 +41,7 @@ export {
   buildMbNetwork,
   makeDivisible,
   mbNetworkCost,
+  mbNetworkParts,
   type MbActivation,
   type MbLayer,
   type MbNetwork,

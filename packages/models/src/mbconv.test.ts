@@ -3,7 +3,14 @@ import * as tf from '@tensorflow/tfjs-core'
 import * as tfl from '@tensorflow/tfjs-layers'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { MbNetwork } from './mbconv.js'
-import { buildMbNetwork, channelShuffle, groupedPointwise, makeDivisible, mbNetworkCost } from './mbconv.js'
+import {
+  buildMbNetwork,
+  channelShuffle,
+  groupedPointwise,
+  makeDivisible,
+  mbNetworkCost,
+  mbNetworkParts,
+} from './mbconv.js'
 import { trainableCount } from './testing-internal/model-checks.js'
 
 beforeAll(async () => {
@@ -146,6 +153,21 @@ describe('mbNetworkCost and buildMbNetwork', () => {
       ).toBe(true)
     }
     tf.dispose([x, labels, value, ...Object.values(grads)])
+    // the parts: every layer in exactly one, the stem first, the classifier last, each block's
+    // weighted layers with it (no expansion: depthwise + project; expansion: + expand; SE: + 2 dense)
+    const parts = mbNetworkParts(model)!
+    expect(parts).toHaveLength(net.layers.length + 2)
+    expect(parts.flat().sort()).toEqual(model.layers.map((l) => l.name).sort())
+    const byName = new Map(model.layers.map((l) => [l.name, l.getClassName()]))
+    const weighted = parts.map(
+      (p) => p.filter((n) => ['Conv2D', 'DepthwiseConv2D', 'Dense'].includes(byName.get(n)!)).length,
+    )
+    expect(weighted).toEqual([1, 2, 3, 5, 1, 3])
+    expect(parts[0]).toContain(model.layers[0]!.name)
+    expect(parts.at(-1)).toContain(model.outputs[0]!.sourceLayer.name)
+    expect(
+      mbNetworkParts(tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [2] })] })),
+    ).toBe(undefined)
     model.dispose()
   })
 })

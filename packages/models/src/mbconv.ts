@@ -229,8 +229,48 @@ export function buildMbNetwork(net: MbNetwork, seed: number): tfl.LayersModel {
   const p = mbParts(seed)
   const input = tfl.input({ shape: [...net.inputShape] })
   let x = p.stem(input, net.stem)
-  for (const l of net.layers) x = p.layer(x, l)
-  return tfl.model({ inputs: input, outputs: p.head(x, net), name: net.name })
+  const ends = [x]
+  for (const l of net.layers) ends.push((x = p.layer(x, l)))
+  const logits = p.head(x, net)
+  ends.push(logits)
+  const model = tfl.model({ inputs: input, outputs: logits, name: net.name })
+  PARTS.set(model, partsOf(ends))
+  return model
+}
+
+/** The layers of each part of the models {@link buildMbNetwork} built. */
+const PARTS = new WeakMap<tfl.LayersModel, readonly (readonly string[])[]>()
+
+/**
+ * The names of the layers each part ends with: part k holds the layers its output depends on that no
+ * earlier part holds (the input layer goes with the stem).
+ */
+function partsOf(ends: readonly T[]): string[][] {
+  const seen = new Set<tfl.layers.Layer>()
+  return ends.map((end) => {
+    const names: string[] = []
+    const stack = [end.sourceLayer]
+    while (stack.length > 0) {
+      const layer = stack.pop()!
+      if (seen.has(layer)) continue
+      seen.add(layer)
+      names.push(layer.name)
+      for (const node of layer.inboundNodes) stack.push(...node.inboundLayers)
+    }
+    return names
+  })
+}
+
+/**
+ * The parts of a model {@link buildMbNetwork} built, in order: the stem, each of `net.layers`, then
+ * the head (head convolution to logits), each as the names of its layers (the input layer with the
+ * stem). A per-block choice, such as a quantization format per MBConv block, is applied to a part's
+ * layers. `undefined` for a model built elsewhere (or loaded from files).
+ * @since 0.2.0
+ * @category models
+ */
+export function mbNetworkParts(model: tfl.LayersModel): readonly (readonly string[])[] | undefined {
+  return PARTS.get(model)
 }
 
 /**

@@ -16,7 +16,7 @@ import { initBackend } from '@nasjs/backend'
 import { buildModel, evaluate, train } from '@nasjs/models'
 import { loadDataset, loadSavedModel, saveModel } from '@nasjs/models/node'
 import { nb201 } from '@nasjs/search-space'
-import { quantizeArtifacts, type WeightDtype } from '../src/index.js'
+import { quantizeArtifacts } from '../src/index.js'
 
 const { values } = parseArgs({
   options: {

@@ -5,6 +5,8 @@ import { nb201 } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import type * as tfl from '@tensorflow/tfjs-layers'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { networkQuantLayers } from './cost.js'
+import { fakeQuantInt, quantParams } from './fake-quant.js'
 import { quantizationAwareTraining, quantizeNetwork } from './ptq.js'
 
 beforeAll(async () => {
@@ -99,6 +101,74 @@ describe('quantizeNetwork', () => {
     expect(() => q.predict(x)).toThrow(/disposed/)
     await expectNoLeaks(() => quantizeNetwork(model, cal).dispose())
     tf.dispose([x, cal])
+    model.dispose()
+  })
+})
+
+describe('quantizeNetwork with a mixed-precision policy', () => {
+  const policy = (n: number, at: Record<number, string>, rest = 'fp32:fp32') =>
+    Array.from({ length: n }, (_, i) => {
+      const [weights, activations] = (at[i] ?? rest).split(':') as [string, string]
+      return { weights, activations }
+    })
+
+  it("quantizes each layer's weights in its format and its input in its activation format, nothing else", () => {
+    const model = network()
+    const layers = networkQuantLayers(model)
+    const cal = images(32, 11)
+    const x = images(8, 12)
+    const want = model.predict(x) as tf.Tensor
+    // all float: the float network
+    const f = quantizeNetwork(model, cal, { layers: policy(layers.length, {}) })
+    const fy = f.predict(x)
+    expect(maxDiff(want, fy)).toBeLessThan(1e-4)
+    // only the first layer's input in int8 (the network input, minmax over the calibration images):
+    // the float network applied to the fake-quantized images
+    const q = quantizeNetwork(model, cal, {
+      layers: policy(layers.length, { 0: 'fp32:int8' }),
+      foldBatchNorm: false,
+    })
+    const r = tf.tidy(() => [tf.min(cal).dataSync()[0]!, tf.max(cal).dataSync()[0]!] as const)
+    const xq = fakeQuantInt(x, quantParams(r[0], r[1], { bits: 8, symmetric: false }))
+    const ref = model.predict(xq) as tf.Tensor
+    const qy = q.predict(x)
+    expect(maxDiff(ref, qy)).toBeLessThan(1e-4)
+    expect(maxDiff(want, qy)).toBeGreaterThan(1e-4)
+    expect(q.layers.find((l) => l.name === layers[0]!.name)!.input).toEqual({
+      format: 'int8',
+      range: { min: r[0], max: r[1] },
+    })
+    // one layer's weights in int4: its bits, and only its bits, shrink
+    const k = layers.findIndex((l) => l.params > 100)
+    const w4 = quantizeNetwork(model, cal, { layers: policy(layers.length, { [k]: 'int4:fp32' }) })
+    expect(f.weightBytes - w4.weightBytes).toBe((layers[k]!.params * (32 - 4)) / 8)
+    expect(w4.layers.find((l) => l.name === layers[k]!.name)!.weights!.format).toBe('int4')
+    // fewer bits in one layer's input err more
+    const err = (fmt: string) => {
+      const m = quantizeNetwork(model, cal, { layers: policy(layers.length, { [k]: `fp32:${fmt}` }) })
+      const y = m.predict(x)
+      const e = maxDiff(want, y)
+      tf.dispose(y)
+      m.dispose()
+      return e
+    }
+    expect(err('int2')).toBeGreaterThan(err('int8'))
+    tf.dispose([cal, x, want, fy, xq, ref, qy])
+    for (const n of [f, q, w4]) n.dispose()
+    model.dispose()
+  })
+
+  it('a policy of the wrong length is one clear error', () => {
+    const model = network()
+    const n = networkQuantLayers(model).length
+    const cal = images(4, 13)
+    expect(() => quantizeNetwork(model, cal, { layers: policy(n - 1, {}) })).toThrow(
+      expect.objectContaining({ code: 'INPUT_INVALID', allowed: [n] }),
+    )
+    expect(() => quantizeNetwork(model, cal, { layers: policy(n, { 0: 'int17:int8' }) })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', value: 'int17' }),
+    )
+    cal.dispose()
     model.dispose()
   })
 })

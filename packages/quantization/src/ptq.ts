@@ -42,6 +42,12 @@ export const PtqConfig = z
       .min(1)
       .default(256)
       .describe('images taken from the front of a calibration dataset (a tensor is used whole)'),
+    layers: z
+      .array(z.object({ weights: z.string(), activations: z.string() }).strict())
+      .optional()
+      .describe(
+        'a mixed-precision policy: one { weights, activations } per quantizable layer, in networkQuantLayers order',
+      ),
   })
   .strict()
 /** @since 0.2.0 */
@@ -60,6 +66,8 @@ export interface QuantizedLayer {
   readonly weights?: { readonly format: string; readonly count: number }
   /** The calibrated range of the layer's output (absent: not quantized, e.g. a folded BatchNorm). */
   readonly range?: { readonly min: number; readonly max: number }
+  /** A quantized layer's activation format and the calibrated range of its input. */
+  readonly input?: { readonly format: string; readonly range: { readonly min: number; readonly max: number } }
 }
 
 /**
@@ -161,6 +169,13 @@ function applyWeighted(
  * 4. `predict` runs the network with the quantized weights and every activation fake-quantized in
  *    `activations` format with those ranges.
  *
+ * With `layers` (a mixed-precision policy: one `{ weights, activations }` per quantizable layer, in
+ * `networkQuantLayers`' order, as `quantCosts` takes it), each layer's kernel is quantized
+ * in its own weight format, and the activations are quantized where they enter a quantized layer,
+ * each in that layer's activation format (what its multiply-accumulates read, the activation
+ * precision a BitOps count charges it; HAQ and FLIQS assign formats this way); tensors that enter no
+ * weighted layer, such as the logits, stay in float. `weights` and `activations` are then unused.
+ *
  * The model itself is not changed. Dense, Conv2D (with dilation) and DepthwiseConv2D layers are
  * quantized; other layers with weights run in float. The calibration images are a tensor (used
  * whole) or a dataset (its first `calibrationImages`).
@@ -191,24 +206,119 @@ export function quantizeNetwork(
 
 /** The key of the network input among the activation ranges (no layer has this name). */
 const INPUT = '\u0000input'
+/** The key of a weighted layer's input among the activation ranges. */
+const inputOf = (name: string) => `\u0000in:${name}`
+
+type Range = { readonly min: number; readonly max: number }
 
 /**
- * Fake quantization of each activation by the name of the layer that made it: in `format`, with
- * integer parameters from `ranges` (an activation without a range passes as it is). @internal
+ * Fake quantization of each activation by its key (the name of the layer that made it, or
+ * {@link inputOf} a layer): in the key's format, with integer parameters from `ranges` (an
+ * activation without a range passes as it is). @internal
  */
 function activationQuantizer(
-  format: NumberFormat,
-  ranges: ReadonlyMap<string, { readonly min: number; readonly max: number }>,
-): (name: string, t: tf.Tensor) => tf.Tensor {
+  formatOf: (key: string) => NumberFormat,
+  ranges: ReadonlyMap<string, Range>,
+): (key: string, t: tf.Tensor) => tf.Tensor {
   const params = new Map<string, QuantParams>()
-  if (format.kind === 'int')
-    for (const [name, r] of ranges) params.set(name, quantParams(r.min, r.max, format))
-  return (name, t) => {
-    if (format.kind === 'fp32') return t
-    if (format.kind === 'float') return fakeQuant(t, format)
-    const p = params.get(name)
+  for (const [key, r] of ranges) {
+    const f = formatOf(key)
+    if (f.kind === 'int') params.set(key, quantParams(r.min, r.max, f))
+  }
+  return (key, t) => {
+    const f = formatOf(key)
+    if (f.kind === 'fp32') return t
+    if (f.kind === 'float') return fakeQuant(t, f)
+    const p = params.get(key)
     return p === undefined ? t : fakeQuantInt(t, p)
   }
+}
+
+/**
+ * The formats of a network's quantizable layers: one for every weight and activation (`layers`
+ * absent), or a weight and an activation format per quantizable layer (a mixed-precision policy,
+ * checked against the network). @internal
+ */
+interface FormatPlan {
+  readonly mixed: boolean
+  /** The weight format of a quantizable layer, and its name. */
+  readonly weights: (layer: string) => { format: NumberFormat; name: string }
+  /** The format of an activation by its key. */
+  readonly activation: (key: string) => NumberFormat
+  /** The activation format's name of a quantizable layer (mixed) or of every activation. */
+  readonly activationName: (layer: string) => string
+}
+
+function formatPlan(model: tfl.LayersModel, c: z.output<typeof PtqConfig>): FormatPlan {
+  const w = numberFormat(c.weights, { perChannel: c.weightsPerChannel })
+  const a = numberFormat(c.activations, { symmetric: c.activationsSymmetric })
+  if (c.layers === undefined) {
+    return {
+      mixed: false,
+      weights: () => ({ format: w, name: c.weights }),
+      activation: () => a,
+      activationName: () => c.activations,
+    }
+  }
+  const names = model.layers.filter((l) => WEIGHTED.has(l.getClassName())).map((l) => l.name)
+  if (c.layers.length !== names.length) {
+    throw new NasError({
+      code: 'INPUT_INVALID',
+      message: `the policy has ${c.layers.length} layer formats for a network of ${names.length} quantizable layers (its Conv2D, DepthwiseConv2D and Dense layers: networkQuantLayers)`,
+      value: c.layers.length,
+      allowed: [names.length],
+    })
+  }
+  const byLayer = new Map(
+    names.map((n, i) => {
+      const l = c.layers![i]!
+      return [
+        n,
+        {
+          weights: numberFormat(l.weights, { perChannel: c.weightsPerChannel }),
+          activations: numberFormat(l.activations, { symmetric: c.activationsSymmetric }),
+          names: l,
+        },
+      ] as const
+    }),
+  )
+  const fp32: NumberFormat = { kind: 'fp32' }
+  const inputKeys = new Map(names.map((n) => [inputOf(n), byLayer.get(n)!.activations]))
+  return {
+    mixed: true,
+    weights: (layer) => ({ format: byLayer.get(layer)!.weights, name: byLayer.get(layer)!.names.weights }),
+    activation: (key) => inputKeys.get(key) ?? fp32,
+    activationName: (layer) => byLayer.get(layer)?.names.activations ?? 'fp32',
+  }
+}
+
+/**
+ * The network's forward pass with the given weights of its quantizable layers and its activations
+ * fake-quantized: with a uniform plan every output and the network input, with a mixed one each
+ * quantizable layer's input in that layer's activation format. @internal
+ */
+function quantizedForward(
+  model: tfl.LayersModel,
+  x: tf.Tensor,
+  plan: FormatPlan,
+  folded: ReadonlySet<string>,
+  weightsOf: (layer: tfl.layers.Layer) => { kernel: tf.Tensor; bias?: tf.Tensor } | undefined,
+  quantAct: (key: string, t: tf.Tensor) => tf.Tensor,
+): tf.Tensor {
+  return runGraph(model, plan.mixed ? x : quantAct(INPUT, x), {
+    batchNorm: 'moving',
+    override: (layer, args) => {
+      if (folded.has(layer.name)) return args[0]
+      const k = weightsOf(layer)
+      if (k === undefined) return undefined
+      const input = plan.mixed ? quantAct(inputOf(layer.name), args[0]!) : args[0]!
+      return applyWeighted(layer, input, k.kernel, k.bias)
+    },
+    transform: (layer, out) =>
+      plan.mixed || folded.has(layer.name) || layer.getClassName() === 'InputLayer'
+        ? out
+        : quantAct(layer.name, out),
+  }).output
 }
 
 /**
@@ -270,7 +380,7 @@ function quantizeWith(
   calibration: tf.Tensor,
   c: z.output<typeof PtqConfig>,
 ): QuantizedNetwork {
-  const wFormat = numberFormat(c.weights, { perChannel: c.weightsPerChannel })
+  const plan = formatPlan(model, c)
   const aFormat = numberFormat(c.activations, { symmetric: c.activationsSymmetric })
   if (calibration.shape[0] === 0 || calibration.shape[0] === undefined) {
     throw new NasError({
@@ -304,7 +414,8 @@ function quantizeWith(
         bn === undefined ? foldedWeights(layer) : tf.tidy(() => foldedWeights(layer, bn))
       if (bn !== undefined) keep.push(kernel, ...(bias === undefined ? [] : [bias]))
       const axis = depthwise ? 2 : kernel.rank - 1
-      const q = fakeQuant(kernel, wFormat, { axis })
+      const wf = plan.weights(layer.name)
+      const q = fakeQuant(kernel, wf.format, { axis })
       keep.push(q)
       kernels.set(layer.name, {
         kernel: q,
@@ -312,24 +423,27 @@ function quantizeWith(
         ...(bias === undefined ? {} : { bias, floatBias: bias }),
       })
       const n = kernel.size
-      weightBits += n * formatBits(wFormat) + (bias?.size ?? 0) * 32
+      weightBits += n * formatBits(wf.format) + (bias?.size ?? 0) * 32
       layersOut.push({
         name: layer.name,
         className: layer.getClassName(),
         ...(bn === undefined ? {} : { folded: bn.name }),
-        weights: { format: c.weights, count: n },
+        weights: { format: wf.name, count: n },
       })
     }
-    // 3. calibration: the folded float network, every output observed
-    const aInt = aFormat.kind === 'int' ? aFormat : undefined
+    // 3. calibration: the folded float network, every output and every quantizable layer's input
+    // observed (an MSE range is fitted for the format the activation is quantized in)
     const observers = new Map<string, RangeObserver>()
-    const observerFor = (name: string) => {
-      let o = observers.get(name)
+    const observerFor = (key: string) => {
+      let o = observers.get(key)
       if (o === undefined) {
-        o = new RangeObserver(c.calibration, aInt ?? { bits: 8, symmetric: false }, {
-          percentile: c.percentile,
-        })
-        observers.set(name, o)
+        const f = plan.mixed ? plan.activation(key) : aFormat
+        o = new RangeObserver(
+          c.calibration,
+          f.kind === 'int' ? f : { bits: 8, symmetric: c.activationsSymmetric },
+          { percentile: c.percentile },
+        )
+        observers.set(key, o)
       }
       return o
     }
@@ -343,7 +457,9 @@ function quantizeWith(
           override: (layer, args) => {
             if (folded.has(layer.name)) return args[0]
             const k = kernels.get(layer.name)
-            return k === undefined ? undefined : applyWeighted(layer, args[0]!, k.floatKernel, k.floatBias)
+            if (k === undefined) return undefined
+            observerFor(inputOf(layer.name)).observe(args[0]!)
+            return applyWeighted(layer, args[0]!, k.floatKernel, k.floatBias)
           },
           transform: (layer, out) => {
             if (!folded.has(layer.name) && layer.getClassName() !== 'InputLayer')
@@ -353,32 +469,25 @@ function quantizeWith(
         })
       })
     }
-    const ranges = new Map([...observers].map(([name, o]) => [name, o.range()]))
-    const quantAct = activationQuantizer(aFormat, ranges)
+    const ranges = new Map([...observers].map(([key, o]) => [key, o.range()]))
+    const quantAct = activationQuantizer(plan.mixed ? plan.activation : () => aFormat, ranges)
     const byName = new Map(layersOut.map((l) => [l.name, l]))
     const report: QuantizedLayer[] = model.layers
       .filter((l) => l.getClassName() !== 'InputLayer')
       .map((l) => {
         const r = ranges.get(l.name)
+        const inRange = ranges.get(inputOf(l.name))
         const base = byName.get(l.name) ?? { name: l.name, className: l.getClassName() }
-        return { ...base, ...(r === undefined ? {} : { range: r }) }
+        return {
+          ...base,
+          ...(r === undefined ? {} : { range: r }),
+          ...(inRange === undefined
+            ? {}
+            : { input: { format: plan.activationName(l.name), range: inRange } }),
+        }
       })
     const predict = (x: tf.Tensor): tf.Tensor =>
-      tf.tidy(
-        () =>
-          runGraph(model, quantAct(INPUT, x), {
-            batchNorm: 'moving',
-            override: (layer, args) => {
-              if (folded.has(layer.name)) return args[0]
-              const k = kernels.get(layer.name)
-              return k === undefined ? undefined : applyWeighted(layer, args[0]!, k.kernel, k.bias)
-            },
-            transform: (layer, out) =>
-              folded.has(layer.name) || layer.getClassName() === 'InputLayer'
-                ? out
-                : quantAct(layer.name, out),
-          }).output,
-      )
+      tf.tidy(() => quantizedForward(model, x, plan, folded, (l) => kernels.get(l.name), quantAct))
     let disposed = false
     const inputRange = ranges.get(INPUT)!
     return {
@@ -450,20 +559,23 @@ export async function quantizationAwareTraining(
   readonly losses: readonly number[]
 }> {
   const c = parseConfig(QatConfig, config, 'quantization-aware training option')
-  const wFormat = numberFormat(c.weights, { perChannel: c.weightsPerChannel })
+  const plan = formatPlan(model, c)
   const aFormat = numberFormat(c.activations, { symmetric: c.activationsSymmetric })
   // the activation ranges: the post-training quantization of the network as it is
   const ptq = Object.fromEntries(
     Object.keys(PtqConfig.shape).map((k) => [k, c[k as keyof typeof c]]),
   ) as PtqConfig
   const first = quantizeNetwork(model, train, ptq)
-  const ranges = new Map<string, { min: number; max: number }>(
-    first.layers.flatMap((l) => (l.range === undefined ? [] : [[l.name, l.range] as const])),
+  const ranges = new Map<string, Range>(
+    first.layers.flatMap((l) => [
+      ...(l.range === undefined ? [] : [[l.name, l.range] as const]),
+      ...(l.input === undefined ? [] : [[inputOf(l.name), l.input.range] as const]),
+    ]),
   )
   const inputRange = first.inputRange
   first.dispose()
   ranges.set(INPUT, inputRange)
-  const quantAct = activationQuantizer(aFormat, ranges)
+  const quantAct = activationQuantizer(plan.mixed ? plan.activation : () => aFormat, ranges)
   const { foldInto, folded } = planFolding(model, c.foldBatchNorm)
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable)
   const sgd = parseTrainConfig({ optimizer: 'sgd', momentum: c.momentum, weightDecay: 0 })
@@ -482,20 +594,22 @@ export async function quantizationAwareTraining(
         const x = tf.tensor(b.xs, [b.n, ...train.shape])
         const y = tf.tensor1d(b.ys, 'float32')
         const { value, grads } = tf.variableGrads(() => {
-          const logits = runGraph(model, quantAct(INPUT, x), {
-            batchNorm: 'moving',
-            override: (layer, args) => {
-              if (folded.has(layer.name)) return args[0]
+          const logits = quantizedForward(
+            model,
+            x,
+            plan,
+            folded,
+            (layer) => {
               if (!WEIGHTED.has(layer.getClassName())) return undefined
               const { kernel, bias } = foldedWeights(layer, foldInto.get(layer.name))
               const axis = layer.getClassName() === 'DepthwiseConv2D' ? 2 : kernel.rank - 1
-              return applyWeighted(layer, args[0]!, fakeQuant(kernel, wFormat, { axis }), bias)
+              return {
+                kernel: fakeQuant(kernel, plan.weights(layer.name).format, { axis }),
+                ...(bias === undefined ? {} : { bias }),
+              }
             },
-            transform: (layer, out) =>
-              folded.has(layer.name) || layer.getClassName() === 'InputLayer'
-                ? out
-                : quantAct(layer.name, out),
-          }).output
+            quantAct,
+          )
           return crossEntropy(logits as tf.Tensor2D, y, train.classes)
         }, vars)
         const loss = value.dataSync()[0]!

@@ -14,7 +14,14 @@ export {
   type SupernetShape,
 } from './config.js'
 export { ElasticMbv3, resizeImages, type BnStats, type ForwardOptions, type NamedArray } from './elastic.js'
-export { evaluateSubnet, exportSubnet, exportSubnetArtifacts, recalibrate, resizeDataset } from './subnet.js'
+export {
+  checkData as checkSupernetData,
+  evaluateSubnet,
+  exportSubnet,
+  exportSubnetArtifacts,
+  recalibrate,
+  resizeDataset,
+} from './subnet.js'
 export {
   SupernetTrainConfig,
   parseSupernetTrainConfig,

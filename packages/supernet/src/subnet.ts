@@ -7,7 +7,12 @@ import type * as tfl from '@tensorflow/tfjs-layers'
 import type { BnStats, ElasticMbv3 } from './elastic.js'
 import { resizeImages } from './elastic.js'
 
-/** The data's examples fit the supernet's input (images with its channels), or one clear error. */
+/**
+ * The data's examples fit the supernet's input (images with its channels) and its classes, or one
+ * clear error (`INPUT_INVALID`). Exported as `checkSupernetData`.
+ * @since 0.2.0
+ * @category supernet
+ */
 export function checkData(net: ElasticMbv3, data: Dataset): void {
   const [h, w, ch] = data.shape
   if (data.shape.length !== 3 || ch !== net.config.inputChannels || h === undefined || w === undefined) {

@@ -99,6 +99,14 @@ export function searchCommand(io: Io) {
       'supernet: training images BatchNorm is recalibrated on, per subnet (default: 500)',
     )
     .option(
+      '--quant <formats>',
+      'supernet: search a quantization policy with each subnet (SimQ-NAS), each block in one of these formats, e.g. int4,int8 (also --space ofa-mbv3*quant-policy)',
+    )
+    .option(
+      '--quant-edges <w:a>',
+      'supernet with --quant: formats of the stem, first block and head, weights:activations (default: int8:int8)',
+    )
+    .option(
       '--lut <file>',
       'the latency table of the metric latency.lut (from nas hardware lut build); or name it in the metric, latency.lut:<file>',
     )
@@ -122,7 +130,8 @@ export function searchCommand(io: Io) {
 Metrics: valid_acc, test_acc, params, flops, latency.<device>, energy.<device>
   with --evaluator train: valid_acc, test_acc, params, flops, train_seconds
   with --evaluator proxy: zc.<proxy> for each of --proxy, zc_score (with --proxy-weights), params, flops
-  with --evaluator supernet: acc (held-out accuracy), params, flops, test_acc with --test-size (see nas supernet search)
+  with --evaluator supernet: acc (held-out accuracy), params, flops, test_acc with --test-size (see nas supernet search);
+    with --quant also float_acc, bytes (quantized weights), bitops, peak_act_bytes
   with every evaluator, measured or predicted here: latency.tfjs-<backend> (e.g. latency.tfjs-wasm),
     latency.lut:<table> (or latency.lut with --lut <table>), latency.help:<device file> (with
     --help-predictor; or latency.help with --help-device), memory.peak (bytes),

@@ -302,6 +302,14 @@ function searchSubcommand(runSearchCommand: SearchCommandRunner) {
       'test images, reported as test_acc (default: none; each costs a pass per subnet)',
     )
     .option('--calibration <n>', 'training images BatchNorm is recalibrated on, per subnet (default: 500)')
+    .option(
+      '--quant <formats>',
+      'search a quantization policy with each subnet (SimQ-NAS): each block in one of these formats, e.g. int4,int8',
+    )
+    .option(
+      '--quant-edges <w:a>',
+      'with --quant: formats of the stem, first block and head, weights:activations (default: int8:int8)',
+    )
     .option('--batch-size <n>', 'images per forward pass (default: 500)')
     .option(
       '--concurrency <n>',
@@ -319,8 +327,10 @@ function searchSubcommand(runSearchCommand: SearchCommandRunner) {
       `
 Metrics: acc (held-out accuracy, %), params, flops, test_acc (with --test-size); measured on this machine:
   latency.tfjs-<backend>, memory.peak, size.bytes; latency.lut:<table> (or latency.lut with --lut)
-Example:
-  nas supernet search --supernet supernets/ps --strategy nsga2 --budget 1000 --objective acc:max --objective flops:min`,
+  with --quant: acc of the quantized subnet, float_acc, bytes (weights as quantized), bitops, peak_act_bytes
+Examples:
+  nas supernet search --supernet supernets/ps --strategy nsga2 --budget 1000 --objective acc:max --objective flops:min
+  nas supernet search --supernet supernets/ps --quant int4,int8 --strategy linas --objective acc:max --objective bytes:min`,
     )
     .action(async (opts, command) => {
       const given = (name: string) => command.getOptionValueSource(name) === 'cli'

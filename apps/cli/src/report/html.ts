@@ -11,6 +11,9 @@ const fmt = (v: number | undefined) =>
         ? v.toFixed(3)
         : v.toPrecision(4)
 
+/** Colours of other runs' fronts (the found front is red, the true front green). */
+const REFERENCE_COLORS = ['#1f77b4', '#ff7f0e', '#9467bd', '#8c564b', '#17becf']
+
 /**
  * A self-contained HTML report of a search run (no scripts, no external files): the run's facts, the
  * anytime curve, for several objectives the Pareto plot (all trials, the found front, and the
@@ -20,7 +23,14 @@ export function searchReportHtml(
   summary: RunSummary,
   /** The metrics of every evaluated trial (the cloud of the Pareto plot). */
   trials: readonly { readonly metrics: Readonly<Record<string, number>> }[],
-  opts: { readonly trueFront?: readonly { readonly x: number; readonly y: number }[] } = {},
+  opts: {
+    readonly trueFront?: readonly { readonly x: number; readonly y: number }[]
+    /** Other runs' fronts (same objectives), each drawn in its own colour. */
+    readonly references?: readonly {
+      readonly name: string
+      readonly front: readonly { readonly metrics: Readonly<Record<string, number>>; readonly arch: string }[]
+    }[]
+  } = {},
 ): string {
   const objectives = summary.objectives.map(parseObjective)
   const multi = objectives.length > 1
@@ -76,6 +86,15 @@ export function searchReportHtml(
         ...(opts.trueFront
           ? [{ name: 'true front', points: opts.trueFront, color: '#2ca02c', radius: 2.5, connect: true }]
           : []),
+        ...(opts.references ?? []).map((r, i) => ({
+          name: r.name,
+          points: r.front
+            .filter((f) => f.metrics[ox.name] !== undefined && f.metrics[oy.name] !== undefined)
+            .map((f) => ({ x: f.metrics[ox.name]!, y: f.metrics[oy.name]!, label: f.arch })),
+          color: REFERENCE_COLORS[i % REFERENCE_COLORS.length]!,
+          radius: 3,
+          connect: true,
+        })),
         {
           name: 'found front',
           points: summary.front.map((f) => ({

@@ -1,5 +1,6 @@
 import { CACHE_MODES, NasError, parseConstraint, parseObjective } from '@nasjs/core'
 import type { CacheMode } from '@nasjs/core'
+import { QUANT_FORMATS, type QuantFormat } from '@nasjs/search-space'
 import { z } from 'zod'
 
 /** The options of `nas search` as commander gives them (strings), checked with zod. */
@@ -22,6 +23,8 @@ export const SearchFlags = z.object({
   evaluator: z.enum(['table', 'train', 'proxy', 'supernet']),
   supernet: z.string().optional(),
   calibration: z.string().optional(),
+  quant: z.string().optional(),
+  quantEdges: z.string().optional(),
   proxy: z.string().optional(),
   proxyWeights: z.string().optional(),
   lut: z.string().optional(),
@@ -88,10 +91,44 @@ export interface SupernetFlags {
   readonly dir?: string
   /** Training images each subnet's BatchNorm is recalibrated on. */
   readonly calibration?: number
+  /** Search quantization policies with the subnets: the formats each block chooses among. */
+  readonly quant?: readonly QuantFormat[]
+  /** The formats of the stem, the first block and the head (`weights:activations`). */
+  readonly quantEdges?: string
 }
 
 /** The flags that only make sense with `--evaluator supernet`. */
-export const SUPERNET_FLAGS = ['supernet', 'calibration'] as const
+export const SUPERNET_FLAGS = ['supernet', 'calibration', 'quant', 'quantEdges'] as const
+
+/** The suffix of `--space` that asks a supernet search for quantization policies too. */
+export const QUANT_SPACE_SUFFIX = '*quant-policy'
+
+/** `--quant int4,int8`: known formats, none twice. */
+export function quantFormatsFlag(text: string): QuantFormat[] {
+  const list = text
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')
+  for (const f of list) {
+    if (!(QUANT_FORMATS as readonly string[]).includes(f)) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: `--quant: unknown format '${f}'; expected a comma-separated list of ${QUANT_FORMATS.join(', ')}`,
+        value: f,
+        allowed: [...QUANT_FORMATS],
+      })
+    }
+  }
+  if (list.length === 0 || new Set(list).size !== list.length) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `--quant needs a comma-separated list of distinct formats, e.g. int4,int8; got '${text}'`,
+      value: text,
+      allowed: [...QUANT_FORMATS],
+    })
+  }
+  return list as QuantFormat[]
+}
 
 /** The training flags a supernet search uses too (the data's splits and the evaluation batch). */
 export const SUPERNET_SHARED_FLAGS = ['trainSize', 'validSize', 'testSize', 'batchSize'] as const
@@ -380,6 +417,12 @@ export function parseSearchFlags(raw: unknown, flagGiven: (name: string) => bool
     supernet: {
       ...(f.supernet === undefined ? {} : { dir: f.supernet }),
       ...(f.calibration === undefined ? {} : { calibration: intFlag('calibration', f.calibration, 1) }),
+      ...(f.quant !== undefined
+        ? { quant: quantFormatsFlag(f.quant) }
+        : f.evaluator === 'supernet' && f.space.endsWith(QUANT_SPACE_SUFFIX)
+          ? { quant: ['int4', 'int8'] as QuantFormat[] }
+          : {}),
+      ...(f.quantEdges === undefined ? {} : { quantEdges: f.quantEdges }),
     },
     hardware: {
       ...(f.lut === undefined ? {} : { lut: f.lut }),

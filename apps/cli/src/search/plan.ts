@@ -7,7 +7,7 @@ import { RUN_FILES, checkRunDir, readJsonFile, searchMeta } from '../run-files.j
 import { assertRunsOnTable } from '../strategies.js'
 import { checkTargetMetrics, tableTarget, type TableTarget } from '../targets.js'
 import type { TrainingSetup } from '@nasjs/models/node'
-import { SETUP_FLAGS, type Evaluator, type SearchRequest } from './parse.js'
+import { QUANT_SPACE_SUFFIX, SETUP_FLAGS, type Evaluator, type SearchRequest } from './parse.js'
 import { hardwareTarget, planHardware, type HardwareSetup } from './hardware.js'
 import { proxyDataLabel, proxyObjectives, proxySetup, proxyTarget, type ProxySetup } from './proxy.js'
 import {
@@ -217,19 +217,30 @@ async function planNewSupernet(req: SearchRequest, registry: StrategyRegistry): 
     })
   }
   const { setup, space } = await supernetSetup(req.data, req.seed, req.supernet, req.training)
-  if (req.given.has('space') && req.space !== setup.space) {
+  // --space may name the supernet's space (or its family, ofa-mbv3), with *quant-policy for policies
+  const base = req.space.endsWith(QUANT_SPACE_SUFFIX)
+    ? req.space.slice(0, -QUANT_SPACE_SUFFIX.length)
+    : req.space
+  const own = setup.space.endsWith(QUANT_SPACE_SUFFIX)
+    ? setup.space.slice(0, -QUANT_SPACE_SUFFIX.length)
+    : setup.space
+  if (
+    req.given.has('space') &&
+    req.space !== setup.space &&
+    !(req.space.endsWith(QUANT_SPACE_SUFFIX) && base === own.split('@')[0])
+  ) {
     throw new NasError({
       code: 'SPACE_MISMATCH',
-      message: `--space ${req.space}: the supernet in ${setup.dir} has the space ${setup.space} (leave --space out)`,
+      message: `--space ${req.space}: the supernet in ${setup.dir} has the space ${own}; search it with --space ${own.split('@')[0]}${QUANT_SPACE_SUFFIX} (or --quant) for quantization policies too, or leave --space out`,
       value: req.space,
-      allowed: [setup.space],
+      allowed: [own, `${own.split('@')[0]}${QUANT_SPACE_SUFFIX}`],
     })
   }
   const dataset = dataLabel(setup.data)
   const objectives =
     req.objectives !== undefined
       ? (req.objectives as unknown as ObjectiveList)
-      : supernetObjectives(def.multiObjective === true)
+      : supernetObjectives(def.multiObjective === true, setup.quant !== undefined)
   parseObjectives(objectives)
   const hardware = planHardware(setup.space, objectives, req.constraints, req.hardware)
   const target = hardwareTarget(supernetTarget(setup, space), hardware)

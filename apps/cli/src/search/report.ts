@@ -17,6 +17,14 @@ export interface RunReportInput {
   readonly truth: TableTruth | undefined
   readonly budget: number
   readonly complete: boolean
+  /** Other runs' fronts to draw beside this one's (`nas report --reference`). */
+  readonly references?: readonly ReferenceFront[]
+}
+
+/** Another run's front, drawn in the Pareto plot of a report. */
+export interface ReferenceFront {
+  readonly name: string
+  readonly front: readonly { readonly metrics: Readonly<Record<string, number>>; readonly arch: string }[]
 }
 
 /** Report: writes summary.json, pareto.csv and report.html of a run (also `nas report`). */
@@ -30,7 +38,10 @@ export function writeRunReport(input: RunReportInput): RunSummary {
   const trueFront = input.truth?.points()
   writeFileSync(
     join(input.dir, RUN_FILES.report),
-    searchReportHtml(summary, points, trueFront ? { trueFront } : {}),
+    searchReportHtml(summary, points, {
+      ...(trueFront ? { trueFront } : {}),
+      ...(input.references === undefined ? {} : { references: input.references }),
+    }),
   )
   return summary
 }

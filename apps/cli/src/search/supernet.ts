@@ -4,7 +4,7 @@ import { resolve } from 'node:path'
 import { NasError } from '@nasjs/core'
 import type { ObjectiveList } from '@nasjs/core'
 import type { DatasetSpec } from '@nasjs/models/node'
-import type { SearchSpace } from '@nasjs/search-space'
+import { parseQuantPolicy, type QuantFormat, type SearchSpace } from '@nasjs/search-space'
 import type { SupernetShape } from '@nasjs/supernet'
 import type { SupernetEvalSetup } from '@nasjs/supernet/node'
 import type { TableSession, TableTarget } from '../targets.js'
@@ -23,6 +23,11 @@ export interface SupernetSetup extends SupernetEvalSetup {
   readonly sha256: string
   readonly space: string
   readonly supernet: SupernetShape
+  /**
+   * With `--quant`: each subnet is searched with a quantization policy (SimQ-NAS), each block's
+   * formats among `formats`, the stem, first block and head in `edges` (`weights:activations`).
+   */
+  readonly quant?: { readonly formats: readonly QuantFormat[]; readonly edges: string }
 }
 
 /** The default held-out images a supernet search scores each subnet on. */
@@ -31,8 +36,24 @@ export const SUPERNET_VALID = 1000
 export const SUPERNET_CALIBRATION = 500
 
 /** The metrics of a supernet search: `test_acc` only with a test split (`--test-size`). */
-export const supernetSearchMetrics = (setup: Pick<SupernetSetup, 'split'>): string[] =>
-  setup.split.test === undefined ? ['acc', 'params', 'flops'] : ['acc', 'test_acc', 'params', 'flops']
+export const supernetSearchMetrics = (setup: Pick<SupernetSetup, 'split' | 'quant'>): string[] => {
+  const test = setup.split.test === undefined ? [] : ['test_acc']
+  return setup.quant === undefined
+    ? ['acc', ...test, 'params', 'flops']
+    : ['acc', 'float_acc', ...test, 'bytes', 'bitops', 'peak_act_bytes', 'params', 'flops']
+}
+
+/** A supernet's subnets' space without its weights, joined with policies with `--quant`. */
+async function searchSpaceOf(
+  shape: SupernetShape,
+  quant: SupernetSetup['quant'],
+): Promise<SearchSpace<unknown>> {
+  const sn = await import('@nasjs/supernet')
+  const space = sn.supernetSpace(shape)
+  if (quant === undefined) return space
+  const { quantSubnetSpace } = await import('@nasjs/quantization')
+  return quantSubnetSpace({ space, config: sn.parseSupernetConfig(shape) }, quant.formats)
+}
 
 /**
  * The setup of a supernet search from the flags: reads the supernet's header (its shape, the
@@ -45,9 +66,13 @@ export async function supernetSetup(
   training: TrainingFlags,
 ): Promise<{ setup: SupernetSetup; space: SearchSpace<unknown> }> {
   const dir = resolve(flags.dir!)
-  const [node, sn] = await Promise.all([import('@nasjs/supernet/node'), import('@nasjs/supernet')])
+  const node = await import('@nasjs/supernet/node')
   const header = node.readSupernetHeader(dir)
-  const space = sn.supernetSpace(header.supernet)
+  const quant =
+    flags.quant === undefined
+      ? undefined
+      : { formats: flags.quant, edges: quantEdgesFlag(flags.quantEdges ?? 'int8:int8') }
+  const space = await searchSpaceOf(header.supernet, quant)
   const spec = dataSpec(data ?? 'fashion-mnist') as DatasetSpec
   const setup: SupernetSetup = {
     dir,
@@ -63,13 +88,23 @@ export async function supernetSetup(
     },
     calibration: flags.calibration ?? SUPERNET_CALIBRATION,
     batchSize: training.batchSize ?? 500,
+    ...(quant === undefined ? {} : { quant }),
   }
   return { setup, space: space }
 }
 
-/** Default objectives: accuracy, and FLOPs beside it for multi-objective strategies. */
-export const supernetObjectives = (multiObjective: boolean): ObjectiveList =>
-  (multiObjective ? ['acc:max', 'flops:min'] : ['acc:max']) as unknown as ObjectiveList
+/** `--quant-edges int8:int8`: one `weights:activations` pair of known formats. */
+function quantEdgesFlag(text: string): string {
+  const [edges] = parseQuantPolicy(text, 1).map((p) => `${p.weights}:${p.activations}`)
+  return edges!
+}
+
+/**
+ * Default objectives: accuracy, and FLOPs beside it for multi-objective strategies (the model's
+ * bytes when quantization policies are searched too).
+ */
+export const supernetObjectives = (multiObjective: boolean, quant = false): ObjectiveList =>
+  (multiObjective ? ['acc:max', quant ? 'bytes:min' : 'flops:min'] : ['acc:max']) as unknown as ObjectiveList
 
 /** The target of a supernet search: the supernet's space, its metrics, no table behind it. */
 export function supernetTarget(setup: SupernetSetup, space: SearchSpace<unknown>): TableTarget {
@@ -78,7 +113,7 @@ export function supernetTarget(setup: SupernetSetup, space: SearchSpace<unknown>
     space,
     datasets: [],
     defaultDataset: dataLabel(setup.data),
-    defaultObjectives: supernetObjectives(true),
+    defaultObjectives: supernetObjectives(true, setup.quant !== undefined),
     recordMetrics: metrics,
     showMetrics: metrics,
     checkMetrics(_dataset, names) {
@@ -93,16 +128,23 @@ export function supernetTarget(setup: SupernetSetup, space: SearchSpace<unknown>
         }
       }
     },
-    open: () => {
-      throw new NasError({ code: 'INTERNAL', message: 'a supernet search opens its own session' })
-    },
+    // a search opens its own session (openSupernetSession); this one serves nas report, which
+    // evaluates nothing and has no benchmark's truth to compare with
+    open: () => ({
+      evaluator: () => {
+        throw new NasError({ code: 'INTERNAL', message: 'a supernet search opens its own session' })
+      },
+      cheapMetrics: () => undefined,
+      features: () => () => [],
+      indexOf: () => undefined,
+      truth: () => undefined,
+    }),
   }
 }
 
 /** The space of a supernet search recorded in a journal header (for a resume). */
 export async function supernetSpaceOf(setup: SupernetSetup): Promise<SearchSpace<unknown>> {
-  const { supernetSpace } = await import('@nasjs/supernet')
-  return supernetSpace(setup.supernet)
+  return searchSpaceOf(setup.supernet, setup.quant)
 }
 
 /** A supernet session: the evaluator over the supernet's subnets, and its costs. */
@@ -144,6 +186,44 @@ export async function openSupernetSession(setup: SupernetSetup, workers: number)
   }
   const opened = await snode.openSupernetEvaluation(evalSetup)
   const { net } = opened
+  const loaded = opened.data
+  if (setup.quant !== undefined) {
+    // quantized subnets: evaluated in this thread (each keeps its recalibrated model for the next policies)
+    const { quantSubnetEvaluator } = await import('@nasjs/quantization')
+    const q = quantSubnetEvaluator({
+      net,
+      data: {
+        calibration: loaded.train,
+        valid: loaded.valid,
+        ...(setup.split.test === undefined ? {} : { test: loaded.test }),
+      },
+      formats: setup.quant.formats,
+      edges: setup.quant.edges,
+      calibrationImages: setup.calibration,
+      batchSize: setup.batchSize,
+    })
+    const subnet = (a: unknown) => (a as [never, unknown])[0]
+    const cheap = new Set(q.info.cheapMetrics)
+    return {
+      description: `searching the subnets of the supernet in ${setup.dir} (${header.train.schedule}, ${header.step} steps) with a quantization policy each (blocks in ${setup.quant.formats.join(' or ')}, stem, first block and head in ${setup.quant.edges}): accuracy of the quantized subnet on ${loaded.valid.y.length} held-out ${loaded.source} images after recalibrating BatchNorm on ${setup.calibration} training images; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}${workers > 1 ? '; in this thread (--concurrency does not spread quantized evaluations over threads)' : ''}`,
+      evaluator: () => Object.assign(q.evaluator, { info: q.info }) as never,
+      ...builtSessionParts((a) => net.cost(subnet(a))),
+      cheapMetrics(_dataset, metrics) {
+        const want = metrics.filter((m) => cheap.has(m))
+        if (want.length === 0) return undefined
+        return (a) => {
+          const m = q.cheapMetrics(a as never)
+          return Object.fromEntries(want.map((k) => [k, m[k]!]))
+        }
+      },
+      build: (a) => models.buildMbNetwork(net.network(subnet(a)), 0),
+      close: () => {
+        q.dispose()
+        opened.close()
+        return Promise.resolve()
+      },
+    }
+  }
   let evaluator = Object.assign(opened.evaluator, { info: opened.info }) as never
   let closePool = async () => {}
   if (workers > 1) {
@@ -164,7 +244,6 @@ export async function openSupernetSession(setup: SupernetSetup, workers: number)
     closePool = () => (closed ??= pool.close())
   }
   const cost = (a: unknown) => net.cost(a as never)
-  const loaded = opened.data
   return {
     description: `searching the subnets of the supernet in ${setup.dir} (${header.train.schedule}, ${header.step} steps): accuracy on ${loaded.valid.y.length} held-out ${loaded.source} images after recalibrating BatchNorm on ${setup.calibration} training images; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}${workers > 1 ? `; ${workers} worker threads` : ''}`,
     evaluator: () => evaluator,

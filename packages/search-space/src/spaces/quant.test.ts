@@ -23,6 +23,23 @@ describe('quant-policy space', () => {
     expect(() => parseQuantPolicy('int8:int8', 3)).toThrow(/3 'weights:activations' entries, got 1/)
   })
 
+  it('offers a chosen subset of formats', () => {
+    const q = createQuantPolicySpace(3, 'q3', ['int4', 'int8'])
+    expect(q.size()).toBe(4n ** 3n)
+    const rng = new Rng(2)
+    for (let i = 0; i < 50; i++) {
+      for (const l of q.sample(rng)) {
+        expect(['int4', 'int8']).toContain(l.weights)
+        expect(['int4', 'int8']).toContain(l.activations)
+      }
+    }
+    expect(q.format(q.parse('int4:int8 int8:int8 int4:int4'))).toBe('int4:int8 int8:int8 int4:int4')
+    expect(() => q.parse('fp16:int8 int8:int8 int4:int4')).toThrow(/fp16/)
+    expect(() => createQuantPolicySpace(2, 'x', ['int3' as never])).toThrow(/unknown format 'int3'/)
+    expect(() => createQuantPolicySpace(2, 'x', [])).toThrow(/at least one format/)
+    expect(() => createQuantPolicySpace(2, 'x', ['int8', 'int8'])).toThrow(/listed twice/)
+  })
+
   it('joins with an architecture space by product', () => {
     const rng = new Rng(4)
     const [arch, policy] = joined.sample(rng)

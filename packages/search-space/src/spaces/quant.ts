@@ -26,6 +26,25 @@ export type QuantPolicy = LayerQuant[]
 
 const layerQuant = struct({ weights: choice(QUANT_FORMATS), activations: choice(QUANT_FORMATS) })
 
+/** The formats a policy space offers: `formats` checked (known, no repeats), or all of them. */
+function layerQuantOf(formats: readonly QuantFormat[] | undefined): typeof layerQuant {
+  if (formats === undefined) return layerQuant
+  const names: readonly string[] = formats
+  if (!Array.isArray(formats) || names.length === 0) {
+    throw archError(
+      `a policy space needs at least one format; expected some of ${formatAllowed(QUANT_FORMATS)}`,
+      formats,
+    )
+  }
+  for (const f of names) {
+    if (!(QUANT_FORMATS as readonly string[]).includes(f)) {
+      throw archError(`unknown format ${show(f)}; expected ${formatAllowed(QUANT_FORMATS)}`, f, QUANT_FORMATS)
+    }
+  }
+  if (new Set(formats).size !== formats.length) throw archError('a format is listed twice', formats)
+  return struct({ weights: choice(formats), activations: choice(formats) })
+}
+
 /** Formats a policy as `weights:activations` per layer, separated by spaces (`int8:int8 int4:fp16 ...`). @since 0.1.0 */
 export function formatQuantPolicy(p: QuantPolicy): string {
   return p.map((l) => `${l.weights}:${l.activations}`).join(' ')
@@ -74,20 +93,33 @@ export function parseQuantPolicy(text: string, layers: number): QuantPolicy {
  * @since 0.1.0
  * @category constructors
  */
-export function createQuantPolicySpace(layers: number, id = `quant-policy-${layers}`): DslSpace<QuantPolicy> {
-  return defineSpaceAs<QuantPolicy>(id, quantPolicyDef(layers), {
+export function createQuantPolicySpace(
+  layers: number,
+  id = `quant-policy-${layers}`,
+  /** The formats each layer chooses among (all of {@link QUANT_FORMATS} by default). */
+  formats?: readonly QuantFormat[],
+): DslSpace<QuantPolicy> {
+  return defineSpaceAs<QuantPolicy>(id, quantPolicyDef(layers, formats), {
     title: `per-layer weight/activation formats, ${layers} layers`,
     format: formatQuantPolicy,
     parse: (text) => parseQuantPolicy(text, layers),
   })
 }
 
-/** The DSL definition of a `layers`-layer policy (to embed in larger definitions). @since 0.1.0 */
-export function quantPolicyDef(layers: number): ProductDef<(typeof layerQuant)[]> {
+/**
+ * The DSL definition of a `layers`-layer policy (to embed in larger definitions), each layer's
+ * weights and activations choosing among `formats` (all of {@link QUANT_FORMATS} by default).
+ * @since 0.1.0
+ */
+export function quantPolicyDef(
+  layers: number,
+  formats?: readonly QuantFormat[],
+): ProductDef<(typeof layerQuant)[]> {
   if (!Number.isSafeInteger(layers) || layers < 1 || layers > 4096) {
     throw archError(`a quantization policy needs 1..4096 layers, got ${show(layers)}`, layers)
   }
-  return { kind: 'product', parts: Array.from({ length: layers }, () => layerQuant) }
+  const item = layerQuantOf(formats)
+  return { kind: 'product', parts: Array.from({ length: layers }, () => item) }
 }
 
 /**
