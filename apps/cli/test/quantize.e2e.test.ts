@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, nas, tempDir } from './helpers.js'
@@ -62,6 +62,25 @@ describe('nas quantize', () => {
     ])
     expect(human.status, human.stderr).toBe(0)
     expect(human.stdout).toMatch(/test_acc \(int4, simulated\)\s+\d+\.\d\d %/)
+    // a mixed policy: the layers listed, int4 inside, int8 at both ends
+    const listed = nas(cwd, ['quantize', '--model', 'm', '--list-layers', '--json'])
+    expect(listed.status, listed.stderr).toBe(0)
+    const layers = (listed.json() as { layers: { name: string; params: number }[] }).layers
+    expect(layers.length).toBeGreaterThan(5)
+    const policy = layers.map((_, i) => (i === 0 || i === layers.length - 1 ? 'int8:int8' : 'int4:int8'))
+    writeFileSync(join(cwd, 'mixed.json'), JSON.stringify(policy))
+    const mixed = nas(cwd, ['quantize', '--model', 'm', '--policy', 'mixed.json', '--out', 'qm', '--json'])
+    expect(mixed.status, mixed.stderr).toBe(0)
+    const wb = (mixed.json() as { weight_bytes: { quantized: number } }).weight_bytes.quantized
+    const w8 = (out as unknown as { weight_bytes: { quantized: number } }).weight_bytes.quantized
+    const inner = layers.slice(1, -1).reduce((sum, l) => sum + l.params, 0)
+    expect(w8 - wb).toBe((inner * 4) / 8)
+    writeFileSync(join(cwd, 'short.json'), JSON.stringify(policy.slice(1)))
+    const short = nas(cwd, ['quantize', '--model', 'm', '--policy', 'short.json', '--out', 'qs'])
+    expect(short.stderr).toContain(`for a network of ${layers.length} quantizable layers`)
+    expect(nas(cwd, ['quantize', '--model', 'm', '--policy', 'int3', '--out', 'x']).stderr).toMatch(
+      /CONFIG_INVALID.*not a format/,
+    )
     expect(nas(cwd, ['quantize', '--model', 'nothing', '--out', 'x']).stderr).toMatch(/DATA_MISSING/)
     expect(nas(cwd, ['quantize', '--model', 'm', '--out', 'm']).stderr).toMatch(/CONFIG_INVALID.*overwrite/)
   })

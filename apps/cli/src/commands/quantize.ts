@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Command, Option } from '@commander-js/extra-typings'
 import { NasError } from '@nasjs/core'
+import { parseQuantPolicy } from '@nasjs/search-space'
 import { fmtMetric, table, type Io } from '../context.js'
 import { intFlag } from '../search/parse.js'
 
@@ -21,11 +22,15 @@ export function quantizeCommand(io: Io) {
       '--model <dir>',
       'a model directory written by nas train --save (model.json, weights.bin, nasjs.json)',
     )
-    .requiredOption('--out <dir>', 'where the exported model goes (model.json, weights.bin, nasjs.json)')
-    .addOption(
-      new Option('--policy <format>', 'the format of every weight and activation (int8: TFLite int8)')
-        .choices(FORMATS)
-        .default('int8' as const),
+    .option('--out <dir>', 'where the exported model goes (model.json, weights.bin, nasjs.json)')
+    .option(
+      '--policy <format|file>',
+      `the format of every weight and activation (${FORMATS.join(', ')}; int8: TFLite int8), or a JSON file of one "weights:activations" per quantizable layer (see --list-layers)`,
+      'int8',
+    )
+    .option(
+      '--list-layers',
+      'list the quantizable layers, in the order a policy file gives their formats, and stop',
     )
     .addOption(
       new Option('--calibration <method>', 'how activation ranges are calibrated')
@@ -49,13 +54,27 @@ accuracies are measured on. The simulated accuracy folds every BatchNorm after a
 quantizes weights per output channel and every activation with its calibrated range
 (@nasjs/quantization quantizeNetwork). The export stores the weights in --export format; plain TF.js
 dequantizes them when it loads the model (activations stay float32 there).
-Example:
+A mixed-precision policy file is a JSON array with one "weights:activations" string per layer that
+--list-layers lists (e.g. ["int8:int8", "int4:int8", ...]); each layer's weights take the first
+format and its input the second (tensors that enter no such layer stay float32).
+Examples:
   nas train --arch "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|" --data digits --save model
-  nas quantize --model model --out model-uint8`,
+  nas quantize --model model --out model-uint8
+  nas quantize --model model --list-layers
+  nas quantize --model model --policy mixed.json --out model-mixed`,
     )
     .action(async (opts) => {
       const dir = resolve(opts.model)
-      const out = resolve(opts.out)
+      if (opts.out === undefined && opts.listLayers !== true) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: 'nas quantize needs --out <dir> for the exported model (or --list-layers alone)',
+          allowed: ['--out <dir>', '--list-layers'],
+        })
+      }
+      const out = resolve(opts.out ?? '')
+      const uniform = (FORMATS as readonly string[]).includes(opts.policy)
+      const policyFile = uniform ? undefined : readPolicyFile(opts.policy)
       const infoPath = join(dir, 'nasjs.json')
       if (!existsSync(infoPath) || !existsSync(join(dir, 'model.json'))) {
         throw new NasError({
@@ -64,7 +83,7 @@ Example:
           value: opts.model,
         })
       }
-      if (out === dir) {
+      if (opts.listLayers !== true && out === dir) {
         throw new NasError({
           code: 'CONFIG_INVALID',
           message: '--out must not be the --model directory (the export would overwrite the model)',
@@ -89,6 +108,20 @@ Example:
         import('@nasjs/quantization'),
       ])
       const backend = await initBackend({ quiet: true })
+      if (opts.listLayers === true) {
+        const model = await node.loadSavedModel(dir)
+        const layers = q.networkQuantLayers(model)
+        model.dispose()
+        if (opts.json) io.out(JSON.stringify({ ok: true, layers }))
+        else
+          io.out(
+            table(
+              layers.map((l, i) => [String(i), l.name, l.className, String(l.params), String(l.macs)]),
+              ['#', 'layer', 'class', 'weights', 'MACs'],
+            ),
+          )
+        return
+      }
       const data = await node.loadSetupData(info['setup'] as Parameters<typeof node.loadSetupData>[0])
       const model = await node.loadSavedModel(dir)
       log?.(
@@ -99,8 +132,9 @@ Example:
       try {
         const fp32 = models.evaluate(model, data.test)
         quantized = q.quantizeNetwork(model, data.train, {
-          weights: opts.policy,
-          activations: opts.policy,
+          ...(policyFile === undefined
+            ? { weights: opts.policy, activations: opts.policy }
+            : { layers: policyFile }),
           calibration: opts.calibration,
           calibrationImages: n,
         })
@@ -164,4 +198,34 @@ Example:
         model.dispose()
       }
     })
+}
+
+/** A mixed-precision policy file: a JSON array of `"weights:activations"`, one per quantizable layer. */
+function readPolicyFile(path: string): { weights: string; activations: string }[] {
+  if (!existsSync(path)) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `--policy ${path}: not a format (${FORMATS.join(', ')}) and no such file`,
+      value: path,
+      allowed: [...FORMATS, 'a JSON policy file'],
+    })
+  }
+  let list: unknown
+  try {
+    list = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (e) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `--policy ${path} is not JSON: ${e instanceof Error ? e.message : String(e)}`,
+      value: path,
+    })
+  }
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `--policy ${path} must hold a JSON array of "weights:activations" strings, one per quantizable layer (nas quantize --list-layers lists them)`,
+      value: path,
+    })
+  }
+  return parseQuantPolicy((list).join(' '), list.length)
 }
