@@ -17,6 +17,14 @@ export {
 export * from './calibrate.js'
 export * from './fold.js'
 export * from './cost.js'
-export * from './ptq.js'
+export {
+  PtqConfig,
+  QatConfig,
+  quantizationAwareTraining,
+  quantizeNetwork,
+  type QuantizedLayer,
+  type QuantizedNetwork,
+} from './ptq.js'
 export * from './export.js'
 export * from './simq.js'
+export * from './fliqs.js'

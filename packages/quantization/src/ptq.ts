@@ -1,20 +1,24 @@
 import { NasError } from '@nasjs/core'
-import {
-  applyUpdate,
-  batches,
-  crossEntropy,
-  parseConfig,
-  parseTrainConfig,
-  runGraph,
-  type Dataset,
-} from '@nasjs/models'
+import { batches, parseConfig, runGraph, type Dataset } from '@nasjs/models'
 import * as tf from '@tensorflow/tfjs-core'
 import type * as tfl from '@tensorflow/tfjs-layers'
 import { z } from 'zod'
 import { CALIBRATION_METHODS, RangeObserver } from './calibrate.js'
-import { fakeQuant, fakeQuantInt, quantParams, type QuantParams } from './fake-quant.js'
-import { foldBatchNorm } from './fold.js'
-import { formatBits, numberFormat, type NumberFormat } from './formats.js'
+import { fakeQuant } from './fake-quant.js'
+import { formatBits, numberFormat } from './formats.js'
+import {
+  INPUT,
+  WEIGHTED,
+  activationQuantizer,
+  applyWeighted,
+  foldedWeights,
+  formatPlan,
+  inputOf,
+  planFolding,
+  quantizedForward,
+  quantizedTrainer,
+  type Range,
+} from './quant-graph.js'
 
 /**
  * How {@link quantizeNetwork} quantizes (zod, strict, defaults filled in): int8 weights with one
@@ -92,71 +96,6 @@ export interface QuantizedNetwork {
   dispose(): void
 }
 
-const WEIGHTED = new Set(['Conv2D', 'DepthwiseConv2D', 'Dense'])
-
-interface LayerConfig {
-  strides?: number | number[]
-  padding?: 'same' | 'valid'
-  dilationRate?: number | number[]
-  activation?: string
-  useBias?: boolean
-  dataFormat?: string
-}
-
-const pair = (v: number | number[] | undefined): [number, number] =>
-  v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0]!, v[1] ?? v[0]!]
-
-/** The layer's computation with the given kernel and bias (what the layer does with its own). */
-function applyWeighted(
-  layer: tfl.layers.Layer,
-  x: tf.Tensor,
-  kernel: tf.Tensor,
-  bias: tf.Tensor | undefined,
-): tf.Tensor {
-  const c = layer.getConfig() as LayerConfig
-  if (c.dataFormat !== undefined && c.dataFormat !== 'channelsLast') {
-    throw new NasError({
-      code: 'INPUT_INVALID',
-      message: `quantizeNetwork runs channels-last layers; ${layer.name} is ${c.dataFormat}`,
-      value: c.dataFormat,
-      allowed: ['channelsLast'],
-    })
-  }
-  let y: tf.Tensor
-  const name = layer.getClassName()
-  if (name === 'Dense') y = tf.matMul(x, kernel)
-  else if (name === 'Conv2D')
-    y = tf.conv2d(
-      x as tf.Tensor4D,
-      kernel as tf.Tensor4D,
-      pair(c.strides),
-      c.padding ?? 'valid',
-      'NHWC',
-      pair(c.dilationRate),
-    )
-  else
-    y = tf.depthwiseConv2d(
-      x as tf.Tensor4D,
-      kernel as tf.Tensor4D,
-      pair(c.strides),
-      c.padding ?? 'valid',
-      'NHWC',
-      pair(c.dilationRate),
-    )
-  if (bias !== undefined) y = tf.add(y, bias)
-  const act = c.activation ?? 'linear'
-  if (act === 'relu') return tf.relu(y)
-  if (act !== 'linear') {
-    throw new NasError({
-      code: 'INPUT_INVALID',
-      message: `quantizeNetwork handles layers with a linear or relu activation; ${layer.name} has ${act}`,
-      value: act,
-      allowed: ['linear', 'relu'],
-    })
-  }
-  return y
-}
-
 /**
  * Post-training quantization of a functional `tf.LayersModel` (the networks `@nasjs/models` builds):
  *
@@ -202,177 +141,6 @@ export function quantizeNetwork(
   } finally {
     if (fromData) calibration.dispose()
   }
-}
-
-/** The key of the network input among the activation ranges (no layer has this name). */
-const INPUT = '\u0000input'
-/** The key of a weighted layer's input among the activation ranges. */
-const inputOf = (name: string) => `\u0000in:${name}`
-
-type Range = { readonly min: number; readonly max: number }
-
-/**
- * Fake quantization of each activation by its key (the name of the layer that made it, or
- * {@link inputOf} a layer): in the key's format, with integer parameters from `ranges` (an
- * activation without a range passes as it is). @internal
- */
-function activationQuantizer(
-  formatOf: (key: string) => NumberFormat,
-  ranges: ReadonlyMap<string, Range>,
-): (key: string, t: tf.Tensor) => tf.Tensor {
-  const params = new Map<string, QuantParams>()
-  for (const [key, r] of ranges) {
-    const f = formatOf(key)
-    if (f.kind === 'int') params.set(key, quantParams(r.min, r.max, f))
-  }
-  return (key, t) => {
-    const f = formatOf(key)
-    if (f.kind === 'fp32') return t
-    if (f.kind === 'float') return fakeQuant(t, f)
-    const p = params.get(key)
-    return p === undefined ? t : fakeQuantInt(t, p)
-  }
-}
-
-/**
- * The formats of a network's quantizable layers: one for every weight and activation (`layers`
- * absent), or a weight and an activation format per quantizable layer (a mixed-precision policy,
- * checked against the network). @internal
- */
-interface FormatPlan {
-  readonly mixed: boolean
-  /** The weight format of a quantizable layer, and its name. */
-  readonly weights: (layer: string) => { format: NumberFormat; name: string }
-  /** The format of an activation by its key. */
-  readonly activation: (key: string) => NumberFormat
-  /** The activation format's name of a quantizable layer (mixed) or of every activation. */
-  readonly activationName: (layer: string) => string
-}
-
-function formatPlan(model: tfl.LayersModel, c: z.output<typeof PtqConfig>): FormatPlan {
-  const w = numberFormat(c.weights, { perChannel: c.weightsPerChannel })
-  const a = numberFormat(c.activations, { symmetric: c.activationsSymmetric })
-  if (c.layers === undefined) {
-    return {
-      mixed: false,
-      weights: () => ({ format: w, name: c.weights }),
-      activation: () => a,
-      activationName: () => c.activations,
-    }
-  }
-  const names = model.layers.filter((l) => WEIGHTED.has(l.getClassName())).map((l) => l.name)
-  if (c.layers.length !== names.length) {
-    throw new NasError({
-      code: 'INPUT_INVALID',
-      message: `the policy has ${c.layers.length} layer formats for a network of ${names.length} quantizable layers (its Conv2D, DepthwiseConv2D and Dense layers: networkQuantLayers)`,
-      value: c.layers.length,
-      allowed: [names.length],
-    })
-  }
-  const byLayer = new Map(
-    names.map((n, i) => {
-      const l = c.layers![i]!
-      return [
-        n,
-        {
-          weights: numberFormat(l.weights, { perChannel: c.weightsPerChannel }),
-          activations: numberFormat(l.activations, { symmetric: c.activationsSymmetric }),
-          names: l,
-        },
-      ] as const
-    }),
-  )
-  const fp32: NumberFormat = { kind: 'fp32' }
-  const inputKeys = new Map(names.map((n) => [inputOf(n), byLayer.get(n)!.activations]))
-  return {
-    mixed: true,
-    weights: (layer) => ({ format: byLayer.get(layer)!.weights, name: byLayer.get(layer)!.names.weights }),
-    activation: (key) => inputKeys.get(key) ?? fp32,
-    activationName: (layer) => byLayer.get(layer)?.names.activations ?? 'fp32',
-  }
-}
-
-/**
- * The network's forward pass with the given weights of its quantizable layers and its activations
- * fake-quantized: with a uniform plan every output and the network input, with a mixed one each
- * quantizable layer's input in that layer's activation format. @internal
- */
-function quantizedForward(
-  model: tfl.LayersModel,
-  x: tf.Tensor,
-  plan: FormatPlan,
-  folded: ReadonlySet<string>,
-  weightsOf: (layer: tfl.layers.Layer) => { kernel: tf.Tensor; bias?: tf.Tensor } | undefined,
-  quantAct: (key: string, t: tf.Tensor) => tf.Tensor,
-): tf.Tensor {
-  return runGraph(model, plan.mixed ? x : quantAct(INPUT, x), {
-    batchNorm: 'moving',
-    override: (layer, args) => {
-      if (folded.has(layer.name)) return args[0]
-      const k = weightsOf(layer)
-      if (k === undefined) return undefined
-      const input = plan.mixed ? quantAct(inputOf(layer.name), args[0]!) : args[0]!
-      return applyWeighted(layer, input, k.kernel, k.bias)
-    },
-    transform: (layer, out) =>
-      plan.mixed || folded.has(layer.name) || layer.getClassName() === 'InputLayer'
-        ? out
-        : quantAct(layer.name, out),
-  }).output
-}
-
-/**
- * The BatchNorms to fold: each right after a weighted layer that has no other consumer (a depthwise
- * convolution only with depth multiplier 1). @internal
- */
-function planFolding(
-  model: tfl.LayersModel,
-  fold: boolean,
-): { foldInto: Map<string, tfl.layers.Layer>; folded: Set<string> } {
-  const foldInto = new Map<string, tfl.layers.Layer>() // weighted layer name -> its BatchNorm
-  const folded = new Set<string>()
-  if (!fold) return { foldInto, folded }
-  for (const layer of model.layers) {
-    if (layer.getClassName() !== 'BatchNormalization') continue
-    const from = layer.inboundNodes[0]?.inboundLayers
-    const src = from?.length === 1 ? from[0]! : undefined
-    if (src === undefined || !WEIGHTED.has(src.getClassName()) || src.outboundNodes.length !== 1) continue
-    const depthwise = src.getClassName() === 'DepthwiseConv2D'
-    if (depthwise && (src.getConfig() as { depthMultiplier?: number }).depthMultiplier !== 1) continue
-    foldInto.set(src.name, layer)
-    folded.add(layer.name)
-  }
-  return { foldInto, folded }
-}
-
-/**
- * A weighted layer's kernel and bias, with BatchNorm `bn` folded in when given: tensor operations
- * on the layer's variables, so gradients reach them (quantization-aware training). Without `bn` the
- * layer's own variables are returned (not copies). @internal
- */
-function foldedWeights(
-  layer: tfl.layers.Layer,
-  bn?: tfl.layers.Layer,
-): { kernel: tf.Tensor; bias?: tf.Tensor } {
-  const values = layer.getWeights()
-  const useBias = (layer.getConfig() as LayerConfig).useBias !== false && values.length > 1
-  const kernel = values[0]!
-  const bias = useBias ? values[1]! : undefined
-  if (bn === undefined) return { kernel, ...(bias === undefined ? {} : { bias }) }
-  const w = new Map(bn.weights.map((v) => [v.originalName.split('/').pop()!, v.read() as tf.Tensor1D]))
-  const bnc = bn.getConfig() as { epsilon?: number }
-  const shape = kernel.shape
-  const depthwise = layer.getClassName() === 'DepthwiseConv2D'
-  // a depthwise kernel [kh, kw, c, 1] has its channels on axis 2: fold as [kh, kw, 1, c]
-  const k = depthwise ? tf.reshape(kernel, [shape[0], shape[1]!, 1, shape[2]!]) : kernel
-  const f = foldBatchNorm(k as tf.Tensor4D, bias as tf.Tensor1D | undefined, {
-    mean: w.get('moving_mean')!,
-    variance: w.get('moving_variance')!,
-    ...(w.has('gamma') ? { gamma: w.get('gamma')! } : {}),
-    ...(w.has('beta') ? { beta: w.get('beta')! } : {}),
-    epsilon: bnc.epsilon ?? 1e-3,
-  })
-  return { kernel: depthwise ? tf.reshape(f.kernel, shape) : f.kernel, bias: f.bias }
 }
 
 function quantizeWith(
@@ -560,26 +328,12 @@ export async function quantizationAwareTraining(
 }> {
   const c = parseConfig(QatConfig, config, 'quantization-aware training option')
   const plan = formatPlan(model, c)
-  const aFormat = numberFormat(c.activations, { symmetric: c.activationsSymmetric })
-  // the activation ranges: the post-training quantization of the network as it is
-  const ptq = Object.fromEntries(
-    Object.keys(PtqConfig.shape).map((k) => [k, c[k as keyof typeof c]]),
-  ) as PtqConfig
-  const first = quantizeNetwork(model, train, ptq)
-  const ranges = new Map<string, Range>(
-    first.layers.flatMap((l) => [
-      ...(l.range === undefined ? [] : [[l.name, l.range] as const]),
-      ...(l.input === undefined ? [] : [[inputOf(l.name), l.input.range] as const]),
-    ]),
-  )
-  const inputRange = first.inputRange
-  first.dispose()
-  ranges.set(INPUT, inputRange)
-  const quantAct = activationQuantizer(plan.mixed ? plan.activation : () => aFormat, ranges)
-  const { foldInto, folded } = planFolding(model, c.foldBatchNorm)
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable)
-  const sgd = parseTrainConfig({ optimizer: 'sgd', momentum: c.momentum, weightDecay: 0 })
-  const slots = { m: vars.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false))), v: [] }
+  const ptq = ptqPart(c)
+  const trainer = quantizedTrainer(model, calibratedRanges(model, train, ptq), {
+    foldBatchNorm: c.foldBatchNorm,
+    momentum: c.momentum,
+    activations: numberFormat(c.activations, { symmetric: c.activationsSymmetric }),
+  })
   const perEpoch = Math.ceil(train.y.length / c.trainBatchSize)
   const totalSteps = Math.min(c.steps ?? Number.POSITIVE_INFINITY, perEpoch * c.epochs)
   const losses: number[] = []
@@ -591,40 +345,7 @@ export async function quantizationAwareTraining(
         shuffleSeed: c.seed * 1_000_003 + epoch,
       })) {
         if (step >= totalSteps || options.signal?.aborted === true) break
-        const x = tf.tensor(b.xs, [b.n, ...train.shape])
-        const y = tf.tensor1d(b.ys, 'float32')
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = quantizedForward(
-            model,
-            x,
-            plan,
-            folded,
-            (layer) => {
-              if (!WEIGHTED.has(layer.getClassName())) return undefined
-              const { kernel, bias } = foldedWeights(layer, foldInto.get(layer.name))
-              const axis = layer.getClassName() === 'DepthwiseConv2D' ? 2 : kernel.rank - 1
-              return {
-                kernel: fakeQuant(kernel, plan.weights(layer.name).format, { axis }),
-                ...(bias === undefined ? {} : { bias }),
-              }
-            },
-            quantAct,
-          )
-          return crossEntropy(logits as tf.Tensor2D, y, train.classes)
-        }, vars)
-        const loss = value.dataSync()[0]!
-        tf.dispose([x, y, value])
-        const ids = vars.flatMap((v, i) => (grads[v.name] === undefined ? [] : [i]))
-        if (Number.isFinite(loss))
-          applyUpdate(
-            sgd,
-            ids.map((i) => vars[i]!),
-            ids.map((i) => grads[vars[i]!.name]!),
-            { m: ids.map((i) => slots.m[i]!), v: [] },
-            c.lr,
-            step + 1,
-          )
-        tf.dispose(Object.values(grads))
+        const loss = trainer.step(b, train, plan, c.lr)
         step++
         losses.push(loss)
         options.onProgress?.({ step, totalSteps, loss })
@@ -633,7 +354,33 @@ export async function quantizationAwareTraining(
       if (options.signal?.aborted === true) break
     }
   } finally {
-    tf.dispose(slots.m)
+    trainer.dispose()
   }
   return { network: quantizeNetwork(model, train, ptq), steps: step, losses }
+}
+
+/** The post-training quantization fields of a config that extends {@link PtqConfig}. @internal */
+export function ptqPart(c: z.output<typeof PtqConfig>): PtqConfig {
+  return Object.fromEntries(
+    Object.keys(PtqConfig.shape).flatMap((k) =>
+      c[k as keyof typeof c] === undefined ? [] : [[k, c[k as keyof typeof c]]],
+    ),
+  )
+}
+
+/**
+ * The calibrated ranges of a network's activations (every layer output, every quantizable layer's
+ * input and the network input), from its post-training quantization as it is. @internal
+ */
+export function calibratedRanges(model: tfl.LayersModel, data: Dataset, ptq: PtqConfig): Map<string, Range> {
+  const first = quantizeNetwork(model, data, ptq)
+  const ranges = new Map<string, Range>(
+    first.layers.flatMap((l) => [
+      ...(l.range === undefined ? [] : [[l.name, l.range] as const]),
+      ...(l.input === undefined ? [] : [[inputOf(l.name), l.input.range] as const]),
+    ]),
+  )
+  ranges.set(INPUT, first.inputRange)
+  first.dispose()
+  return ranges
 }
