@@ -55,8 +55,9 @@ export function applyWeighted(
   let y: tf.Tensor
   const name = layer.getClassName()
   if (name === 'Dense') y = tf.matMul(x, kernel)
-  else if (name === 'Conv2D')
-    y = tf.conv2d(
+  else {
+    const conv = name === 'Conv2D' ? tf.conv2d : tf.depthwiseConv2d
+    y = conv(
       x as tf.Tensor4D,
       kernel as tf.Tensor4D,
       pair(c.strides),
@@ -64,15 +65,7 @@ export function applyWeighted(
       'NHWC',
       pair(c.dilationRate),
     )
-  else
-    y = tf.depthwiseConv2d(
-      x as tf.Tensor4D,
-      kernel as tf.Tensor4D,
-      pair(c.strides),
-      c.padding ?? 'valid',
-      'NHWC',
-      pair(c.dilationRate),
-    )
+  }
   if (bias !== undefined) y = tf.add(y, bias)
   const act = c.activation ?? 'linear'
   if (act === 'relu') return tf.relu(y)

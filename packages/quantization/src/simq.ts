@@ -15,11 +15,12 @@ import {
   type QuantPolicy,
 } from '@nasjs/search-space'
 import {
+  checkCounts,
   checkSupernetData,
   evaluateSubnet,
   exportSubnet,
   recalibrate,
-  resizeDataset,
+  resizedSplits,
   type BnStats,
   type ElasticMbv3,
 } from '@nasjs/supernet'
@@ -216,35 +217,10 @@ export function quantSubnetEvaluator(options: QuantSubnetEvaluatorOptions): {
   const calibrationImages = options.calibrationImages ?? 500
   const rangeImages = options.rangeImages ?? 256
   const batchSize = options.batchSize ?? 250
-  for (const [name, v] of [
-    ['calibrationImages', calibrationImages],
-    ['rangeImages', rangeImages],
-    ['batchSize', batchSize],
-    ['validImages', options.validImages ?? 1],
-  ] as const) {
-    if (!Number.isInteger(v) || v < 1) {
-      throw new NasError({
-        code: 'CONFIG_INVALID',
-        message: `${name} must be a whole number >= 1, got ${v}`,
-        value: v,
-      })
-    }
-  }
+  checkCounts({ calibrationImages, rangeImages, batchSize, validImages: options.validImages ?? 1 })
   for (const f of [edges!.weights, edges!.activations]) numberFormat(f)
   const space = quantSubnetSpace(net, formats)
-  const resized = new Map<string, Dataset>()
-  const at = (d: Dataset, key: string, side: number, limit?: number) => {
-    const k = `${key}@${side}`
-    let r = resized.get(k)
-    if (r === undefined) {
-      const n = Math.min(limit ?? d.y.length, d.y.length)
-      const size = d.shape.reduce((p, s) => p * s, 1)
-      const head = n === d.y.length ? d : { ...d, x: d.x.subarray(0, n * size), y: d.y.subarray(0, n) }
-      r = resizeDataset(head, side)
-      resized.set(k, r)
-    }
-    return r
-  }
+  const at = resizedSplits()
   // the recalibrated standalone models of the last few subnets (a search tries several policies of one)
   const kept = new Map<string, { model: tfl.LayersModel; bn: BnStats; floatAcc: number }>()
   const KEEP = 4

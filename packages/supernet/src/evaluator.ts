@@ -4,7 +4,7 @@ import type { Dataset, HardwareMetricsOptions } from '@nasjs/models'
 import { buildMbNetwork, hardwareMetrics } from '@nasjs/models'
 import type { OfaArch } from '@nasjs/search-space'
 import type { ElasticMbv3 } from './elastic.js'
-import { checkData, evaluateSubnet, recalibrate, resizeDataset } from './subnet.js'
+import { checkCounts, checkData, evaluateSubnet, recalibrate, resizedSplits } from './subnet.js'
 
 /**
  * Options of {@link supernetEvaluator}.
@@ -67,33 +67,9 @@ export function supernetEvaluator(options: SupernetEvaluatorOptions): {
   if (data.test !== undefined) checkData(net, data.test)
   const calibrationImages = options.calibrationImages ?? 500
   const batchSize = options.batchSize ?? 500
-  for (const [name, v] of [
-    ['calibrationImages', calibrationImages],
-    ['batchSize', batchSize],
-    ['validImages', options.validImages ?? 1],
-  ] as const) {
-    if (!Number.isInteger(v) || v < 1) {
-      throw new NasError({
-        code: 'CONFIG_INVALID',
-        message: `${name} must be a whole number >= 1, got ${v}`,
-        value: v,
-      })
-    }
-  }
+  checkCounts({ calibrationImages, batchSize, validImages: options.validImages ?? 1 })
   // every split resized once per resolution, the first time a subnet at it comes
-  const resized = new Map<string, Dataset>()
-  const at = (d: Dataset, key: string, side: number, limit?: number) => {
-    const k = `${key}@${side}`
-    let r = resized.get(k)
-    if (r === undefined) {
-      const n = Math.min(limit ?? d.y.length, d.y.length)
-      const size = d.shape.reduce((p, s) => p * s, 1)
-      const head = n === d.y.length ? d : { ...d, x: d.x.subarray(0, n * size), y: d.y.subarray(0, n) }
-      r = resizeDataset(head, side)
-      resized.set(k, r)
-    }
-    return r
-  }
+  const at = resizedSplits()
   const hardware =
     options.hardware === undefined
       ? undefined

@@ -15,12 +15,14 @@ export {
 } from './config.js'
 export { ElasticMbv3, resizeImages, type BnStats, type ForwardOptions, type NamedArray } from './elastic.js'
 export {
+  checkCounts,
   checkData as checkSupernetData,
   evaluateSubnet,
   exportSubnet,
   exportSubnetArtifacts,
   recalibrate,
   resizeDataset,
+  resizedSplits,
 } from './subnet.js'
 export {
   SupernetTrainConfig,

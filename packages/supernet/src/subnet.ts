@@ -58,6 +58,47 @@ export function resizeDataset(data: Dataset, side: number): Dataset {
 }
 
 /**
+ * Checks the counts a subnet evaluator takes (images, batch sizes): each a whole number >= 1, or one
+ * `CONFIG_INVALID` error naming it.
+ * @since 0.2.0
+ * @category supernet
+ */
+export function checkCounts(counts: Readonly<Record<string, number>>): void {
+  for (const [name, v] of Object.entries(counts)) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message: `${name} must be a whole number >= 1, got ${v}`,
+        value: v,
+      })
+    }
+  }
+}
+
+/**
+ * A cache of data splits resized to subnets' resolutions: `at(data, key, side, limit)` is the first
+ * `limit` examples of `data` (all by default) at `side` pixels ({@link resizeDataset}), made the
+ * first time it is asked for under `key` (the split's name) and that side.
+ * @since 0.2.0
+ * @category supernet
+ */
+export function resizedSplits(): (data: Dataset, key: string, side: number, limit?: number) => Dataset {
+  const resized = new Map<string, Dataset>()
+  return (d, key, side, limit) => {
+    const k = `${key}@${side}`
+    let r = resized.get(k)
+    if (r === undefined) {
+      const n = Math.min(limit ?? d.y.length, d.y.length)
+      const size = d.shape.reduce((p, s) => p * s, 1)
+      const head = n === d.y.length ? d : { ...d, x: d.x.subarray(0, n * size), y: d.y.subarray(0, n) }
+      r = resizeDataset(head, side)
+      resized.set(k, r)
+    }
+    return r
+  }
+}
+
+/**
  * Recalibrates the BatchNorm statistics of subnet `arch` on the first `images` examples of `data`
  * (OFA's `set_running_statistics`): each BatchNorm's mean and variance are averaged over batches,
  * weighted by batch size, with the network normalising by each batch's own statistics as it goes.
