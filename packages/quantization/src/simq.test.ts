@@ -60,6 +60,14 @@ describe('quantSubnetSpace', () => {
     const text = space.format([smallestArch(SHAPE), uniformPolicy(net, 'int4:int8')])
     expect(text).toMatch(/ \| (int4:int8 ){19}int4:int8$/)
     expect(() => space.parse(net.space.format(smallestArch(SHAPE)))).toThrow(/<subnet> \| <policy>/)
+    // the formats of slots the subnet leaves out do not change its hash; those of its blocks do
+    const small = smallestArch(SHAPE) // 2 blocks a stage: slots 2, 3 of each stage unused
+    const p1 = uniformPolicy(net, 'int8:int8')
+    const p2 = p1.map((p, i) => (i % 4 >= 2 ? { weights: 'int4' as const, activations: 'int4' as const } : p))
+    const p3 = p1.map((p, i) => (i === 4 ? { weights: 'int4' as const, activations: 'int8' as const } : p))
+    expect(space.hash([small, p2])).toBe(space.hash([small, p1]))
+    expect(space.hash([small, p3])).not.toBe(space.hash([small, p1]))
+    expect(space.hash([largestArch(SHAPE), p2])).not.toBe(space.hash([largestArch(SHAPE), p1]))
     expect(() => space.parse(text.replace('int4:int8', 'fp16:int8'))).toThrow(/fp16/)
   })
 

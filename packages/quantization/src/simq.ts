@@ -53,6 +53,12 @@ export interface SupernetLayout {
 /** Block slots of a supernet: 5 stages of its largest depth. */
 const slotsOf = (net: SupernetLayout) => 5 * net.config.depths.at(-1)!
 
+/** The slots of a subnet's blocks, in order. */
+const activeSlots = (net: SupernetLayout, arch: OfaArch) => {
+  const maxDepth = net.config.depths.at(-1)!
+  return arch.stages.flatMap((blocks, s) => blocks.map((_, p) => s * maxDepth + p))
+}
+
 /**
  * The joint space of a supernet's subnets and their quantization policies (SimQ-NAS): the product of
  * `net.space` and a `quant-policy` of one format pair per block slot, each chosen among `formats`
@@ -72,6 +78,12 @@ export function quantSubnetSpace(
     {
       title: `subnets of a supernet x per-block formats (${formats.join(', ')})`,
       format: ([arch, policy]) => `${net.space.format(arch)}${SEP}${formatQuantPolicy(policy)}`,
+      // functionally equal: the same subnet, the same formats in the slots of its blocks (the
+      // slots of blocks it leaves out do not change the network)
+      hash: ([arch, policy]) =>
+        `${net.space.hash(arch)}${SEP}${activeSlots(net, arch)
+          .map((i) => `${policy[i]!.weights}:${policy[i]!.activations}`)
+          .join(' ')}`,
       parse: (text) => {
         const at = String(text).lastIndexOf(SEP.trim())
         if (at < 0) {
@@ -113,8 +125,7 @@ export function subnetLayerPolicy(
   edges: { readonly weights: string; readonly activations: string },
 ): { weights: string; activations: string }[] {
   const parts = mbNetworkParts(model)
-  const maxDepth = net.config.depths.at(-1)!
-  const slots = arch.stages.flatMap((blocks, s) => blocks.map((_, p) => s * maxDepth + p))
+  const slots = activeSlots(net, arch)
   // stem, the fixed first block, the active blocks, the head
   if (parts === undefined || parts.length !== slots.length + 3) {
     throw new NasError({
@@ -294,7 +305,8 @@ export function quantSubnetEvaluator(options: QuantSubnetEvaluatorOptions): {
   const info: EvaluatorInfo = {
     metrics: QUANT_SUBNET_METRICS.filter((m) => m !== 'test_acc' || data.test !== undefined),
     cheapMetrics: ['bitops', 'peak_act_bytes', 'params', 'flops'],
-    functionalCache: false,
+    // the space's hash leaves out the formats of unused slots, which change nothing measured
+    functionalCache: true,
   }
   return {
     space,
