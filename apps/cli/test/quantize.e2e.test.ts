@@ -81,6 +81,37 @@ describe('nas quantize', () => {
     expect(nas(cwd, ['quantize', '--model', 'm', '--policy', 'int3', '--out', 'x']).stderr).toMatch(
       /CONFIG_INVALID.*not a format/,
     )
+    // FLIQS: the policy searched with the weights, written beside the export
+    const fliqs = nas(cwd, [
+      'quantize',
+      '--model',
+      'm',
+      '--out',
+      'qf',
+      '--search',
+      'fliqs',
+      '--formats',
+      'int4,int8',
+      '--target',
+      '0.7',
+      '--steps',
+      '20',
+      '--json',
+    ])
+    expect(fliqs.status, fliqs.stderr).toBe(0)
+    const f = fliqs.json() as {
+      policy: string
+      quantized_test_acc: number
+      fliqs: { policy: string[]; cost: number; target: number; steps: number }
+    }
+    expect(f.policy).toBe('fliqs')
+    expect(f.fliqs.policy).toHaveLength(layers.length)
+    expect(f.fliqs.steps).toBe(20)
+    expect(f.quantized_test_acc).toBeGreaterThan(10)
+    expect(JSON.parse(readFileSync(join(cwd, 'qf', 'policy.json'), 'utf8'))).toEqual(f.fliqs.policy)
+    expect(nas(cwd, ['quantize', '--model', 'm', '--out', 'x', '--steps', '5']).stderr).toContain(
+      '--steps is an option of --search fliqs',
+    )
     expect(nas(cwd, ['quantize', '--model', 'nothing', '--out', 'x']).stderr).toMatch(/DATA_MISSING/)
     expect(nas(cwd, ['quantize', '--model', 'm', '--out', 'm']).stderr).toMatch(/CONFIG_INVALID.*overwrite/)
   })

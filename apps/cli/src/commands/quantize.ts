@@ -1,10 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Command, Option } from '@commander-js/extra-typings'
 import { NasError } from '@nasjs/core'
 import { parseQuantPolicy } from '@nasjs/search-space'
 import { fmtMetric, table, type Io } from '../context.js'
-import { intFlag } from '../search/parse.js'
+import { intFlag, positiveFlag } from '../search/parse.js'
 
 const FORMATS = ['int4', 'int8', 'int16', 'fp8_e4m3', 'fp8_e5m2', 'fp16', 'fp32'] as const
 
@@ -32,6 +32,24 @@ export function quantizeCommand(io: Io) {
       '--list-layers',
       'list the quantizable layers, in the order a policy file gives their formats, and stop',
     )
+    .addOption(
+      new Option(
+        '--search <method>',
+        "search a format per layer instead of --policy: fliqs trains the weights and a controller over the formats together (the model's weights are tuned)",
+      ).choices(['fliqs'] as const),
+    )
+    .option('--formats <list>', 'with --search: the formats each layer chooses among (default: int4,int8)')
+    .option(
+      '--target <share>',
+      "with --search: the cost target, a share of the network's cost with every layer in the widest format (default: 0.75)",
+    )
+    .addOption(
+      new Option('--cost <metric>', 'with --search: the cost the target is on (default: bytes)').choices([
+        'bytes',
+        'bitops',
+      ] as const),
+    )
+    .option('--steps <n>', 'with --search: training steps of the search (default: 300)')
     .addOption(
       new Option('--calibration <method>', 'how activation ranges are calibrated')
         .choices(['minmax', 'percentile', 'mse'] as const)
@@ -73,8 +91,35 @@ Examples:
         })
       }
       const out = resolve(opts.out ?? '')
+      const searchFlags = (['formats', 'target', 'cost', 'steps'] as const).filter(
+        (k) => opts[k] !== undefined,
+      )
+      if (opts.search === undefined && searchFlags.length > 0) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: `--${searchFlags[0]!} is an option of --search fliqs`,
+          value: searchFlags.map((k) => `--${k}`),
+          allowed: ['--search fliqs'],
+        })
+      }
+      if (opts.search !== undefined && opts.policy !== 'int8') {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: '--search finds the policy; leave --policy out',
+          value: opts.policy,
+        })
+      }
+      const search =
+        opts.search === undefined
+          ? undefined
+          : {
+              formats: (opts.formats ?? 'int4,int8').split(',').map((f) => f.trim()),
+              target: opts.target === undefined ? 0.75 : positiveFlag('target', opts.target),
+              cost: opts.cost ?? ('bytes' as const),
+              steps: opts.steps === undefined ? 300 : intFlag('steps', opts.steps, 1),
+            }
       const uniform = (FORMATS as readonly string[]).includes(opts.policy)
-      const policyFile = uniform ? undefined : readPolicyFile(opts.policy)
+      const policyFile = uniform || search !== undefined ? undefined : readPolicyFile(opts.policy)
       const infoPath = join(dir, 'nasjs.json')
       if (!existsSync(infoPath) || !existsSync(join(dir, 'model.json'))) {
         throw new NasError({
@@ -125,19 +170,42 @@ Examples:
       const data = await node.loadSetupData(info['setup'] as Parameters<typeof node.loadSetupData>[0])
       const model = await node.loadSavedModel(dir)
       log?.(
-        `quantizing ${opts.model} (${model.countParams().toLocaleString('en-US')} parameters) to ${opts.policy}; ${data.train.y.length} training images for calibration (using ${Math.min(nCal, data.train.y.length)}), ${data.test.y.length} test images; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}`,
+        `quantizing ${opts.model} (${model.countParams().toLocaleString('en-US')} parameters) to ${search === undefined ? opts.policy : 'a FLIQS-searched policy'}; ${data.train.y.length} training images for calibration (using ${Math.min(nCal, data.train.y.length)}), ${data.test.y.length} test images; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}`,
       )
       const n = Math.min(nCal, data.train.y.length)
       let quantized: ReturnType<typeof q.quantizeNetwork> | undefined
       try {
         const fp32 = models.evaluate(model, data.test)
-        quantized = q.quantizeNetwork(model, data.train, {
-          ...(policyFile === undefined
-            ? { weights: opts.policy, activations: opts.policy }
-            : { layers: policyFile }),
-          calibration: opts.calibration,
-          calibrationImages: n,
-        })
+        let searched: Awaited<ReturnType<typeof q.fliqsSearch>> | undefined
+        if (search !== undefined) {
+          log?.(
+            `FLIQS: ${search.steps} steps, formats ${search.formats.join(', ')}, ${search.cost} target ${search.target} of the widest; the weights are tuned for the formats as they are searched`,
+          )
+          const started = performance.now()
+          searched = await q.fliqsSearch(
+            model,
+            { train: data.train, valid: data.valid },
+            { ...search, calibration: opts.calibration, calibrationImages: n },
+            {
+              onStep: (st) => {
+                if (log === undefined || (st.step % 25 !== 0 && st.step !== search.steps)) return
+                const eta = ((performance.now() - started) / st.step) * (search.steps - st.step)
+                log(
+                  `step ${st.step}/${search.steps} · loss ${st.loss.toFixed(3)} · entropy ${st.entropy.toFixed(3)}${st.reward === undefined ? ' · warm-up' : ` · reward ${st.reward.toFixed(3)} · cost ${Math.round(st.cost!).toLocaleString('en-US')}`} · ETA ${Math.round(eta / 1000)}s`,
+                )
+              },
+            },
+          )
+          quantized = searched.network
+        } else {
+          quantized = q.quantizeNetwork(model, data.train, {
+            ...(policyFile === undefined
+              ? { weights: opts.policy, activations: opts.policy }
+              : { layers: policyFile }),
+            calibration: opts.calibration,
+            calibrationImages: n,
+          })
+        }
         const qn = quantized
         const simulated = models.evaluateLogits(data.test, (x) => qn.predict(x) as never)
         const exportDtype = opts.export
@@ -148,11 +216,24 @@ Examples:
             ...info,
             quantization: {
               weights: exportDtype,
-              simulated: { policy: opts.policy, calibration: opts.calibration },
+              simulated: {
+                policy:
+                  searched === undefined
+                    ? opts.policy
+                    : searched.policy.map((p) => `${p.weights}:${p.activations}`),
+                calibration: opts.calibration,
+              },
             },
           },
           exportDtype === 'float32' ? {} : { transform: (a) => q.quantizeArtifacts(a, exportDtype) },
         )
+        if (searched !== undefined) {
+          // the searched policy, as a file --policy takes
+          writeFileSync(
+            join(out, 'policy.json'),
+            `${JSON.stringify(searched.policy.map((p) => `${p.weights}:${p.activations}`))}\n`,
+          )
+        }
         const exported = await node.loadSavedModel(out)
         const exportedAcc = models.evaluate(exported, data.test)
         exported.dispose()
@@ -161,7 +242,18 @@ Examples:
         const result = {
           model: dir,
           out,
-          policy: opts.policy,
+          policy: searched === undefined ? opts.policy : 'fliqs',
+          ...(searched === undefined
+            ? {}
+            : {
+                fliqs: {
+                  policy: searched.policy.map((p) => `${p.weights}:${p.activations}`),
+                  cost: searched.cost,
+                  target: searched.target,
+                  formats: searched.formats,
+                  steps: searched.history.length,
+                },
+              }),
           calibration: opts.calibration,
           calibrationImages: n,
           test_acc: 100 * fp32.acc,
@@ -181,7 +273,7 @@ Examples:
           table(
             [
               ['test_acc (float32)', `${fmtMetric(result.test_acc)} %`],
-              [`test_acc (${opts.policy}, simulated)`, `${fmtMetric(result.quantized_test_acc)} %`],
+              [`test_acc (${result.policy}, simulated)`, `${fmtMetric(result.quantized_test_acc)} %`],
               ['drop', `${fmtMetric(result.drop)} pts`],
               [`test_acc (exported, ${exportDtype} weights)`, `${fmtMetric(result.exported_test_acc)} %`],
               ['model size (model.json + weights.bin)', `${result.bytes.toLocaleString('en-US')} bytes`],
@@ -227,5 +319,5 @@ function readPolicyFile(path: string): { weights: string; activations: string }[
       value: path,
     })
   }
-  return parseQuantPolicy((list).join(' '), list.length)
+  return parseQuantPolicy(list.join(' '), list.length)
 }
