@@ -12,11 +12,11 @@
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { initBackend } from '@nasjs/backend'
-import { buildModel, evaluate, train } from '@nasjs/models'
-import { loadDataset, loadSavedModel, saveModel } from '@nasjs/models/node'
+import { evaluate } from '@nasjs/models'
+import { loadSavedModel, saveModel } from '@nasjs/models/node'
 import { nb201 } from '@nasjs/search-space'
 import { quantizeArtifacts } from '../src/index.js'
+import { BENCH_CELL, trainedNb201 } from './fmnist-nb201.js'
 
 const { values } = parseArgs({
   options: {
@@ -28,30 +28,14 @@ const { values } = parseArgs({
     out: { type: 'string', default: '/tmp/export-size' },
   },
 })
-const backend = await initBackend({ quiet: true })
-const cell = nb201.parse(
-  '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|',
-)
-const data = await loadDataset('fashion-mnist', {
+const { backend, data, model } = await trainedNb201({
+  channels: Number(values.channels),
+  cells: Number(values.cells),
   train: Number(values.train),
   valid: Number(values.valid),
-  seed: 0,
-})
-const model = buildModel(nb201, cell, {
-  channels: Number(values.channels),
-  cellsPerStage: Number(values.cells),
-  inputShape: [28, 28, 1],
-  seed: 1,
-})
-const t0 = performance.now()
-await train(model, data.train, {
-  optimizer: 'sgd',
-  lr: 0.05,
   epochs: Number(values.epochs),
-  batchSize: 64,
-  seed: 1,
 })
-process.stderr.write(`trained in ${((performance.now() - t0) / 60_000).toFixed(1)} min on ${backend.name}\n`)
+const cell = BENCH_CELL
 const size = (dir: string) =>
   ['model.json', 'weights.bin'].reduce((s, f) => s + statSync(join(dir, f)).size, 0)
 const rows: string[] = []

@@ -12,10 +12,7 @@
  *     [--targets 0.6,0.75,0.9] [--json]
  */
 import { parseArgs } from 'node:util'
-import { initBackend } from '@nasjs/backend'
-import { buildModel, evaluateLogits, train, type Dataset } from '@nasjs/models'
-import { loadDataset } from '@nasjs/models/node'
-import { nb201 } from '@nasjs/search-space'
+import { evaluateLogits, type Dataset } from '@nasjs/models'
 import type * as tf from '@tensorflow/tfjs-core'
 import {
   fliqsSearch,
@@ -25,6 +22,7 @@ import {
   quantizeNetwork,
   type QuantizedNetwork,
 } from '../src/index.js'
+import { trainedNb201 } from './fmnist-nb201.js'
 
 const { values } = parseArgs({
   options: {
@@ -39,34 +37,15 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 })
-const backend = await initBackend({ quiet: true })
 const log = (s: string) => process.stderr.write(`${s}\n`)
-const cell = nb201.parse(
-  '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|',
-)
-const data = await loadDataset('fashion-mnist', {
+const { data, model, build } = await trainedNb201({
+  channels: Number(values.channels),
+  cells: Number(values.cells),
   train: Number(values.train),
   valid: Number(values.valid),
   test: Number(values.test),
-  seed: 0,
-})
-const build = () =>
-  buildModel(nb201, cell, {
-    channels: Number(values.channels),
-    cellsPerStage: Number(values.cells),
-    inputShape: [28, 28, 1],
-    seed: 1,
-  })
-const model = build()
-const t0 = performance.now()
-await train(model, data.train, {
-  optimizer: 'sgd',
-  lr: 0.05,
   epochs: Number(values.epochs),
-  batchSize: 64,
-  seed: 1,
 })
-log(`trained in ${((performance.now() - t0) / 60_000).toFixed(1)} min on ${backend.name}`)
 const trained = model.getWeights().map((w) => w.clone())
 const fresh = () => {
   const m = build()
