@@ -204,6 +204,22 @@ describe('nas supernet', () => {
     expect(int8.status, int8.stderr).toBe(0)
     const i8 = int8.json() as { front: { arch: string }[] }
     expect(i8.front.every((f) => / \| (int8:int8 ){19}int8:int8$/.test(f.arch))).toBe(true)
+    // resumed with the same command line, the family alias of the space included
+    const int8More = nas(cwd, [
+      'search',
+      '--evaluator',
+      'supernet',
+      '--space',
+      'ofa-mbv3*quant-policy',
+      '--out',
+      'int8',
+      '--resume',
+      '--budget',
+      '5',
+      '--json',
+    ])
+    expect(int8More.status, int8More.stderr).toBe(0)
+    expect((int8More.json() as { trials: number }).trials).toBe(5)
     const report = nas(cwd, ['report', 'mixed', '--reference', 'int8', '--json'])
     expect(report.status, report.stderr).toBe(0)
     const html = readFileSync(join(cwd, 'mixed', 'report.html'), 'utf8')
@@ -273,6 +289,16 @@ describe('nas supernet', () => {
     expect(badFormat.stderr).toContain("--quant: unknown format 'int3'")
     const quantOnTable = nas(cwd, ['search', '--space', 'nb201', '--quant', 'int8'])
     expect(quantOnTable.stderr).toContain('--quant is a supernet option')
+    const edgesAlone = nas(cwd, [
+      'search',
+      '--evaluator',
+      'supernet',
+      '--supernet',
+      'x',
+      '--quant-edges',
+      'int8:int8',
+    ])
+    expect(edgesAlone.stderr).toContain('add --quant <formats>')
     const badSchedule = nas(cwd, ['supernet', 'train', '--schedule', 'ofa', '--out', 'x'])
     expect(badSchedule.status).not.toBe(0)
     expect(badSchedule.stderr).toContain('progressive')

@@ -96,6 +96,11 @@ describe('fliqsSearch', () => {
     })
     await expect(fliqsSearch(model, data, { formats: ['int8', 'int8'] })).rejects.toThrow(/listed twice/)
     await expect(fliqsSearch(model, data, { beta: 1 })).rejects.toMatchObject({ code: 'CONFIG_INVALID' })
+    const empty = { ...data.valid, x: data.valid.x.subarray(0, 0), y: data.valid.y.subarray(0, 0) }
+    await expect(fliqsSearch(model, { train: data.train, valid: empty })).rejects.toMatchObject({
+      code: 'INPUT_INVALID',
+      message: expect.stringContaining('valid split is empty'),
+    })
     model.dispose()
   })
 })

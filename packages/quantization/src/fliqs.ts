@@ -109,7 +109,8 @@ function* forever(data: Dataset, batchSize: number, seed: number) {
  *
  * At the end each layer takes its most likely format, and the network with the tuned weights is
  * quantized with that policy (`quantizeNetwork`). Activation ranges are calibrated once, at the
- * start, on the training images. Constants that FLIQS tunes per model (beta, learning rates, the
+ * start, on the training images, for int8 (with `calibration: 'mse'` a narrower format's range is
+ * fitted again only for the final network). Constants that FLIQS tunes per model (beta, learning rates, the
  * entropy weight, the warm-up) are options with defaults of ours. The model's weights change.
  * Same seed, same result.
  * @since 0.2.0
@@ -125,6 +126,16 @@ export async function fliqsSearch(
   const formats = c.formats.map((f) => ({ name: f, format: numberFormat(f) }))
   if (new Set(c.formats).size !== c.formats.length) {
     throw new NasError({ code: 'CONFIG_INVALID', message: 'a format is listed twice', value: c.formats })
+  }
+  for (const [name, d] of Object.entries(data)) {
+    if (d.y.length === 0) {
+      throw new NasError({
+        code: 'INPUT_INVALID',
+        message: `the ${name} split is empty; the search needs ${name} images`,
+        value: d.y.length,
+        allowed: ['>= 1'],
+      })
+    }
   }
   const layers = networkQuantLayers(model)
   const L = layers.length
@@ -208,15 +219,21 @@ export async function fliqsSearch(
         const progress = (step - warm - 1) / Math.max(1, c.steps - warm - 1)
         const entropyWeight = (c.entropy * (1 + Math.cos(Math.PI * Math.min(1, progress)))) / 2
         const picked = tf.tidy(() => tf.oneHot(tf.tensor1d(choice, 'int32'), F))
-        adam.minimize(() =>
-          tf.tidy((): tf.Scalar => {
-            const logp = tf.logSoftmax(logits)
-            const chosen = tf.sum(tf.mul(logp, picked))
-            const entropy = tf.neg(tf.sum(tf.mul(tf.exp(logp), logp)))
-            return tf.sub(tf.mul(chosen, -advantage), tf.mul(entropy, entropyWeight / L))
-          }),
-        )
-        picked.dispose()
+        try {
+          adam.minimize(
+            () =>
+              tf.tidy((): tf.Scalar => {
+                const logp = tf.logSoftmax(logits)
+                const chosen = tf.sum(tf.mul(logp, picked))
+                const entropy = tf.neg(tf.sum(tf.mul(tf.exp(logp), logp)))
+                return tf.sub(tf.mul(chosen, -advantage), tf.mul(entropy, entropyWeight / L))
+              }),
+            false,
+            [logits],
+          )
+        } finally {
+          picked.dispose()
+        }
         record = { ...record, quality, cost, reward }
       }
       history.push(record)

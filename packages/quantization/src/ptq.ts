@@ -70,7 +70,11 @@ export interface QuantizedLayer {
   readonly weights?: { readonly format: string; readonly count: number }
   /** The calibrated range of the layer's output (absent: not quantized, e.g. a folded BatchNorm). */
   readonly range?: { readonly min: number; readonly max: number }
-  /** A quantized layer's activation format and the calibrated range of its input. */
+  /**
+   * A quantized layer's input: its calibrated range, and the format it is quantized in with a
+   * mixed policy (`layers`; a uniform config quantizes layer outputs instead, so there the range is
+   * reported for reference, as `quantizationAwareTraining` and `fliqsSearch` reuse it).
+   */
   readonly input?: { readonly format: string; readonly range: { readonly min: number; readonly max: number } }
 }
 

@@ -4,7 +4,7 @@ import { Command, Option } from '@commander-js/extra-typings'
 import { NasError } from '@nasjs/core'
 import { parseQuantPolicy } from '@nasjs/search-space'
 import { fmtMetric, table, type Io } from '../context.js'
-import { intFlag, positiveFlag } from '../search/parse.js'
+import { intFlag, positiveFlag, quantFormatsFlag } from '../search/parse.js'
 
 const FORMATS = ['int4', 'int8', 'int16', 'fp8_e4m3', 'fp8_e5m2', 'fp16', 'fp32'] as const
 
@@ -113,7 +113,7 @@ Examples:
         opts.search === undefined
           ? undefined
           : {
-              formats: (opts.formats ?? 'int4,int8').split(',').map((f) => f.trim()),
+              formats: quantFormatsFlag(opts.formats ?? 'int4,int8', 'formats'),
               target: opts.target === undefined ? 0.75 : positiveFlag('target', opts.target),
               cost: opts.cost ?? ('bytes' as const),
               steps: opts.steps === undefined ? 300 : intFlag('steps', opts.steps, 1),
@@ -218,9 +218,11 @@ Examples:
               weights: exportDtype,
               simulated: {
                 policy:
-                  searched === undefined
-                    ? opts.policy
-                    : searched.policy.map((p) => `${p.weights}:${p.activations}`),
+                  searched !== undefined
+                    ? searched.policy.map((p) => `${p.weights}:${p.activations}`)
+                    : policyFile !== undefined
+                      ? policyFile.map((p) => `${p.weights}:${p.activations}`)
+                      : opts.policy,
                 calibration: opts.calibration,
               },
             },
@@ -242,7 +244,10 @@ Examples:
         const result = {
           model: dir,
           out,
-          policy: searched === undefined ? opts.policy : 'fliqs',
+          policy: searched !== undefined ? 'fliqs' : policyFile !== undefined ? 'mixed' : opts.policy,
+          ...(policyFile === undefined
+            ? {}
+            : { layers: policyFile.map((p) => `${p.weights}:${p.activations}`) }),
           ...(searched === undefined
             ? {}
             : {

@@ -92,7 +92,13 @@ function referenceFront(dirArg: string, objectives: readonly string[]): Referenc
   if (!Array.isArray(s.front) || !Array.isArray(s.objectives)) {
     throw new NasError({ code: 'DATA_CORRUPT', message: `${file} is not a run summary`, path: [file] })
   }
-  const names = (list: readonly string[]) => list.map((o) => parseObjective(o).name).join(', ')
+  const names = (list: readonly string[]) =>
+    list
+      .map((o) => {
+        const p = parseObjective(o)
+        return `${p.name}:${p.direction}`
+      })
+      .join(', ')
   if (names(s.objectives) !== names(objectives)) {
     throw new NasError({
       code: 'CONFIG_INVALID',
@@ -102,5 +108,14 @@ function referenceFront(dirArg: string, objectives: readonly string[]): Referenc
     })
   }
   const front = s.front as RunSummary['front']
+  if (
+    !front.every((f) => typeof f?.arch === 'string' && typeof f.metrics === 'object' && f.metrics !== null)
+  ) {
+    throw new NasError({
+      code: 'DATA_CORRUPT',
+      message: `${file} has a front entry without arch or metrics`,
+      path: [file],
+    })
+  }
   return { name: basename(dir), front: front.map((f) => ({ metrics: f.metrics, arch: f.arch })) }
 }

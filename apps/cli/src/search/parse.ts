@@ -103,8 +103,8 @@ export const SUPERNET_FLAGS = ['supernet', 'calibration', 'quant', 'quantEdges']
 /** The suffix of `--space` that asks a supernet search for quantization policies too. */
 export const QUANT_SPACE_SUFFIX = '*quant-policy'
 
-/** `--quant int4,int8`: known formats, none twice. */
-export function quantFormatsFlag(text: string): QuantFormat[] {
+/** `--quant int4,int8` (or `--formats`): known formats, none twice. */
+export function quantFormatsFlag(text: string, flag = 'quant'): QuantFormat[] {
   const list = text
     .split(',')
     .map((t) => t.trim())
@@ -113,7 +113,7 @@ export function quantFormatsFlag(text: string): QuantFormat[] {
     if (!(QUANT_FORMATS as readonly string[]).includes(f)) {
       throw new NasError({
         code: 'CONFIG_INVALID',
-        message: `--quant: unknown format '${f}'; expected a comma-separated list of ${QUANT_FORMATS.join(', ')}`,
+        message: `--${flag}: unknown format '${f}'; expected a comma-separated list of ${QUANT_FORMATS.join(', ')}`,
         value: f,
         allowed: [...QUANT_FORMATS],
       })
@@ -122,7 +122,7 @@ export function quantFormatsFlag(text: string): QuantFormat[] {
   if (list.length === 0 || new Set(list).size !== list.length) {
     throw new NasError({
       code: 'CONFIG_INVALID',
-      message: `--quant needs a comma-separated list of distinct formats, e.g. int4,int8; got '${text}'`,
+      message: `--${flag} needs a comma-separated list of distinct formats, e.g. int4,int8; got '${text}'`,
       value: text,
       allowed: [...QUANT_FORMATS],
     })
@@ -361,6 +361,14 @@ export function parseSearchFlags(raw: unknown, flagGiven: (name: string) => bool
       message: `--dataset picks a benchmark's dataset; with --evaluator ${f.evaluator} the data is --data (fashion-mnist, digits, a CSV file or a folder of images), got --dataset ${f.dataset}`,
       value: f.dataset,
       allowed: ['--data fashion-mnist', '--data digits', '--data file.csv', '--data folder/'],
+    })
+  }
+  if (f.quantEdges !== undefined && f.quant === undefined && !f.space.endsWith(QUANT_SPACE_SUFFIX)) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: '--quant-edges sets the edge formats of a quantization-policy search; add --quant <formats>',
+      value: f.quantEdges,
+      allowed: ['--quant <formats> --quant-edges <w:a>'],
     })
   }
   const int = (k: 'epochs' | 'trainSize' | 'validSize' | 'testSize' | 'width' | 'cells' | 'batchSize') =>

@@ -318,7 +318,7 @@ async function planResume(req: SearchRequest, registry: StrategyRegistry): Promi
   }
   // a flag given on the command line must agree with the run being resumed; only --budget may change
   const same: [string, string, unknown, unknown][] = [
-    ['space', '--space', req.space, header.space],
+    ['space', '--space', sameSpaceAlias(req.space, header.space), header.space],
     ['dataset', '--dataset', req.dataset, meta.dataset],
     ...(made === 'table'
       ? []
@@ -390,4 +390,14 @@ async function planResume(req: SearchRequest, registry: StrategyRegistry): Promi
     ...(supernet === undefined ? {} : { supernet }),
     ...(meta.hardware === undefined ? {} : { hardware: meta.hardware }),
   }
+}
+
+/**
+ * `--space ofa-mbv3*quant-policy` names a supernet's quantization-policy space by its family: on
+ * resume it stands for the recorded space of that family (`ofa-mbv3@...*quant-policy`).
+ */
+function sameSpaceAlias(given: string, recorded: string): string {
+  if (!given.endsWith(QUANT_SPACE_SUFFIX) || !recorded.endsWith(QUANT_SPACE_SUFFIX)) return given
+  const family = (s: string) => s.slice(0, -QUANT_SPACE_SUFFIX.length).split('@')[0]
+  return family(given) === family(recorded) ? recorded : given
 }

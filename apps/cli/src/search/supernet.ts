@@ -95,8 +95,17 @@ export async function supernetSetup(
 
 /** `--quant-edges int8:int8`: one `weights:activations` pair of known formats. */
 function quantEdgesFlag(text: string): string {
-  const [edges] = parseQuantPolicy(text, 1).map((p) => `${p.weights}:${p.activations}`)
-  return edges!
+  try {
+    const [edges] = parseQuantPolicy(text, 1).map((p) => `${p.weights}:${p.activations}`)
+    return edges!
+  } catch (e) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `--quant-edges ${text}: ${e instanceof Error ? e.message : String(e)}`,
+      value: text,
+      allowed: ['weights:activations, e.g. int8:int8'],
+    })
+  }
 }
 
 /**
