@@ -141,15 +141,32 @@ export function subnetLayerPolicy(
       allowed: [slotsOf(net)],
     })
   }
+  return applySlots(layerSlots(model, parts, slots), policy, edges)
+}
+
+/** The block slot of each quantizable layer of a subnet's model, -1 for the stem, first block and head. */
+function layerSlots(
+  model: tfl.LayersModel,
+  parts: readonly (readonly string[])[],
+  slots: readonly number[],
+): number[] {
   const partOf = new Map<string, number>()
   parts.forEach((names, i) => names.forEach((n) => partOf.set(n, i)))
   return networkQuantLayers(model).map((l) => {
     const part = partOf.get(l.name)!
-    if (part < 2 || part === parts.length - 1)
-      return { weights: edges.weights, activations: edges.activations }
-    return { ...policy[slots[part - 2]!]! }
+    return part < 2 || part === parts.length - 1 ? -1 : slots[part - 2]!
   })
 }
+
+/** A per-layer policy from each layer's slot (-1: `edges`). */
+const applySlots = (
+  layerSlot: readonly number[],
+  policy: QuantPolicy,
+  edges: { readonly weights: string; readonly activations: string },
+) =>
+  layerSlot.map((i) =>
+    i < 0 ? { weights: edges.weights, activations: edges.activations } : { ...policy[i]! },
+  )
 
 /**
  * Options of {@link quantSubnetEvaluator}.
@@ -263,14 +280,28 @@ export function quantSubnetEvaluator(options: QuantSubnetEvaluatorOptions): {
     const layers = subnetLayerPolicy(net, model, arch, policy, edges!)
     return { layers, costs: quantCosts(networkQuantLayers(model), layers) }
   }
-  const cheapMetrics = ([arch, policy]: QuantSubnet): Metrics => {
-    const model = buildMbNetwork(net.network(arch), 0)
-    try {
-      const { costs } = costsOf(model, arch, policy)
-      return { ...net.cost(arch), bitops: costs.bitOps, peak_act_bytes: costs.peakActivationBytes }
-    } finally {
-      model.dispose()
+  // a subnet's layer shapes and slots, built once: cheap metrics are asked for many candidates
+  const shapes = new Map<string, { layers: ReturnType<typeof networkQuantLayers>; slots: number[] }>()
+  const shapesOf = (arch: OfaArch) => {
+    const key = net.space.format(arch)
+    let e = shapes.get(key)
+    if (e === undefined) {
+      const model = buildMbNetwork(net.network(arch), 0)
+      try {
+        const parts = mbNetworkParts(model)!
+        e = { layers: networkQuantLayers(model), slots: layerSlots(model, parts, activeSlots(net, arch)) }
+      } finally {
+        model.dispose()
+      }
+      if (shapes.size >= 1024) shapes.delete(shapes.keys().next().value!)
+      shapes.set(key, e)
     }
+    return e
+  }
+  const cheapMetrics = ([arch, policy]: QuantSubnet): Metrics => {
+    const { layers, slots } = shapesOf(arch)
+    const costs = quantCosts(layers, applySlots(slots, policy, edges!))
+    return { ...net.cost(arch), bitops: costs.bitOps, peak_act_bytes: costs.peakActivationBytes }
   }
   const evaluator = async ([arch, policy]: QuantSubnet, ctx: EvaluatorContext): Promise<Metrics> => {
     if (ctx.signal.aborted) {
