@@ -50,6 +50,46 @@ export interface ForwardOptions {
   readonly bn?: BnStats
   /** Receives each BatchNorm's batch mean and variance while training (and they update nothing). */
   readonly onBatchStats?: (name: string, mean: tf.Tensor1D, variance: tf.Tensor1D) => void
+  /**
+   * Runs the supernet as one superkernel network (Single-Path NAS): every block slot at the
+   * architecture's resolution, with all its middle channels and the depthwise kernel, channel factors
+   * and residual factor this function gives for the slot. `arch` then chooses only the resolution.
+   */
+  readonly superkernel?: (slot: BlockSlotInfo) => SuperkernelBlock
+}
+
+/**
+ * One MBConv block slot of an {@link ElasticMbv3} (a stage has as many as its largest depth).
+ * @since 0.2.0
+ */
+export interface BlockSlotInfo {
+  /** `s<stage>b<position>`, 1-based; the prefix of the slot's weight names. */
+  readonly name: string
+  /** Stage index (0-based) and position in the stage (0-based). */
+  readonly stage: number
+  readonly pos: number
+  readonly cin: number
+  readonly cout: number
+  /** Middle channels at the largest expand ratio. */
+  readonly maxMid: number
+  readonly stride: number
+  /** Whether the slot has a squeeze-and-excitation. */
+  readonly se: boolean
+}
+
+/**
+ * How one block slot runs in a superkernel forward ({@link ForwardOptions.superkernel}).
+ * @since 0.2.0
+ */
+export interface SuperkernelBlock {
+  /** The depthwise kernel, of the largest size, over all `maxMid` middle channels. */
+  readonly kernel: tf.Tensor4D
+  /** A factor per middle channel, applied after the depthwise activation (0 drops the channel). */
+  readonly channels: tf.Tensor1D
+  /** A factor per reduced channel of the squeeze-and-excitation (slots with one). */
+  readonly seChannels?: tf.Tensor1D
+  /** The factor of the block's residual branch (a slot a shallower depth skips); 1 when absent. */
+  readonly use?: tf.Scalar
 }
 
 /** A named tensor of a supernet's state (weights and BatchNorm running statistics). */
@@ -224,6 +264,20 @@ export class ElasticMbv3 {
     return v
   }
 
+  /** The block slots, stage by stage, each as many as the stage's largest depth. */
+  get blockSlots(): readonly BlockSlotInfo[] {
+    return this.slots.map(({ name, stage, pos, cin, cout, maxMid, stride, se }) => ({
+      name,
+      stage,
+      pos,
+      cin,
+      cout,
+      maxMid,
+      stride,
+      se,
+    }))
+  }
+
   private checkArch(arch: OfaArch): OfaArch {
     if (this.disposed) {
       throw new NasError({
@@ -371,17 +425,25 @@ export class ElasticMbv3 {
       let y = tf.relu<T4>(bn('first/dw_bn', depthwise(h, this.p('first/dw') as tf.Tensor as T4, 1)))
       y = bn('first/project_bn', conv(y, this.p('first/project') as tf.Tensor as T4, 1))
       h = c.widths[0] === c.widths[1] ? tf.add(h, y) : y
-      for (const { slot, block } of this.activeBlocks(a)) {
+      const superkernel = options.superkernel
+      const blocks =
+        superkernel === undefined
+          ? this.activeBlocks(a)
+          : this.slots.map((slot) => ({
+              slot,
+              block: { kernel: c.kernels.at(-1)!, expand: c.expands.at(-1)! },
+            }))
+      for (const { slot, block } of blocks) {
         const n = slot.name
-        const mid = makeDivisible(Math.round(slot.cin * block.expand))
+        const sk = superkernel?.(slot)
+        const mid = sk === undefined ? makeDivisible(Math.round(slot.cin * block.expand)) : slot.maxMid
         const full = mid === slot.maxMid
         const sliceOut = (v: tf.Variable) =>
           (full ? v : tf.slice(v, [0, 0, 0, 0], [1, 1, slot.cin, mid])) as tf.Tensor as T4
         let z = act(bn(`${n}/expand_bn`, conv(h, sliceOut(this.p(`${n}/expand`)), 1)), slot.act) as T4
-        z = act(
-          bn(`${n}/dw_bn`, depthwise(z, this.dwKernel(slot, block.kernel, mid), slot.stride)),
-          slot.act,
-        ) as T4
+        const kernel = sk === undefined ? this.dwKernel(slot, block.kernel, mid) : sk.kernel
+        z = act(bn(`${n}/dw_bn`, depthwise(z, kernel, slot.stride)), slot.act) as T4
+        if (sk !== undefined) z = tf.mul(z, sk.channels)
         if (slot.se) {
           const se = makeDivisible(Math.floor(mid / 4))
           const pooled = tf.mean<tf.Tensor2D>(z, [1, 2])
@@ -393,7 +455,8 @@ export class ElasticMbv3 {
           const w2 = (
             e.shape[0] === se && e.shape[1] === mid ? e : tf.slice(e, [0, 0], [se, mid])
           ) as tf.Tensor2D
-          const hidden = tf.relu(tf.add(tf.matMul(pooled, w1), slice1(this.p(`${n}/se_reduce_bias`), se)))
+          let hidden = tf.relu(tf.add(tf.matMul(pooled, w1), slice1(this.p(`${n}/se_reduce_bias`), se)))
+          if (sk?.seChannels !== undefined) hidden = tf.mul(hidden, sk.seChannels)
           const gate = hSigmoid(
             tf.add(tf.matMul(hidden as tf.Tensor2D, w2), slice1(this.p(`${n}/se_expand_bias`), mid)),
           )
@@ -402,6 +465,7 @@ export class ElasticMbv3 {
         const pw = this.p(`${n}/project`)
         const wp = (full ? pw : tf.slice(pw, [0, 0, 0, 0], [1, 1, mid, slot.cout])) as tf.Tensor as T4
         z = bn(`${n}/project_bn`, conv(z, wp, 1))
+        if (sk?.use !== undefined) z = tf.mul(z, sk.use)
         h = slot.stride === 1 && slot.cin === slot.cout ? tf.add(h, z) : z
       }
       h = hSwish(bn('head/bn', conv(h, this.p('head/conv') as tf.Tensor as T4, 1))) as T4

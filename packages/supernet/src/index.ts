@@ -13,7 +13,15 @@ export {
   supernetSpace,
   type SupernetShape,
 } from './config.js'
-export { ElasticMbv3, resizeImages, type BnStats, type ForwardOptions, type NamedArray } from './elastic.js'
+export {
+  ElasticMbv3,
+  resizeImages,
+  type BlockSlotInfo,
+  type BnStats,
+  type ForwardOptions,
+  type NamedArray,
+  type SuperkernelBlock,
+} from './elastic.js'
 export {
   checkCounts,
   checkData as checkSupernetData,
@@ -78,6 +86,15 @@ export {
   type FewShotSplit,
   type GradientMatchOptions,
 } from './oneshot/few-shot.js'
+export {
+  SinglePathConfig,
+  singlePathIndicator,
+  singlePathSearch,
+  type SinglePathEpoch,
+  type SinglePathOptions,
+  type SinglePathProgress,
+  type SinglePathResult,
+} from './oneshot/single-path.js'
 export {
   perturbationSelect,
   type PerturbationEdge,

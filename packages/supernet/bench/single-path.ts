@@ -1,0 +1,115 @@
+/**
+ * Single-Path NAS on the scaled-down OFA space (OFA_MBV3_FMNIST with plain centre kernels) on
+ * Fashion-MNIST: one search per cost weight, the chosen subnet's MFLOPs, its test accuracy on the
+ * superkernel weights (BatchNorm recalibrated on 500 training images) and, with --standalone, trained
+ * alone with the recipe of bench/fmnist.ts (so it sits beside that bench's standalone subnets).
+ *
+ *   npx tsx --conditions=@nasjs/source bench/single-path.ts --weights 0,20,100 --out runs/single-path.jsonl [--standalone]
+ *
+ * Options: --train 5000 (training images), --epochs 8 (search), --standalone-epochs 15, --seed 1.
+ * One line per cost weight is appended to --out; a weight already there is skipped (resumable).
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { initBackend } from '@nasjs/backend'
+import { buildMbNetwork, evaluate, train } from '@nasjs/models'
+import { loadDataset } from '@nasjs/models/node'
+import {
+  ElasticMbv3,
+  OFA_MBV3_FMNIST,
+  evaluateSubnet,
+  largestArch,
+  recalibrate,
+  resizeDataset,
+  singlePathSearch,
+} from '../src/index.js'
+
+const { values } = parseArgs({
+  options: {
+    weights: { type: 'string', default: '0,20,100' },
+    out: { type: 'string', default: 'runs/single-path.jsonl' },
+    train: { type: 'string', default: '5000' },
+    epochs: { type: 'string', default: '8' },
+    'standalone-epochs': { type: 'string', default: '15' },
+    seed: { type: 'string', default: '1' },
+    standalone: { type: 'boolean', default: false },
+  },
+})
+const seed = Number(values.seed)
+const log = (s: string) => process.stderr.write(`${s}\n`)
+const backend = await initBackend({ quiet: true })
+const data = await loadDataset('fashion-mnist', { train: Number(values.train), valid: 1000, seed: 0 })
+const out = values.out
+const done = new Set(
+  existsSync(out)
+    ? readFileSync(out, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => (JSON.parse(l) as { weight: number }).weight)
+    : [],
+)
+for (const weight of values.weights.split(',').map(Number)) {
+  if (done.has(weight)) continue
+  const net = new ElasticMbv3({ ...OFA_MBV3_FMNIST, kernelTransform: false, seed })
+  const full = net.cost(largestArch(net.config)).flops
+  const t0 = performance.now()
+  const r = await singlePathSearch(
+    net,
+    data.train,
+    { epochs: Number(values.epochs), costWeight: weight, seed },
+    {
+      onProgress: (p) => {
+        if (p.step % 50 === 0 || p.step === p.totalSteps)
+          log(
+            `weight ${weight}: step ${p.step}/${p.totalSteps} ce ${p.ce.toFixed(3)} MFLOPs ${(p.cost / 1e6).toFixed(2)} ${p.imagesPerSecond.toFixed(0)} img/s eta ${(p.etaSeconds / 60).toFixed(1)} min`,
+          )
+      },
+      onEpoch: (e) =>
+        log(`  epoch ${e.epoch}: ${net.space.format(e.arch)} ${(e.cost / 1e6).toFixed(2)} MFLOPs`),
+    },
+  )
+  const searchSeconds = (performance.now() - t0) / 1000
+  const bn = recalibrate(net, r.arch, data.train)
+  const inherited = evaluateSubnet(net, r.arch, data.test, { bn }).acc
+  let standalone: number | undefined
+  if (values.standalone) {
+    const epochs = Number(values['standalone-epochs'])
+    const d = {
+      train: resizeDataset(data.train, r.arch.resolution),
+      test: resizeDataset(data.test, r.arch.resolution),
+    }
+    const model = buildMbNetwork(net.network(r.arch), 0)
+    const steps = Math.ceil(d.train.y.length / 64) * epochs
+    // bench/fmnist.ts's standalone recipe
+    await train(model, d.train, {
+      epochs,
+      batchSize: 64,
+      optimizer: 'sgd',
+      lr: 0.05,
+      momentum: 0.9,
+      nesterov: true,
+      weightDecay: 3e-5,
+      labelSmoothing: 0.1,
+      warmupSteps: Math.round(0.04 * steps),
+      seed: 0,
+    })
+    standalone = evaluate(model, d.test).acc
+    model.dispose()
+  }
+  const row = {
+    weight,
+    arch: net.space.format(r.arch),
+    mflops: r.cost / 1e6,
+    share: r.cost / full,
+    params: net.cost(r.arch).params,
+    inherited,
+    ...(standalone === undefined ? {} : { standalone }),
+    searchMinutes: searchSeconds / 60,
+    status: r.status,
+    backend: backend.name,
+    history: r.history.map((h) => ({ epoch: h.epoch, mflops: h.cost / 1e6, ce: h.ce })),
+  }
+  appendFileSync(out, `${JSON.stringify(row)}\n`)
+  log(JSON.stringify({ ...row, history: undefined }))
+  net.dispose()
+}
