@@ -160,5 +160,37 @@ describe('nas oneshot', () => {
     expect(mixed.stderr).toMatch(/CONFIG_INVALID.*few-shot search/)
     const stray = nas(cwd, [...RUN, '--method', 'darts', '--split-epochs', '1', '--out', 'x'])
     expect(stray.stderr).toMatch(/CONFIG_INVALID.*--split-epochs applies to --method few-shot/)
+    const select = nas(cwd, [...RUN, '--method', 'darts', '--select', 'perturbation', '--out', 'y'])
+    expect(select.stderr).toMatch(/CONFIG_INVALID.*--select applies to --method few-shot/)
+  })
+  it('few-shot NAS with --select perturbation: each final sub-supernet read by perturbation-based selection', () => {
+    const cwd = tempDir()
+    const pt = nas(cwd, [
+      ...RUN,
+      '--method',
+      'few-shot',
+      '--select',
+      'perturbation',
+      '--train-size',
+      '200',
+      '--valid-size',
+      '100',
+      '--out',
+      'pt',
+      '--json',
+    ])
+    expect(pt.status, pt.stderr).toBe(0)
+    const p = pt.json() as Summary & {
+      fewShot: {
+        selection: string
+        best: string
+        splits: unknown[]
+        leaves: { path: string; arch: string }[]
+      }
+    }
+    expect(p.fewShot.selection).toBe('perturbation')
+    expect(p.fewShot.splits).toHaveLength(1)
+    expect(p.fewShot.leaves.map((l) => l.path)).toEqual(['0', '1'])
+    expect(p.arch).toBe(p.fewShot.leaves.find((l) => l.path === p.fewShot.best)!.arch)
   })
 })

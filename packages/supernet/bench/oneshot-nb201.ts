@@ -15,7 +15,8 @@
  * runs them; max-w and cosine-power are DARTS with one of sharpDARTS's two parts each.
  * few-shot is few-shot NAS with the gradient matching split: DARTS sub-supernets split after 40 % and
  * 70 % of the epochs (4 and 7 of 10), four at the end, the best by held-out accuracy of its cell
- * (its minutes are every sub-supernet's).
+ * (its minutes are every sub-supernet's); few-shot-pt reads each final sub-supernet's cell by
+ * perturbation-based selection instead of the largest alpha.
  * darts-pt runs perturbation-based selection on the finished DARTS supernet of the same seed (its
  * minutes are the DARTS search's plus the selection's).
  */
@@ -103,6 +104,7 @@ for (const method of values.methods.split(',') as (
   | 'sd-darts'
   | 'sharp-darts'
   | 'few-shot'
+  | 'few-shot-pt'
   | 'max-w'
   | 'cosine-power'
 )[]) {
@@ -120,9 +122,9 @@ for (const method of values.methods.split(',') as (
       // PC-DARTS: 1/4 of the channels through each edge, edges normalised (its CIFAR setting)
       ...(method === 'pc-darts' ? { partialChannels: 4, edgeNormalization: true } : {}),
     })
-    if (method === 'few-shot') {
+    if (method === 'few-shot' || method === 'few-shot-pt') {
       const epochs = Number(values.epochs)
-      const file = (path: string) => join(out, `few-shot-${seed}-${path === '' ? 'root' : path}.json`)
+      const file = (path: string) => join(out, `${method}-${seed}-${path === '' ? 'root' : path}.json`)
       const t0 = performance.now()
       let last = 0
       const f = await fewShotSearch(
@@ -132,6 +134,7 @@ for (const method of values.methods.split(',') as (
           supernet: { ...net.config },
           search: { epochs, batchSize: Number(values.batch), archLr: Number(values['arch-lr']), seed },
           splitEpochs: [Math.round(0.4 * epochs), Math.round(0.7 * epochs)],
+          selection: method === 'few-shot-pt' ? 'perturbation' : 'alpha',
         },
         {
           load: (path) => (existsSync(file(path)) ? fromJson(readFileSync(file(path), 'utf8')) : undefined),

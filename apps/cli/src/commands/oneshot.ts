@@ -49,6 +49,8 @@ interface OneShotSummary {
   /** few-shot: every split, and every final sub-supernet's cell (the best one is `arch`). */
   readonly fewShot?: {
     readonly splitEpochs: readonly number[]
+    /** How each final sub-supernet read its cell: the largest alpha or perturbation-based selection. */
+    readonly selection: 'alpha' | 'perturbation'
     readonly best: string
     readonly splits: readonly {
       path: string
@@ -124,6 +126,12 @@ export function oneshotCommand(io: Io) {
     .option(
       '--split-epochs <list>',
       'few-shot: the epochs after which every sub-supernet splits in two (default: 40 % and 70 % of --epochs, e.g. 4,7)',
+    )
+    .addOption(
+      new Option(
+        '--select <rule>',
+        'few-shot: how each final sub-supernet reads its cell: alpha (the largest architecture weight) or perturbation (perturbation-based selection among its operations)',
+      ).choices(['alpha', 'perturbation'] as const),
     )
     .option('--train-size <n>', 'images for the network weights (default: fashion-mnist 2000, else 70 %)')
     .option(
@@ -211,6 +219,15 @@ Examples:
         )
       }
       const epochs = opts.epochs === undefined ? 10 : intFlag('epochs', opts.epochs, 1)
+      if (opts.method !== 'few-shot' && opts.select !== undefined) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message:
+            '--select applies to --method few-shot (darts-pt is DARTS with perturbation-based selection)',
+          value: opts.method,
+          allowed: ['few-shot'],
+        })
+      }
       if (opts.method !== 'few-shot' && opts.splitEpochs !== undefined) {
         throw new NasError({
           code: 'CONFIG_INVALID',
@@ -328,7 +345,7 @@ Examples:
                 const f = await sn.fewShotSearch(
                   loaded.train,
                   loaded.valid,
-                  { supernet, search: t, splitEpochs },
+                  { supernet, search: t, splitEpochs, selection: opts.select ?? 'alpha' },
                   {
                     signal: controller.signal,
                     onCheckpoint: (path, st) => snode.saveOneShotState(dirOf(path), st, extra),
@@ -437,6 +454,7 @@ Examples:
             ? {
                 fewShot: {
                   splitEpochs,
+                  selection: opts.select ?? 'alpha',
                   best: r.fewShot.best ?? '',
                   splits: r.fewShot.splits.map((sp) => ({
                     path: sp.path,

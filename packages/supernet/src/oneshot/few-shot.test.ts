@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { quadrants, TINY_CELL as TINY } from '../testing-internal/fixtures.js'
 import { CELL_OPS, CellSupernet } from './cell-supernet.js'
 import { fewShotSearch, gradientMatchingSplit, type FewShotResult } from './few-shot.js'
+import { perturbationSelect } from './perturbation.js'
 import { searchCell, type OneShotState } from './search.js'
 
 beforeAll(async () => {
@@ -169,6 +170,33 @@ describe('fewShotSearch', () => {
     expect(stopped.status).toBe('aborted')
     const resumed = await fewShotSearch(train, valid, config, { load: (path) => saved.get(path) })
     expect(summary(resumed)).toEqual(summary(straight))
+  })
+
+  it('reads each final sub-supernet by perturbation-based selection when asked, within its mask', async () => {
+    const cfg = { ...config, search: { ...config.search, epochs: 2 }, splitEpochs: [1] }
+    const saved = new Map<string, OneShotState>()
+    const r = await fewShotSearch(
+      train,
+      valid,
+      { ...cfg, selection: 'perturbation' },
+      { onCheckpoint: (path, st) => void saved.set(path, st) },
+    )
+    expect(r.leaves.map((l) => l.path)).toEqual(['0', '1'])
+    for (const l of r.leaves) {
+      l.arch.forEach((op, e) => expect(l.opMask[e]![CELL_OPS.indexOf(op)]).toBe(true))
+      // the cell is the one perturbation-based selection picks on the leaf's final supernet
+      const net = new CellSupernet({ ...TINY, opMask: l.opMask.map((row) => [...row]) })
+      const state = saved.get(l.path)!
+      await searchCell(net, train, valid, cfg.search, { resume: state, maxSteps: state.step })
+      const sel = await perturbationSelect(net, train, valid, { seed: 5, batchSize: 16 })
+      expect(nb201.format(l.arch)).toBe(nb201.format(sel.arch))
+      net.dispose()
+    }
+    await expect(
+      fewShotSearch(train, valid, { ...cfg, selection: 'largest' as 'alpha' }),
+    ).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+    })
   })
 
   it('refuses a method that samples one path, and split epochs past the end', async () => {

@@ -5,7 +5,7 @@ import type { Nb201Arch } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { z } from 'zod'
 import { CELL_OPS, CellSupernet, type CellSupernetConfig } from './cell-supernet.js'
-import { supernetAccuracy } from './perturbation.js'
+import { perturbationSelect, supernetAccuracy } from './perturbation.js'
 import {
   OneShotConfig,
   searchCell,
@@ -188,6 +188,12 @@ export const FewShotConfig = z
         message: 'split epochs must increase',
       }),
     matchBatches: z.number().int().min(1).default(4).describe('batches the gradient distances average over'),
+    selection: z
+      .enum(['alpha', 'perturbation'])
+      .default('alpha')
+      .describe(
+        "how each final sub-supernet reads its cell: 'alpha' the largest allowed architecture weight per edge; 'perturbation' perturbation-based selection (perturbationSelect) among the allowed operations",
+      ),
   })
   .strict()
 /** @since 0.2.0 */
@@ -211,7 +217,10 @@ export interface FewShotSplit extends EdgeSplit {
 export interface FewShotLeaf {
   readonly path: string
   readonly opMask: readonly (readonly boolean[])[]
-  /** The derived cell: the largest architecture weight of every edge among its allowed operations. */
+  /**
+   * The derived cell: the largest architecture weight of every edge among its allowed operations,
+   * or the cell perturbation-based selection chose (`selection: 'perturbation'`).
+   */
   readonly arch: Nb201Arch
   /** The supernet's accuracy on the validation data with the derived cell alone (0..1). */
   readonly validAccuracy: number
@@ -253,9 +262,11 @@ export interface FewShotOptions {
  * sub-supernets on the edge {@link gradientMatchingSplit} picks, each keeping one group of that
  * edge's operations and inheriting the weights, the architecture weights and the optimiser states;
  * each continues the same schedule to the next split epoch and splits again, until `search.epochs`.
- * Each final sub-supernet derives its cell (the largest allowed alpha per edge), scored by the
- * sub-supernet's accuracy on `valid` with that cell alone; the best is the result, as the reference
- * picks the sub-supernet of the best validation accuracy. Every sub-supernet checkpoints (by path)
+ * Each final sub-supernet derives its cell (the largest allowed alpha per edge, or with `selection:
+ * 'perturbation'` by perturbation-based selection among its allowed operations, the supernet's
+ * weights tuned as it decides), scored by the sub-supernet's accuracy on `valid` with that cell
+ * alone; the best is the result, as the reference picks the sub-supernet of the best validation
+ * accuracy. Every sub-supernet checkpoints (by path)
  * and resumes from `load`; a split is computed again from the restored weights, so it is the same.
  * @since 0.2.0
  * @category one-shot
@@ -345,7 +356,22 @@ export async function fewShotSearch(
             next.push({ path: `${node.path}${i}`, mask, from: state! })
           })
         } else {
-          const arch = net.derive()
+          let arch = net.derive()
+          if (c.selection === 'perturbation') {
+            try {
+              const sel = await perturbationSelect(net, train, valid, {
+                seed: search.seed,
+                batchSize: search.batchSize,
+                ...(options.signal === undefined ? {} : { signal: options.signal }),
+              })
+              arch = sel.arch
+            } catch (e) {
+              // stopped mid-selection: the sub-supernet's checkpoint is from before it, so a resume
+              // selects again from the same weights
+              if (!(e instanceof NasError && e.code === 'ABORTED')) throw e
+              return { status: 'aborted', splits, leaves, seconds: (performance.now() - t0) / 1000 }
+            }
+          }
           leaves.push({
             path: node.path,
             opMask: node.mask,
