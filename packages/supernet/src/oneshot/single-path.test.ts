@@ -9,7 +9,16 @@ import { largestArch, parseSupernetConfig } from '../config.js'
 import { ElasticMbv3, type BlockSlotInfo, type SuperkernelBlock } from '../elastic.js'
 import { sampleSubnet } from '../sampling.js'
 import { quadrants, TINY } from '../testing-internal/fixtures.js'
-import { singlePathCosts, singlePathIndicator, singlePathSearch } from './single-path.js'
+import {
+  costTensor,
+  createThresholds,
+  readArch,
+  singlePathCosts,
+  singlePathIndicator,
+  singlePathSearch,
+  slotGates,
+  slotLayout,
+} from './single-path.js'
 
 beforeAll(async () => {
   await initBackend({ quiet: true })
@@ -100,6 +109,75 @@ describe('singlePathCosts', () => {
         }
       }
     } finally {
+      net.dispose()
+    }
+  })
+})
+
+describe('the decisions of the thresholds', () => {
+  // TINY, and a supernet whose expand ratios 3 and 4 round to one width (an empty channel group)
+  const configs = [CONFIG, { ...CONFIG, widths: [8, 2, 2, 2, 4, 4, 4, 16, 16] as typeof CONFIG.widths }]
+
+  it('price the architecture they decode, and the superkernel network runs exactly that architecture', () => {
+    for (const config of configs) {
+      const net = new ElasticMbv3(config)
+      const layouts = net.blockSlots.map((slot) => slotLayout(net, slot))
+      const thresholds = createThresholds(net, layouts)
+      const resolution = 16
+      const costs = singlePathCosts(net, resolution, (a) => net.cost(a).flops)
+      const archs = new Set<string>()
+      try {
+        fc.assert(
+          fc.property(fc.integer({ min: 1, max: 100_000 }), (seed) => {
+            const rng = new Rng(seed)
+            // thresholds spread around the norms they are compared with
+            for (const t of thresholds.values()) t.assign(tf.scalar(rng.uniform() * 8))
+            const arch = readArch(net, layouts, thresholds, resolution)
+            archs.add(net.space.format(arch))
+            const [priced, sub, sk] = tf.tidy(() => {
+              const gates = slotGates(layouts, thresholds, net, 0, rng)
+              const x = tf.randomNormal<tf.Rank.R4>([2, resolution, resolution, 1], 0, 1, 'float32', seed)
+              return [
+                costTensor(costs, layouts, gates).dataSync()[0]!,
+                net.forward(arch, x).arraySync(),
+                net.forward(arch, x, { superkernel: (slot) => gates.get(slot.name)!.block }).arraySync(),
+              ]
+            })
+            expect(priced).toBe(net.cost(arch).flops)
+            sk.flat().forEach((v, i) => expect(v).toBeCloseTo(sub.flat()[i]!, 4))
+          }),
+          { numRuns: 12 },
+        )
+        // the draws reached different architectures, not one
+        expect(archs.size).toBeGreaterThan(6)
+      } finally {
+        tf.dispose([...thresholds.values()])
+        for (const l of layouts) tf.dispose([...l.rings, ...l.groups, ...l.groupVectors, ...l.seVectors])
+        net.dispose()
+      }
+    }
+  })
+
+  it('raising any threshold can only lower the cost: its gradient is never positive', () => {
+    const net = new ElasticMbv3(CONFIG)
+    const layouts = net.blockSlots.map((slot) => slotLayout(net, slot))
+    const thresholds = createThresholds(net, layouts)
+    const costs = singlePathCosts(net, 16, (a) => net.cost(a).flops)
+    try {
+      // near the norms, so the sigmoid's gradient is not vanishingly small
+      for (const t of thresholds.values()) t.assign(tf.scalar(3))
+      const vars = [...thresholds.values()]
+      const { value, grads } = tf.variableGrads(
+        () => tf.log(costTensor(costs, layouts, slotGates(layouts, thresholds, net, 0, new Rng(1)))),
+        vars,
+      )
+      const g = vars.map((v) => grads[v.name]!.dataSync()[0]!)
+      expect(Math.max(...g)).toBeLessThanOrEqual(0)
+      expect(g.filter((x) => x < 0).length).toBeGreaterThan(vars.length / 2)
+      tf.dispose([value, ...Object.values(grads)])
+    } finally {
+      tf.dispose([...thresholds.values()])
+      for (const l of layouts) tf.dispose([...l.rings, ...l.groups, ...l.groupVectors, ...l.seVectors])
       net.dispose()
     }
   })

@@ -128,7 +128,7 @@ export interface SinglePathOptions {
  * subnet at `resolution` costs `base`; a slot its stage always runs adds `table[k][e]` (0 for the
  * smallest kernel and expansion); a slot a shallower depth skips adds `table[k][e]` when it runs.
  */
-interface SlotCosts {
+export interface SlotCosts {
   readonly base: number
   readonly slots: readonly { readonly optional: boolean; readonly table: readonly (readonly number[])[] }[]
 }
@@ -196,7 +196,7 @@ const indicatorFn = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
 export const singlePathIndicator = (x: tf.Tensor): tf.Tensor => indicatorFn(x)
 
 /** The chosen values of one slot's decisions, and the tensors a superkernel forward needs. */
-interface SlotGates {
+export interface SlotGates {
   /** 1(ring j of the kernel is kept), j = 1..kernels-1 */
   readonly kernel: tf.Scalar[]
   /** 1(channel group l is kept), l = 1..expands-1 (1 for a group that is empty) */
@@ -207,7 +207,7 @@ interface SlotGates {
 }
 
 /** Constant masks and channel groups of one slot. */
-interface SlotLayout {
+export interface SlotLayout {
   readonly slot: BlockSlotInfo
   /** [K, K, 1, 1] masks: the smallest kernel's centre, then each ring outside the previous size */
   readonly rings: tf.Tensor4D[]
@@ -275,19 +275,7 @@ export async function singlePathSearch(
   // (a superkernel forward takes only the resolution of the architecture it is given)
   const superArch = { ...largestArch(net.config), resolution }
   const layouts = net.blockSlots.map((slot) => slotLayout(net, slot))
-  const thresholds = new Map<string, tf.Variable>()
-  for (const { slot, empty } of layouts) {
-    const add = (name: string) =>
-      thresholds.set(
-        `${slot.name}/${name}`,
-        tf.tidy(() => tf.variable(tf.scalar(0), true)),
-      )
-    c.kernels.slice(1).forEach((k) => add(`t_k${k}`))
-    c.expands.slice(1).forEach((e, i) => {
-      if (!empty[i + 1]!) add(`t_e${e}`)
-    })
-    if (slot.pos >= c.depths[0]!) add('t_use')
-  }
+  const thresholds = createThresholds(net, layouts)
   const names = [...net.params.keys()]
   const weights = net.trainable
   const vars = [...weights, ...thresholds.values()]
@@ -315,7 +303,7 @@ export async function singlePathSearch(
           break
         }
         const warm = step < warmupSteps
-        const lr = cfg.lr * cfg.lrDecay ** Math.floor(epoch / cfg.lrDecayEpochs)
+        const lr = cfg.lr * cfg.lrDecay ** Math.floor(step / (stepsPerEpoch * cfg.lrDecayEpochs))
         const rng = stepRng(cfg.seed, step)
         const dropout = warm ? cfg.decisionDropout : 0
         let ce = NaN
@@ -418,7 +406,30 @@ export function parseSinglePathConfig(config: unknown): SinglePathShape {
   })
 }
 
-function slotLayout(net: ElasticMbv3, slot: BlockSlotInfo): SlotLayout {
+/**
+ * The learned thresholds, each a scalar variable started at 0 (as the reference's): per slot, one per
+ * larger kernel (`<slot>/t_k<k>`), one per larger expand ratio whose channel group is not empty
+ * (`<slot>/t_e<e>`), and `<slot>/t_use` for a slot a shallower depth skips.
+ */
+export function createThresholds(net: ElasticMbv3, layouts: readonly SlotLayout[]): Map<string, tf.Variable> {
+  const c = net.config
+  const thresholds = new Map<string, tf.Variable>()
+  for (const { slot, empty } of layouts) {
+    const add = (name: string) =>
+      thresholds.set(
+        `${slot.name}/${name}`,
+        tf.tidy(() => tf.variable(tf.scalar(0), true)),
+      )
+    c.kernels.slice(1).forEach((k) => add(`t_k${k}`))
+    c.expands.slice(1).forEach((e, i) => {
+      if (!empty[i + 1]!) add(`t_e${e}`)
+    })
+    if (slot.pos >= c.depths[0]!) add('t_use')
+  }
+  return thresholds
+}
+
+export function slotLayout(net: ElasticMbv3, slot: BlockSlotInfo): SlotLayout {
   const c = net.config
   const K = c.kernels.at(-1)!
   const mids = c.expands.map((e) => makeDivisible(Math.round(slot.cin * e)))
@@ -456,10 +467,14 @@ function slotLayout(net: ElasticMbv3, slot: BlockSlotInfo): SlotLayout {
 
 /**
  * Each slot's decisions and superkernel tensors, from the current weights and thresholds (inside the
- * gradient computation). During the warm-up every decision is dropped with probability `dropout` and
- * the kept ones scaled by 1 / (1 - dropout), as the reference's `tf.nn.dropout` on its indicators.
+ * gradient computation). `kernel`, `expand` and `use` are the thresholds' decisions as they stand
+ * (what the cost prices and the architecture reads); during the warm-up the superkernel forward
+ * drops each decision with probability `dropout` instead, as the reference's `tf.nn.dropout` on its
+ * indicators: a kept kernel ring is scaled by 1 / (1 - dropout) as there, while channel groups and
+ * blocks are kept or dropped unscaled (the reference scales them too, but inside the kernel, before
+ * the BatchNorm that cancels the scale; here they act after it).
  */
-function slotGates(
+export function slotGates(
   layouts: readonly SlotLayout[],
   thresholds: ReadonlyMap<string, tf.Variable>,
   net: ElasticMbv3,
@@ -468,19 +483,17 @@ function slotGates(
 ): Map<string, SlotGates> {
   const c = net.config
   const out = new Map<string, SlotGates>()
-  const drop = (g: tf.Scalar): tf.Scalar =>
-    dropout > 0 ? (rng.uniform() < dropout ? tf.zerosLike(g) : tf.div(g, 1 - dropout)) : g
-  const decide = (norm: tf.Scalar, name: string) =>
-    drop(singlePathIndicator(tf.sub(norm, thresholds.get(name)!)) as tf.Scalar)
-  let stageUse: tf.Scalar | undefined
-  for (const l of layouts) {
+  const indicator = (norm: tf.Scalar, name: string) =>
+    singlePathIndicator(tf.sub(norm, thresholds.get(name)!)) as tf.Scalar
+  /** the decisions of one slot, each passed through `drop` (kernel rings: scaled when kept) */
+  const decisions = (l: SlotLayout, drop: (g: tf.Scalar, scaled: boolean) => tf.Scalar) => {
     const { slot } = l
     const w = net.params.get(`${slot.name}/dw`)! as tf.Tensor as tf.Tensor4D
     // the kernel: centre + g1 (ring1 + g2 (ring2 + ...)), each ring's decision from its own norm
     const ringParts = l.rings.map((r) => tf.mul<tf.Tensor4D>(w, r))
     const kernelGates = c.kernels
       .slice(1)
-      .map((k, j) => decide(tf.norm(ringParts[j + 1]!) as tf.Scalar, `${slot.name}/t_k${k}`))
+      .map((k, j) => drop(indicator(tf.norm(ringParts[j + 1]!) as tf.Scalar, `${slot.name}/t_k${k}`), true))
     let kernel = ringParts.at(-1)!
     for (let j = ringParts.length - 1; j > 0; j--) {
       kernel = tf.mul(kernelGates[j - 1]!, kernel)
@@ -493,32 +506,51 @@ function slotGates(
       .map((e, i) =>
         l.empty[i + 1]!
           ? tf.scalar(1)
-          : decide(tf.norm(tf.mul(kernel, l.groups[i + 1]!)) as tf.Scalar, `${slot.name}/t_e${e}`),
+          : drop(
+              indicator(tf.norm(tf.mul(kernel, l.groups[i + 1]!)) as tf.Scalar, `${slot.name}/t_e${e}`),
+              false,
+            ),
       )
+    const own =
+      slot.pos >= c.depths[0]!
+        ? drop(indicator(tf.norm(tf.mul(kernel, l.groups[0]!)) as tf.Scalar, `${slot.name}/t_use`), false)
+        : undefined
+    return { kernelGates, kernel, expandGates, own }
+  }
+  const keep = (g: tf.Scalar) => g
+  const dropped = (g: tf.Scalar, scaled: boolean): tf.Scalar =>
+    rng.uniform() < dropout ? tf.zerosLike(g) : scaled ? tf.div(g, 1 - dropout) : g
+  let stageUse: tf.Scalar | undefined
+  let stageRun: tf.Scalar | undefined
+  for (const l of layouts) {
+    const { slot } = l
+    const raw = decisions(l, keep)
+    const run = dropout > 0 ? decisions(l, dropped) : raw
     const nested = (vectors: readonly tf.Tensor1D[]): tf.Tensor1D => {
       let v = vectors.at(-1)!
       for (let i = vectors.length - 1; i > 0; i--) {
-        v = tf.mul<tf.Tensor1D>(expandGates[i - 1]!, v)
+        v = tf.mul<tf.Tensor1D>(run.expandGates[i - 1]!, v)
         if (i > 1) v = tf.add<tf.Tensor1D>(vectors[i - 1]!, v)
       }
       return vectors.length > 1 ? tf.add<tf.Tensor1D>(vectors[0]!, v) : vectors[0]!
     }
+    if (slot.pos === 0) [stageUse, stageRun] = [undefined, undefined]
     let use: tf.Scalar | undefined
-    if (slot.pos === 0) stageUse = undefined
-    if (slot.pos >= c.depths[0]!) {
-      const own = decide(tf.norm(tf.mul(kernel, l.groups[0]!)) as tf.Scalar, `${slot.name}/t_use`)
-      use = stageUse === undefined ? own : tf.mul(stageUse, own)
-      stageUse = use
+    let runs: tf.Scalar | undefined
+    if (raw.own !== undefined && run.own !== undefined) {
+      use = stageUse === undefined ? raw.own : tf.mul(stageUse, raw.own)
+      runs = stageRun === undefined ? run.own : tf.mul(stageRun, run.own)
+      ;[stageUse, stageRun] = [use, runs]
     }
     out.set(slot.name, {
-      kernel: kernelGates,
-      expand: expandGates,
+      kernel: raw.kernelGates,
+      expand: raw.expandGates,
       ...(use === undefined ? {} : { use }),
       block: {
-        kernel,
+        kernel: run.kernel,
         channels: nested(l.groupVectors),
         ...(slot.se ? { seChannels: nested(l.seVectors) } : {}),
-        ...(use === undefined ? {} : { use }),
+        ...(runs === undefined ? {} : { use: runs }),
       },
     })
   }
@@ -530,7 +562,7 @@ function slotGates(
  * where P(k_j) = g_1 ... g_j (1 - g_{j+1}) and likewise for the expansion: with 0/1 decisions the
  * chosen subnet's cost, and linear in each decision.
  */
-function costTensor(
+export function costTensor(
   costs: SlotCosts,
   layouts: readonly SlotLayout[],
   gates: ReadonlyMap<string, SlotGates>,
@@ -564,7 +596,7 @@ function costTensor(
  * always-run slots plus the slots that run, an expansion whose group is empty read as the smaller
  * ratio of the same width.
  */
-function readArch(
+export function readArch(
   net: ElasticMbv3,
   layouts: readonly SlotLayout[],
   thresholds: ReadonlyMap<string, tf.Variable>,
