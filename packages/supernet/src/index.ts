@@ -51,6 +51,15 @@ export {
   type Choices,
   type ComplexityState,
 } from './sampling.js'
+export {
+  ArchitectureGenerator,
+  ShiftNasConfig,
+  shiftNasCost,
+  shiftNasMasks,
+  trainShiftNas,
+  type ShiftNasProgress,
+  type ShiftNasResult,
+} from './shiftnas.js'
 export { SUPERNET_METRICS, supernetEvaluator, type SupernetEvaluatorOptions } from './evaluator.js'
 export {
   CELL_OPS,

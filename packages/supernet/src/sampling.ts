@@ -94,7 +94,8 @@ export interface ComplexityState {
  * mixed half and half with the uniform distribution over bins so every bin keeps being trained.
  * A subnet in the bin is found by search: uniform draws (a quarter of `tries`, 1,000), then single changes
  * ({@link mutateSubnet}) of the nearest that do not move away from the bin; the nearest found is
- * returned when none lands in it. ShiftNAS learns an architecture generator for that step; nasjs does not.
+ * returned when none lands in it. ShiftNAS learns an architecture generator for that step instead (see
+ * `trainShiftNas`).
  * @since 0.1.0
  * @category supernet
  */
