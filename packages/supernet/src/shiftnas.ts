@@ -14,7 +14,7 @@ import * as tfl from '@tensorflow/tfjs-layers'
 import { z } from 'zod'
 import { largestArch, smallestArch } from './config.js'
 import type { BlockSlotInfo, ElasticMbv3, SuperkernelBlock } from './elastic.js'
-import { singlePathCosts, type SlotCosts } from './oneshot/single-path.js'
+import { centreMask, singlePathCosts, superkernelResolution, type SlotCosts } from './oneshot/single-path.js'
 import { ComplexitySampler, stepRng } from './sampling.js'
 import { checkData, imagesAt } from './subnet.js'
 
@@ -261,13 +261,7 @@ export class ArchitectureGenerator {
 export function shiftNasMasks(net: ElasticMbv3, g: Generated): (slot: BlockSlotInfo) => SuperkernelBlock {
   const c = net.config
   const K = c.kernels.at(-1)!
-  const centre = (k: number) => {
-    const m = new Float32Array(K * K)
-    const lo = (K - k) / 2
-    for (let y = lo; y < lo + k; y++) for (let x = lo; x < lo + k; x++) m[y * K + x] = 1
-    return tf.tensor4d(m, [K, K, 1, 1])
-  }
-  const centres = c.kernels.map(centre)
+  const centres = c.kernels.map((k) => tf.tensor4d(centreMask(K, k), [K, K, 1, 1]))
   const slots = net.blockSlots
   const blocks = slots.map((slot, i) => {
     const w = net.params.get(`${slot.name}/dw`)! as tf.Tensor as tf.Tensor4D
@@ -383,15 +377,6 @@ export async function trainShiftNas(
   checkData(net, data)
   const t: ShiftNasShape = parseConfig(ShiftNasConfig, config, 'ShiftNAS setting')
   const c = net.config
-  if (c.kernelTransform) {
-    throw new NasError({
-      code: 'CONFIG_INVALID',
-      message:
-        'ShiftNAS masks the largest kernel to its centre; build the supernet with kernelTransform: false',
-      value: true,
-      allowed: [false],
-    })
-  }
   if (generator.net !== net || generator.bins !== t.bins) {
     throw new NasError({
       code: 'CONFIG_INVALID',
@@ -400,15 +385,7 @@ export async function trainShiftNas(
       allowed: [t.bins],
     })
   }
-  const resolution = t.resolution ?? c.resolutions.at(-1)!
-  if (!c.resolutions.includes(resolution)) {
-    throw new NasError({
-      code: 'CONFIG_INVALID',
-      message: `resolution ${resolution} is not one of the supernet's (${c.resolutions.join(', ')})`,
-      value: resolution,
-      allowed: c.resolutions,
-    })
-  }
+  const resolution = superkernelResolution(net, 'ShiftNAS', t.resolution)
   const costOf = options.cost ?? ((a: OfaArch) => net.cost(a).flops)
   const costs = singlePathCosts(net, resolution, costOf)
   const lo = costOf({ ...smallestArch(c), resolution })

@@ -10,6 +10,7 @@ import { ElasticMbv3, type BlockSlotInfo, type SuperkernelBlock } from '../elast
 import { sampleSubnet } from '../sampling.js'
 import { quadrants, TINY } from '../testing-internal/fixtures.js'
 import {
+  centreMask,
   costTensor,
   createThresholds,
   readArch,
@@ -39,9 +40,7 @@ function superkernelOf(net: ElasticMbv3, arch: OfaArch): (slot: BlockSlotInfo) =
     const mid = makeDivisible(Math.round(slot.cin * (block?.expand ?? net.config.expands[0]!)))
     const maxSe = makeDivisible(Math.floor(slot.maxMid / 4))
     const se = makeDivisible(Math.floor(mid / 4))
-    const centre = new Float32Array(K * K)
-    const lo = (K - kernel) / 2
-    for (let y = lo; y < lo + kernel; y++) for (let x = lo; x < lo + kernel; x++) centre[y * K + x] = 1
+    const centre = centreMask(K, kernel)
     const w = net.params.get(`${slot.name}/dw`)!
     return {
       kernel: tf.mul<tf.Tensor4D>(w, tf.tensor4d(centre, [K, K, 1, 1])),

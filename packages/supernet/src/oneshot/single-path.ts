@@ -252,24 +252,7 @@ export async function singlePathSearch(
   checkData(net, data)
   const cfg = parseSinglePathConfig(config)
   const c = net.config
-  if (c.kernelTransform) {
-    throw new NasError({
-      code: 'CONFIG_INVALID',
-      message:
-        'Single-Path NAS takes a smaller kernel as the centre of the larger one as it is; this supernet transforms kernels (build it with kernelTransform: false)',
-      value: true,
-      allowed: [false],
-    })
-  }
-  const resolution = cfg.resolution ?? c.resolutions.at(-1)!
-  if (!c.resolutions.includes(resolution)) {
-    throw new NasError({
-      code: 'CONFIG_INVALID',
-      message: `resolution ${resolution} is not one of the supernet's (${c.resolutions.join(', ')})`,
-      value: resolution,
-      allowed: c.resolutions,
-    })
-  }
+  const resolution = superkernelResolution(net, 'Single-Path NAS', cfg.resolution)
   const costOf = options.cost ?? ((a: OfaArch) => net.cost(a).flops)
   const costs = singlePathCosts(net, resolution, costOf)
   // (a superkernel forward takes only the resolution of the architecture it is given)
@@ -407,6 +390,41 @@ export function parseSinglePathConfig(config: unknown): SinglePathShape {
 }
 
 /**
+ * The resolution a superkernel search runs at (`resolution`, or the supernet's largest), after
+ * checking that the supernet takes a smaller kernel as the plain centre of the larger one: one
+ * `CONFIG_INVALID` error otherwise, naming `method`.
+ */
+export function superkernelResolution(net: ElasticMbv3, method: string, resolution?: number): number {
+  const c = net.config
+  if (c.kernelTransform) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `${method} takes a smaller kernel as the centre of the larger one as it is; this supernet transforms kernels (build it with kernelTransform: false)`,
+      value: true,
+      allowed: [false],
+    })
+  }
+  const r = resolution ?? c.resolutions.at(-1)!
+  if (!c.resolutions.includes(r)) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `resolution ${r} is not one of the supernet's (${c.resolutions.join(', ')})`,
+      value: r,
+      allowed: c.resolutions,
+    })
+  }
+  return r
+}
+
+/** A K x K mask (row-major) of ones on the centre k x k, zeros around it. */
+export function centreMask(K: number, k: number): Float32Array {
+  const m = new Float32Array(K * K)
+  const lo = (K - k) / 2
+  for (let y = lo; y < lo + k; y++) for (let x = lo; x < lo + k; x++) m[y * K + x] = 1
+  return m
+}
+
+/**
  * The learned thresholds, each a scalar variable started at 0 (as the reference's): per slot, one per
  * larger kernel (`<slot>/t_k<k>`), one per larger expand ratio whose channel group is not empty
  * (`<slot>/t_e<e>`), and `<slot>/t_use` for a slot a shallower depth skips.
@@ -435,12 +453,7 @@ export function slotLayout(net: ElasticMbv3, slot: BlockSlotInfo): SlotLayout {
   const mids = c.expands.map((e) => makeDivisible(Math.round(slot.cin * e)))
   const ses = mids.map((m) => makeDivisible(Math.floor(m / 4)))
   {
-    const centre = (k: number) => {
-      const m = new Float32Array(K * K)
-      const lo = (K - k) / 2
-      for (let y = lo; y < lo + k; y++) for (let x = lo; x < lo + k; x++) m[y * K + x] = 1
-      return m
-    }
+    const centre = (k: number) => centreMask(K, k)
     const rings = c.kernels.map((k, j) => {
       const m = centre(k)
       if (j > 0) {
