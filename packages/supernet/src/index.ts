@@ -59,6 +59,7 @@ export {
   trainShiftNas,
   type ShiftNasProgress,
   type ShiftNasResult,
+  type ShiftNasState,
 } from './shiftnas.js'
 export { SUPERNET_METRICS, supernetEvaluator, type SupernetEvaluatorOptions } from './evaluator.js'
 export {

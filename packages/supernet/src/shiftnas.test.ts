@@ -5,7 +5,13 @@ import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ElasticMbv3 } from './elastic.js'
 import { singlePathCosts } from './oneshot/single-path.js'
-import { ArchitectureGenerator, shiftNasCost, shiftNasMasks, trainShiftNas } from './shiftnas.js'
+import {
+  ArchitectureGenerator,
+  shiftNasCost,
+  shiftNasMasks,
+  trainShiftNas,
+  type ShiftNasState,
+} from './shiftnas.js'
 import { quadrants, TINY } from './testing-internal/fixtures.js'
 
 beforeAll(async () => {
@@ -104,6 +110,43 @@ describe('trainShiftNas', () => {
     const b = await run()
     expect(b.r.generated.map((g) => g.arch)).toEqual(a.r.generated.map((g) => g.arch))
     expect(tf.memory().numTensors).toBe(tensors)
+  })
+
+  it('resumes a stopped run exactly from its checkpoint', async () => {
+    const cfg = { epochs: 2, bins: 3, batchSize: 8, seed: 3 }
+    const fresh = () => {
+      const net = new ElasticMbv3(CONFIG)
+      return { net, gen: new ArchitectureGenerator(net, 3, 8, 1) }
+    }
+    const a = fresh()
+    const straight = await trainShiftNas(a.net, a.gen, data, cfg)
+    const weights = a.net.state()
+    const b = fresh()
+    const controller = new AbortController()
+    let saved: ShiftNasState | undefined
+    const stopped = await trainShiftNas(b.net, b.gen, data, cfg, {
+      signal: controller.signal,
+      checkpointEvery: 3,
+      onCheckpoint: (st) => {
+        saved = st
+        controller.abort()
+      },
+    })
+    expect(stopped.status).toBe('aborted')
+    expect(saved!.step).toBe(3)
+    // a new process: fresh supernet and generator, the checkpoint as the only state
+    const c = fresh()
+    const resumed = await trainShiftNas(c.net, c.gen, data, cfg, { resume: saved! })
+    expect(resumed.steps).toBe(straight.steps)
+    expect(resumed.generated).toEqual(straight.generated)
+    expect(c.net.state()).toEqual(weights)
+    await expect(
+      trainShiftNas(c.net, c.gen, data, { ...cfg, seed: 4 }, { resume: saved! }),
+    ).rejects.toMatchObject({ code: 'CONFIG_INVALID' })
+    for (const x of [a, b, c]) {
+      x.gen.dispose()
+      x.net.dispose()
+    }
   })
 
   it('refuses a kernel-transforming supernet and a generator built for other bins', async () => {

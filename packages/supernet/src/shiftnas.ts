@@ -13,9 +13,9 @@ import * as tf from '@tensorflow/tfjs-core'
 import * as tfl from '@tensorflow/tfjs-layers'
 import { z } from 'zod'
 import { largestArch, smallestArch } from './config.js'
-import type { BlockSlotInfo, ElasticMbv3, SuperkernelBlock } from './elastic.js'
+import type { BlockSlotInfo, ElasticMbv3, NamedArray, SuperkernelBlock } from './elastic.js'
 import { centreMask, singlePathCosts, superkernelResolution, type SlotCosts } from './oneshot/single-path.js'
-import { ComplexitySampler, stepRng } from './sampling.js'
+import { ComplexitySampler, stepRng, type ComplexityState } from './sampling.js'
 import { checkData, imagesAt } from './subnet.js'
 
 /**
@@ -315,6 +315,25 @@ export function shiftNasCost(net: ElasticMbv3, costs: SlotCosts, g: Generated): 
 }
 
 /**
+ * Everything {@link trainShiftNas} needs to continue exactly where it stopped: a checkpoint.
+ * @since 0.2.0
+ */
+export interface ShiftNasState {
+  readonly format: 'nasjs-shiftnas-train'
+  readonly version: 1
+  readonly train: ShiftNasShape
+  readonly step: number
+  readonly seconds: number
+  readonly weights: readonly NamedArray[]
+  /** SGD momentum, one per trainable weight, in `trainable` order. */
+  readonly momentum: readonly Float32Array[]
+  /** The generator's weights and its Adam moments, in `variables` order. */
+  readonly generator: readonly Float32Array[]
+  readonly adam: { readonly m: readonly Float32Array[]; readonly v: readonly Float32Array[] }
+  readonly sampler: ComplexityState
+}
+
+/**
  * Progress of {@link trainShiftNas}.
  * @since 0.2.0
  */
@@ -359,7 +378,8 @@ export interface ShiftNasResult {
  * Departures: probability shift follows the loss decrease per bin (ShiftNAS differentiates the
  * validation loss's change through the Gumbel sample of the bin instead); the cost gap is relative
  * rather than absolute; the settings the paper does not give are ours (see {@link ShiftNasConfig}).
- * Not resumable: a stopped run returns what it has, and starts again from the beginning.
+ * Resumable: `onCheckpoint` receives a {@link ShiftNasState} every epoch and when stopped, and
+ * `resume` continues from one exactly (every step is fixed by the seed and the step alone).
  * @since 0.2.0
  * @category supernet
  */
@@ -372,6 +392,11 @@ export async function trainShiftNas(
     readonly cost?: (arch: OfaArch) => number
     readonly onProgress?: (p: ShiftNasProgress) => void
     readonly signal?: AbortSignal
+    /** Receives a checkpoint every `checkpointEvery` steps (one epoch by default) and when stopped. */
+    readonly onCheckpoint?: (state: ShiftNasState) => void | Promise<void>
+    readonly checkpointEvery?: number
+    /** A checkpoint to continue from (same settings, same supernet and generator shapes). */
+    readonly resume?: ShiftNasState
   } = {},
 ): Promise<ShiftNasResult> {
   checkData(net, data)
@@ -391,7 +416,20 @@ export async function trainShiftNas(
   const lo = costOf({ ...smallestArch(c), resolution })
   const hi = costOf({ ...largestArch(c), resolution })
   const width = (hi - lo) / t.bins
-  const sampler = new ComplexitySampler(t.bins, costOf)
+  const resume = options.resume
+  if (resume !== undefined) {
+    if (resume.format !== 'nasjs-shiftnas-train' || JSON.stringify(resume.train) !== JSON.stringify(t)) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message:
+          'the checkpoint is not of a ShiftNAS training with these settings; resume with the settings it was made with',
+        value: resume.train,
+      })
+    }
+    net.load(resume.weights)
+    generator.load(resume.generator)
+  }
+  const sampler = new ComplexitySampler(t.bins, costOf, resume?.sampler)
   const weights = net.trainable
   const names = [...net.params.keys()]
   const decayed = names.map((n) => !/\/(gamma|beta)$|bias$/.test(n))
@@ -402,21 +440,50 @@ export async function trainShiftNas(
     weightDecay: t.weightDecay,
   })
   const adam = parseTrainConfig({ optimizer: 'adam' })
-  const momentum = weights.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)))
-  const gm = generator.variables.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)))
-  const gv = generator.variables.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)))
+  const slot = (vs: readonly tf.Variable[], saved?: readonly Float32Array[]) =>
+    vs.map((v, i) =>
+      tf.tidy(() =>
+        tf.variable(saved === undefined ? tf.zerosLike(v) : tf.tensor(saved[i]!, v.shape), false),
+      ),
+    )
+  const momentum = slot(weights, resume?.momentum)
+  const gm = slot(generator.variables, resume?.adam.m)
+  const gv = slot(generator.variables, resume?.adam.v)
   const stepsPerEpoch = Math.ceil(data.y.length / t.batchSize)
   const totalSteps = Math.round(stepsPerEpoch * t.epochs)
+  const checkpointEvery = options.checkpointEvery ?? stepsPerEpoch
   const t0 = performance.now()
-  let step = 0
+  const secondsBefore = resume?.seconds ?? 0
+  let step = resume?.step ?? 0
+  const read = (vs: readonly tf.Variable[]) => vs.map((v) => new Float32Array(v.dataSync()))
+  const checkpoint = async () =>
+    options.onCheckpoint?.({
+      format: 'nasjs-shiftnas-train',
+      version: 1,
+      train: t,
+      step,
+      seconds: secondsBefore + (performance.now() - t0) / 1000,
+      weights: net.state(),
+      momentum: read(momentum),
+      generator: generator.state(),
+      adam: { m: read(gm), v: read(gv) },
+      sampler: sampler.snapshot(),
+    })
+  let lastCheckpoint = step
   let status: ShiftNasResult['status'] = 'complete'
   let reason: string | undefined
   try {
-    for (let epoch = 0; step < totalSteps && status === 'complete'; epoch++) {
+    for (let epoch = Math.floor(step / stepsPerEpoch); step < totalSteps && status === 'complete'; epoch++) {
+      // epoch e's batch order depends on the seed and e only; a resumed run skips the batches done
+      let skip = step - epoch * stepsPerEpoch
       for (const batch of batches(data, {
         batchSize: t.batchSize,
         shuffleSeed: t.seed * 1_000_003 + epoch,
       })) {
+        if (skip > 0) {
+          skip--
+          continue
+        }
         if (step >= totalSteps) break
         if (options.signal?.aborted === true) {
           status = 'aborted'
@@ -487,12 +554,17 @@ export async function trainShiftNas(
           costRatio: ratio,
           bin,
           lr,
-          imagesPerSecond: (step * t.batchSize) / seconds,
-          etaSeconds: ((totalSteps - step) * seconds) / step,
+          imagesPerSecond: ((step - (resume?.step ?? 0)) * t.batchSize) / seconds,
+          etaSeconds: ((totalSteps - step) * seconds) / Math.max(1, step - (resume?.step ?? 0)),
         })
+        if (step % checkpointEvery === 0 || step === totalSteps) {
+          await checkpoint()
+          lastCheckpoint = step
+        }
         if (step % 4 === 0) await new Promise((r) => setTimeout(r, 0))
       }
     }
+    if (lastCheckpoint !== step && status !== 'failed') await checkpoint()
   } finally {
     net.discardRunningStats()
     tf.dispose([...momentum, ...gm, ...gv])
