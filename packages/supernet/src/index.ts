@@ -104,6 +104,7 @@ export {
   type SinglePathOptions,
   type SinglePathProgress,
   type SinglePathResult,
+  type SinglePathState,
 } from './oneshot/single-path.js'
 export {
   perturbationSelect,

@@ -18,6 +18,7 @@ import {
   singlePathIndicator,
   singlePathSearch,
   slotGates,
+  type SinglePathState,
   slotLayout,
 } from './single-path.js'
 
@@ -246,6 +247,34 @@ describe('singlePathSearch', () => {
     } finally {
       net.dispose()
     }
+  })
+
+  it('continues after its last finished epoch from a checkpoint, exactly', async () => {
+    const cfg = { epochs: 3, batchSize: 48, warmup: 0.5, costWeight: 500, lr: 0.5, seed: 2 }
+    const a = new ElasticMbv3(CONFIG)
+    const straight = await singlePathSearch(a, data, cfg)
+    const b = new ElasticMbv3(CONFIG)
+    const controller = new AbortController()
+    let saved: SinglePathState | undefined
+    const stopped = await singlePathSearch(b, data, cfg, {
+      signal: controller.signal,
+      onCheckpoint: (st) => {
+        saved = st
+        controller.abort()
+      },
+    })
+    expect(stopped.status).toBe('aborted')
+    expect(saved!.epochs).toBe(1)
+    const c = new ElasticMbv3(CONFIG)
+    const resumed = await singlePathSearch(c, data, cfg, { resume: saved! })
+    expect(resumed.thresholds).toEqual(straight.thresholds)
+    expect(resumed.arch).toEqual(straight.arch)
+    expect(resumed.history).toEqual(straight.history)
+    expect(c.state()).toEqual(a.state())
+    await expect(singlePathSearch(c, data, { ...cfg, seed: 3 }, { resume: saved! })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+    })
+    for (const n of [a, b, c]) n.dispose()
   })
 
   it('refuses a kernel-transforming supernet, a resolution it lacks and a bad setting, each with one clear error', async () => {

@@ -3,7 +3,7 @@ import { batches, makeDivisible, type Dataset } from '@nasjs/models'
 import type { OfaArch, OfaBlock } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { z } from 'zod'
-import type { BlockSlotInfo, ElasticMbv3, SuperkernelBlock } from '../elastic.js'
+import type { BlockSlotInfo, ElasticMbv3, NamedArray, SuperkernelBlock } from '../elastic.js'
 import { largestArch } from '../config.js'
 import { stepRng } from '../sampling.js'
 import { checkData, imagesAt } from '../subnet.js'
@@ -121,6 +121,29 @@ export interface SinglePathOptions {
   readonly onProgress?: (p: SinglePathProgress) => void
   readonly onEpoch?: (e: SinglePathEpoch) => void
   readonly signal?: AbortSignal
+  /** Receives a checkpoint at the end of every epoch. */
+  readonly onCheckpoint?: (state: SinglePathState) => void | Promise<void>
+  /** A checkpoint to continue from (same settings and supernet shape). */
+  readonly resume?: SinglePathState
+}
+
+/**
+ * Everything {@link singlePathSearch} needs to continue after its last finished epoch.
+ * @since 0.2.0
+ */
+export interface SinglePathState {
+  readonly format: 'nasjs-single-path'
+  readonly version: 1
+  readonly config: SinglePathShape
+  readonly epochs: number
+  readonly step: number
+  readonly seconds: number
+  readonly weights: readonly NamedArray[]
+  readonly thresholds: Readonly<Record<string, number>>
+  /** RMSProp's mean squares and momentum, per variable: the weights in `trainable` order, then the thresholds. */
+  readonly ms: readonly Float32Array[]
+  readonly mom: readonly Float32Array[]
+  readonly history: readonly SinglePathEpoch[]
 }
 
 /**
@@ -263,18 +286,35 @@ export async function singlePathSearch(
   const weights = net.trainable
   const vars = [...weights, ...thresholds.values()]
   const decayed = new Set(names.flatMap((n, i) => (/\/(gamma|beta)$|bias$|_\d+to\d+$/.test(n) ? [] : [i])))
-  const ms = vars.map((v) => tf.tidy(() => tf.variable(tf.onesLike(v), false)))
-  const mom = vars.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)))
+  const resume = options.resume
+  if (resume !== undefined) {
+    if (resume.format !== 'nasjs-single-path' || JSON.stringify(resume.config) !== JSON.stringify(cfg)) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message:
+          'the checkpoint is not of a Single-Path search with these settings; resume with the settings it was made with',
+        value: resume.config,
+      })
+    }
+    net.load(resume.weights)
+    for (const [name, v] of thresholds) v.assign(tf.scalar(resume.thresholds[name] ?? 0))
+  }
+  const slots = (init: (v: tf.Variable) => tf.Tensor, saved?: readonly Float32Array[]) =>
+    vars.map((v, i) =>
+      tf.tidy(() => tf.variable(saved === undefined ? init(v) : tf.tensor(saved[i]!, v.shape), false)),
+    )
+  const ms = slots((v) => tf.onesLike(v), resume?.ms)
+  const mom = slots((v) => tf.zerosLike(v), resume?.mom)
   const stepsPerEpoch = Math.ceil(data.y.length / cfg.batchSize)
   const totalSteps = stepsPerEpoch * cfg.epochs
   const warmupSteps = Math.round(cfg.warmup * totalSteps)
-  const history: SinglePathEpoch[] = []
+  const history: SinglePathEpoch[] = [...(resume?.history ?? [])]
   const t0 = performance.now()
-  let step = 0
+  let step = resume?.step ?? 0
   let status: SinglePathResult['status'] = 'complete'
   let reason: string | undefined
   try {
-    for (let epoch = 0; epoch < cfg.epochs && status === 'complete'; epoch++) {
+    for (let epoch = resume?.epochs ?? 0; epoch < cfg.epochs && status === 'complete'; epoch++) {
       let ceSum = 0
       let ceCount = 0
       for (const batch of batches(data, {
@@ -344,8 +384,8 @@ export async function singlePathSearch(
           ce,
           cost,
           lr,
-          imagesPerSecond: (step * cfg.batchSize) / seconds,
-          etaSeconds: ((totalSteps - step) * seconds) / step,
+          imagesPerSecond: ((step - (resume?.step ?? 0)) * cfg.batchSize) / seconds,
+          etaSeconds: ((totalSteps - step) * seconds) / Math.max(1, step - (resume?.step ?? 0)),
         })
         if (step % 4 === 0) await new Promise((r) => setTimeout(r, 0))
       }
@@ -354,6 +394,20 @@ export async function singlePathSearch(
         const e = { epoch: epoch + 1, arch, cost: costOf(arch), ce: ceSum / ceCount }
         history.push(e)
         options.onEpoch?.(e)
+        const read = (vs: readonly tf.Variable[]) => vs.map((v) => new Float32Array(v.dataSync()))
+        await options.onCheckpoint?.({
+          format: 'nasjs-single-path',
+          version: 1,
+          config: cfg,
+          epochs: epoch + 1,
+          step,
+          seconds: (resume?.seconds ?? 0) + (performance.now() - t0) / 1000,
+          weights: net.state(),
+          thresholds: Object.fromEntries([...thresholds].map(([n, v]) => [n, v.dataSync()[0]!])),
+          ms: read(ms),
+          mom: read(mom),
+          history: [...history],
+        })
       }
     }
     const arch = readArch(net, layouts, thresholds, resolution)
