@@ -3,6 +3,7 @@ import { NasError, Rng } from '@nasjs/core'
 import type { OfaArch } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { largestArch, smallestArch } from './config.js'
 import { ElasticMbv3 } from './elastic.js'
 import { singlePathCosts } from './oneshot/single-path.js'
 import {
@@ -66,6 +67,21 @@ describe('ArchitectureGenerator', () => {
       const norms = gen.variables.map((v) => tf.norm(grads[v.name]!).dataSync()[0]!)
       expect(norms.filter((n) => n > 0).length).toBe(gen.variables.length)
       tf.dispose([value, ...Object.values(grads)])
+      // the task loss alone reaches the generator through the masks
+      const data = quadrants(8, 1)
+      const task = tf.variableGrads(() => {
+        const g = gen.generate(1, 0.5, new Rng(2), 1, 16)
+        const x = tf.tensor4d(data.x, [8, 16, 16, 1])
+        const logits = net.forward(g.arch, x, { training: true, superkernel: shiftNasMasks(net, g) })
+        return tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(
+          tf.oneHot(tf.tensor1d(data.y, 'int32'), 4),
+          logits,
+        )
+      }, gen.variables)
+      const taskNorms = gen.variables.map((v) => tf.norm(task.grads[v.name]!).dataSync()[0]!)
+      expect(taskNorms.filter((n) => n > 0).length).toBe(gen.variables.length)
+      net.discardRunningStats()
+      tf.dispose([task.value, ...Object.values(task.grads)])
     } finally {
       gen.dispose()
       net.dispose()
@@ -83,7 +99,15 @@ describe('trainShiftNas', () => {
       const gap = (r: { generated: readonly { target: number; cost: number }[] }) =>
         r.generated.reduce((s, g) => s + Math.abs(g.cost / g.target - 1), 0) / r.generated.length
       try {
-        const before = await trainShiftNas(net, gen, data, { epochs: 0.01, bins: 3, batchSize: 8 })
+        // the untrained generator's subnets for the three bins' centres
+        const lo = net.cost({ ...smallestArch(CONFIG), resolution: 16 }).flops
+        const hi = net.cost({ ...largestArch(CONFIG), resolution: 16 }).flops
+        const before = {
+          generated: [0, 1, 2].map((b) => {
+            const target = lo + ((b + 0.5) * (hi - lo)) / 3
+            return { target, cost: net.cost(gen.choose(b, target / hi, 16)).flops }
+          }),
+        }
         const r = await trainShiftNas(net, gen, data, {
           epochs: 10,
           bins: 3,
@@ -92,7 +116,7 @@ describe('trainShiftNas', () => {
           costWeight: 10,
           seed: 2,
         })
-        return { before: gap(before), after: gap(r), r }
+        return { before: gap(before), after: gap(r), r, generator: gen.state(), weights: net.state() }
       } finally {
         gen.dispose()
         net.dispose()
@@ -109,11 +133,14 @@ describe('trainShiftNas', () => {
     expect(costs[2]!).toBeGreaterThan(costs[0]!)
     const b = await run()
     expect(b.r.generated.map((g) => g.arch)).toEqual(a.r.generated.map((g) => g.arch))
+    expect(b.generator).toEqual(a.generator)
+    expect(b.weights).toEqual(a.weights)
     expect(tf.memory().numTensors).toBe(tensors)
   })
 
   it('resumes a stopped run exactly from its checkpoint', async () => {
     const cfg = { epochs: 2, bins: 3, batchSize: 8, seed: 3 }
+    const tensors = tf.memory().numTensors
     const fresh = () => {
       const net = new ElasticMbv3(CONFIG)
       return { net, gen: new ArchitectureGenerator(net, 3, 8, 1) }
@@ -140,6 +167,7 @@ describe('trainShiftNas', () => {
     expect(resumed.steps).toBe(straight.steps)
     expect(resumed.generated).toEqual(straight.generated)
     expect(c.net.state()).toEqual(weights)
+    expect(c.gen.state()).toEqual(a.gen.state())
     await expect(
       trainShiftNas(c.net, c.gen, data, { ...cfg, seed: 4 }, { resume: saved! }),
     ).rejects.toMatchObject({ code: 'CONFIG_INVALID' })
@@ -147,6 +175,7 @@ describe('trainShiftNas', () => {
       x.gen.dispose()
       x.net.dispose()
     }
+    expect(tf.memory().numTensors).toBe(tensors)
   })
 
   it('refuses a kernel-transforming supernet and a generator built for other bins', async () => {
@@ -160,6 +189,8 @@ describe('trainShiftNas', () => {
       const e2 = await trainShiftNas(plain, g2, data, { bins: 8 }).catch((e: unknown) => e)
       expect(e2).toBeInstanceOf(NasError)
       expect((e2 as NasError).allowed).toEqual([8])
+      const e3 = await trainShiftNas(plain, g2, data, { bins: 4, epochs: 0.01 }).catch((e: unknown) => e)
+      expect((e3 as NasError).message).toMatch(/no training step/)
     } finally {
       g1.dispose()
       g2.dispose()

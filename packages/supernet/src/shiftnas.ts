@@ -24,8 +24,9 @@ import { checkData, imagesAt } from './subnet.js'
  * at a time, Gumbel-softmax one-hot choices) and its loss (task loss + lambda x the squared gap
  * between the generated subnet's cost and the target); the rest are ours, written down: the
  * generator's Adam at 1e-3, the Gumbel temperature 1, lambda 1 on the squared relative gap, the
- * supernet's recipe (bignas's SGD, cosine to 5 %, label smoothing 0.1, weight decay 3e-5), one
- * generated subnet per step, and a fixed resolution.
+ * supernet's recipe (SGD with Nesterov momentum, cosine to 5 % with no warm-up, label smoothing
+ * 0.1, weight decay 3e-5), one generated subnet per step, and a fixed resolution. The generator's
+ * size and initial weights come from its constructor (`hidden`, `seed`).
  * @since 0.2.0
  * @category supernet
  */
@@ -39,7 +40,6 @@ export const ShiftNasConfig = z
     labelSmoothing: z.number().min(0).lt(1).default(0.1),
     minLrRatio: z.number().min(0).max(1).default(0.05),
     generatorLr: z.number().positive().default(1e-3).describe("the generator's Adam learning rate"),
-    hidden: z.number().int().min(1).default(64).describe("the generator's LSTM units (ShiftNAS: 64)"),
     tau: z.number().positive().default(1).describe('Gumbel-softmax temperature'),
     costWeight: z
       .number()
@@ -84,6 +84,15 @@ interface Generated {
   readonly kernel: tf.Tensor1D[]
   readonly expand: tf.Tensor1D[]
 }
+
+/** The one-hot of the largest entry forward; the gradient passed to the input unchanged backward. */
+const straightThroughFn = tf.customGrad(((soft: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([])
+  const n = soft.shape[0]!
+  const value = tf.cast(tf.reshape(tf.oneHot(tf.reshape(tf.argMax(soft), [1]), n), [n]), 'float32')
+  return { value, gradFunc: (dy: tf.Tensor) => dy }
+}) as unknown as Parameters<typeof tf.customGrad>[0])
+const straightThrough = (soft: tf.Tensor1D): tf.Tensor1D => straightThroughFn(soft) as tf.Tensor1D
 
 /**
  * ShiftNAS's architecture generator (Zhang, Yu, Zhao and Ou, ICCV 2023): an LSTM cell that, given a
@@ -203,11 +212,7 @@ export class ArchitectureGenerator {
         Array.from({ length: n }, () => -Math.log(-Math.log(Math.max(1e-20, rng.uniform())))),
       )
       const soft = tf.softmax<tf.Tensor1D>(tf.div(tf.add(logits, noise), tau))
-      const hard = oneHot(soft)
-      // straight-through: the one-hot forward, the softmax's gradient backward (hard - soft is added
-      // as a constant, read back, so no gradient flows through it)
-      const delta = tf.tensor1d(tf.sub(hard, soft).dataSync() as Float32Array)
-      return tf.add<tf.Tensor1D>(soft, delta)
+      return straightThrough(soft)
     })
     const index = onehots.map((t) => tf.argMax(t).dataSync()[0]!)
     const depth: tf.Tensor1D[] = []
@@ -241,7 +246,19 @@ export class ArchitectureGenerator {
   }
 
   load(state: readonly Float32Array[]): void {
-    this.variables.forEach((v, i) => v.assign(tf.tensor(state[i]!, v.shape)))
+    tf.tidy(() => this.variables.forEach((v, i) => v.assign(tf.tensor(state[i]!, v.shape))))
+  }
+
+  /**
+   * The generator's subnet for a target in `bin` of cost share `share`: the most probable choice at
+   * every decision (no noise), with every tensor of the computation freed.
+   */
+  choose(bin: number, share: number, resolution: number): OfaArch {
+    let arch: OfaArch | undefined
+    tf.tidy(() => {
+      arch = this.generate(bin, share, new Rng(0), 0, resolution).arch
+    })
+    return arch!
   }
 
   dispose(): void {
@@ -370,10 +387,13 @@ export interface ShiftNasResult {
  * complexity bin by probability shift ({@link ComplexitySampler}: towards the bins whose loss still
  * falls), the {@link ArchitectureGenerator} generates a subnet for the bin's centre, and one loss
  * trains both the supernet (through the subnet's masks) and the generator: cross-entropy + lambda x
- * (cost / target - 1)^2, the cost exact in the generated one-hots. The supernet's weights run as
- * superkernels (centre kernels, prefix channel masks, skipped blocks), so the supernet needs
- * `kernelTransform: false`; after training, `generator.generate(bin, share, rng, 0, resolution)`
- * gives the generator's subnet for any bin without a search.
+ * (cost / target - 1)^2, the cost differentiable in the generated one-hots (exact for a cost that
+ * adds up over blocks, as FLOPs). The supernet's weights run as superkernels (centre kernels, prefix
+ * channel masks, skipped blocks), so the supernet needs `kernelTransform: false`; after training,
+ * `generator.choose(bin, share, resolution)` gives the generator's subnet for any bin without a
+ * search. Unlike {@link trainSupernet}'s sliced subnets, the masked network runs every channel: a
+ * skipped block's or dropped channel's BatchNorm statistics are still updated, and weight decay and
+ * momentum still move the weights the step's subnet does not use.
  *
  * Departures: probability shift follows the loss decrease per bin (ShiftNAS differentiates the
  * validation loss's change through the Gumbel sample of the bin instead); the cost gap is relative
@@ -418,7 +438,11 @@ export async function trainShiftNas(
   const width = (hi - lo) / t.bins
   const resume = options.resume
   if (resume !== undefined) {
-    if (resume.format !== 'nasjs-shiftnas-train' || JSON.stringify(resume.train) !== JSON.stringify(t)) {
+    if (
+      resume.format !== 'nasjs-shiftnas-train' ||
+      resume.version !== 1 ||
+      JSON.stringify(resume.train) !== JSON.stringify(t)
+    ) {
       throw new NasError({
         code: 'CONFIG_INVALID',
         message:
@@ -439,7 +463,7 @@ export async function trainShiftNas(
     nesterov: true,
     weightDecay: t.weightDecay,
   })
-  const adam = parseTrainConfig({ optimizer: 'adam' })
+  const adam = parseTrainConfig({ optimizer: 'adam', weightDecay: 0 })
   const slot = (vs: readonly tf.Variable[], saved?: readonly Float32Array[]) =>
     vs.map((v, i) =>
       tf.tidy(() =>
@@ -452,6 +476,16 @@ export async function trainShiftNas(
   const stepsPerEpoch = Math.ceil(data.y.length / t.batchSize)
   const totalSteps = Math.round(stepsPerEpoch * t.epochs)
   const checkpointEvery = options.checkpointEvery ?? stepsPerEpoch
+  if (totalSteps < 1 || !Number.isInteger(checkpointEvery) || checkpointEvery < 1) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message:
+        totalSteps < 1
+          ? `epochs ${t.epochs} of ${data.y.length} images in batches of ${t.batchSize} is no training step`
+          : `checkpointEvery must be an integer >= 1, got ${checkpointEvery}`,
+      value: totalSteps < 1 ? t.epochs : checkpointEvery,
+    })
+  }
   const t0 = performance.now()
   const secondsBefore = resume?.seconds ?? 0
   let step = resume?.step ?? 0
@@ -572,11 +606,8 @@ export async function trainShiftNas(
   const probabilities = sampler.probabilities()
   const generated = Array.from({ length: t.bins }, (_, b) => {
     const target = lo + (b + 0.5) * width
-    let arch: OfaArch | undefined
-    tf.tidy(() => {
-      arch = generator.generate(b, target / hi, new Rng(0), 0, resolution).arch
-    })
-    return { target, arch: arch!, cost: costOf(arch!) }
+    const arch = generator.choose(b, target / hi, resolution)
+    return { target, arch, cost: costOf(arch) }
   })
   return {
     status,
