@@ -11,17 +11,9 @@ import { parseSupernetConfig, supernetSpace } from './config.js'
 const BN_EPS = 1e-5
 const BN_MOMENTUM = 0.1
 
-/** One elastic MBConv block slot of the supernet (a stage has as many as its largest depth). */
-interface BlockSlot {
-  readonly name: string
-  readonly stage: number
-  readonly pos: number
-  readonly cin: number
-  readonly cout: number
-  readonly maxMid: number
-  readonly stride: number
+/** One elastic MBConv block slot of the supernet, with its activation (internal). */
+interface BlockSlot extends BlockSlotInfo {
   readonly act: MbActivation
-  readonly se: boolean
 }
 
 /**
