@@ -14,9 +14,16 @@ import * as tfl from '@tensorflow/tfjs-layers'
 import { z } from 'zod'
 import { largestArch, smallestArch } from './config.js'
 import type { BlockSlotInfo, ElasticMbv3, NamedArray, SuperkernelBlock } from './elastic.js'
-import { centreMask, singlePathCosts, superkernelResolution, type SlotCosts } from './oneshot/single-path.js'
+import {
+  centreMask,
+  checkResumeSettings,
+  singlePathCosts,
+  superkernelResolution,
+  type SlotCosts,
+} from './oneshot/single-path.js'
 import { ComplexitySampler, stepRng, type ComplexityState } from './sampling.js'
 import { checkData, imagesAt } from './subnet.js'
+import { noDecay } from './train.js'
 
 /**
  * How ShiftNAS trains a supernet together with its architecture generator (zod, strict, every field
@@ -88,7 +95,7 @@ interface Generated {
 /** The one-hot of the largest entry forward; the gradient passed to the input unchanged backward. */
 const straightThroughFn = tf.customGrad(((soft: tf.Tensor, save: tf.GradSaveFunc) => {
   save([])
-  const n = soft.shape[0]!
+  const n = soft.size
   const value = tf.cast(tf.reshape(tf.oneHot(tf.reshape(tf.argMax(soft), [1]), n), [n]), 'float32')
   return { value, gradFunc: (dy: tf.Tensor) => dy }
 }) as unknown as Parameters<typeof tf.customGrad>[0])
@@ -438,25 +445,19 @@ export async function trainShiftNas(
   const width = (hi - lo) / t.bins
   const resume = options.resume
   if (resume !== undefined) {
-    if (
-      resume.format !== 'nasjs-shiftnas-train' ||
-      resume.version !== 1 ||
-      JSON.stringify(resume.train) !== JSON.stringify(t)
-    ) {
-      throw new NasError({
-        code: 'CONFIG_INVALID',
-        message:
-          'the checkpoint is not of a ShiftNAS training with these settings; resume with the settings it was made with',
-        value: resume.train,
-      })
-    }
+    checkResumeSettings(
+      'a ShiftNAS training',
+      resume.format === 'nasjs-shiftnas-train' && resume.version === 1,
+      resume.train,
+      t,
+    )
     net.load(resume.weights)
     generator.load(resume.generator)
   }
   const sampler = new ComplexitySampler(t.bins, costOf, resume?.sampler)
   const weights = net.trainable
   const names = [...net.params.keys()]
-  const decayed = names.map((n) => !/\/(gamma|beta)$|bias$/.test(n))
+  const decayed = names.map((n) => !noDecay(n))
   const sgd = parseTrainConfig({
     optimizer: 'sgd',
     momentum: t.momentum,

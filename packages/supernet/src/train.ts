@@ -320,7 +320,8 @@ function softCrossEntropy(logits: tf.Tensor2D, soft: tf.Tensor2D): tf.Scalar {
 }
 
 /** Weights without weight decay: BatchNorm scales and shifts, biases (OFA's `no_decay_keys` bn#bias). */
-const noDecay = (name: string) => /\/(gamma|beta)$|bias$/.test(name)
+/** Whether weight decay skips the supernet weight `name` (BatchNorm and biases). @internal */
+export const noDecay = (name: string): boolean => /\/(gamma|beta)$|bias$/.test(name)
 
 const BUDGET_KEYS = ['checkpointEvery'] as const
 

@@ -6,6 +6,7 @@ import { z } from 'zod'
 import type { BlockSlotInfo, ElasticMbv3, NamedArray, SuperkernelBlock } from '../elastic.js'
 import { largestArch } from '../config.js'
 import { stepRng } from '../sampling.js'
+import { noDecay } from '../train.js'
 import { checkData, imagesAt } from '../subnet.js'
 
 /**
@@ -285,19 +286,14 @@ export async function singlePathSearch(
   const names = [...net.params.keys()]
   const weights = net.trainable
   const vars = [...weights, ...thresholds.values()]
-  const decayed = new Set(names.flatMap((n, i) => (/\/(gamma|beta)$|bias$|_\d+to\d+$/.test(n) ? [] : [i])))
+  const decayed = new Set(names.flatMap((n, i) => (noDecay(n) ? [] : [i])))
   const resume = options.resume
   if (resume !== undefined) {
-    if (resume.format !== 'nasjs-single-path' || JSON.stringify(resume.config) !== JSON.stringify(cfg)) {
-      throw new NasError({
-        code: 'CONFIG_INVALID',
-        message:
-          'the checkpoint is not of a Single-Path search with these settings; resume with the settings it was made with',
-        value: resume.config,
-      })
-    }
+    checkResumeSettings('a Single-Path search', resume.format === 'nasjs-single-path', resume.config, cfg)
     net.load(resume.weights)
-    for (const [name, v] of thresholds) v.assign(tf.scalar(resume.thresholds[name] ?? 0))
+    tf.tidy(() => {
+      for (const [name, v] of thresholds) v.assign(tf.scalar(resume.thresholds[name] ?? 0))
+    })
   }
   const slots = (init: (v: tf.Variable) => tf.Tensor, saved?: readonly Float32Array[]) =>
     vars.map((v, i) =>
@@ -468,6 +464,19 @@ export function superkernelResolution(net: ElasticMbv3, method: string, resoluti
     })
   }
   return r
+}
+
+/**
+ * A checkpoint continues only the run it came from: of the right kind (`sameKind`) and with the
+ * same settings, or one `CONFIG_INVALID` error naming `what`.
+ */
+export function checkResumeSettings(what: string, sameKind: boolean, saved: unknown, current: unknown): void {
+  if (sameKind && JSON.stringify(saved) === JSON.stringify(current)) return
+  throw new NasError({
+    code: 'CONFIG_INVALID',
+    message: `the checkpoint is not of ${what} with these settings; resume with the settings it was made with`,
+    value: saved,
+  })
 }
 
 /** A K x K mask (row-major) of ones on the centre k x k, zeros around it. */
