@@ -275,6 +275,72 @@ describe('nas supernet', () => {
     for (const p of summary.front) expect(p.metrics['latency.tfjs-wasm']).toBeGreaterThan(0)
   }, 120_000)
 
+  it('trains an FBNet supernet with the sandwich rule, searches its subnets and exports one', () => {
+    const cwd = tempDir()
+    const fb = ['supernet', 'train', '--space', 'fbnet', '--data', 'digits', '--epochs', '1', '--seed', '2']
+    const trained = nas(cwd, [...fb, '--out', 'fb', '--json'])
+    expect(trained.status, trained.stderr).toBe(0)
+    const r = trained.json() as {
+      space: string
+      schedule: string
+      largest: { acc: number; flops: number }
+      smallest: { acc: number; flops: number }
+    }
+    expect([r.space, r.schedule]).toEqual(['fbnet', 'bignas'])
+    expect(r.largest.flops).toBeGreaterThan(10 * r.smallest.flops)
+    const search = nas(cwd, [
+      'supernet',
+      'search',
+      '--supernet',
+      'fb',
+      '--data',
+      'digits',
+      '--budget',
+      '8',
+      '--valid-size',
+      '100',
+      '--out',
+      'run',
+      '--json',
+    ])
+    expect(search.status, search.stderr).toBe(0)
+    const summary = search.json() as { trials: number; space: string; front: { arch: string }[] }
+    expect(summary.trials).toBe(8)
+    expect(summary.front[0]!.arch.split(' ')).toHaveLength(22)
+    const exported = nas(cwd, [
+      'supernet',
+      'export',
+      '--supernet',
+      'fb',
+      '--arch',
+      'smallest',
+      '--out',
+      'm',
+      '--json',
+    ])
+    expect(exported.status, exported.stderr).toBe(0)
+    expect((exported.json() as { arch: string }).arch).toBe(new Array(22).fill('skip').join(' '))
+    expect(existsSync(join(cwd, 'm', 'model.json'))).toBe(true)
+    // FBNet's supernet trains with the sandwich rule at one resolution, without quantization policies
+    const progressive = nas(cwd, [...fb, '--schedule', 'progressive', '--out', 'p'])
+    expect(progressive.stderr).toContain("trains with 'bignas'")
+    const resolutions = nas(cwd, [...fb, '--resolutions', '8,12', '--out', 'p'])
+    expect(resolutions.stderr).toContain('one input side')
+    const quant = nas(cwd, [
+      'supernet',
+      'search',
+      '--supernet',
+      'fb',
+      '--data',
+      'digits',
+      '--quant',
+      'int8',
+      '--budget',
+      '2',
+    ])
+    expect(quant.stderr).toContain('this supernet is an FBNet one')
+  }, 180_000)
+
   it('names a bad flag or a missing supernet in one clear error', () => {
     const cwd = tempDir()
     const missing = nas(cwd, ['supernet', 'search', '--supernet', 'nowhere', '--budget', '2'])

@@ -8,6 +8,9 @@
  *   npx tsx --conditions=@nasjs/source bench/fmnist.ts standalone --out runs/standalone.jsonl [--shard 0/2]
  *   npx tsx --conditions=@nasjs/source bench/fmnist.ts compare --supernet runs/ps --standalone runs/standalone.jsonl [--json]
  *
+ * `--space fbnet` runs the same experiment on the FBNet supernet (FBNET_FMNIST, the sandwich rule):
+ * its subnets are the largest (k5_e6 everywhere), the smallest (skip everywhere) and random ones.
+ *
  * `train --shares '{"full":600}'` overrides progressive shrinking's epoch shares by phase name;
  * `train --max-steps N` stops after N steps with a checkpoint; `extremes --supernet dir` prints the
  * largest and the smallest subnet's test accuracy (BatchNorm recalibrated).
@@ -21,10 +24,13 @@ import { initBackend } from '@nasjs/backend'
 import { kendallTau, Rng, spearmanRho } from '@nasjs/core'
 import { buildMbNetwork, evaluate, train } from '@nasjs/models'
 import { loadDataset } from '@nasjs/models/node'
-import type { OfaArch } from '@nasjs/search-space'
+import type { FbnetArch, OfaArch } from '@nasjs/search-space'
 import {
+  ElasticFbnet,
   ElasticMbv3,
+  FBNET_FMNIST,
   OFA_MBV3_FMNIST,
+  type ElasticSupernet,
   evaluateSubnet,
   extremeSubnet,
   recalibrate,
@@ -37,6 +43,7 @@ import { loadSupernet, loadSupernetState, saveSupernetState } from '../src/node/
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
+    space: { type: 'string', default: 'ofa-mbv3' },
     schedule: { type: 'string', default: 'progressive' },
     out: { type: 'string' },
     supernet: { type: 'string', multiple: true },
@@ -59,8 +66,34 @@ const data = await loadDataset('fashion-mnist', { train: Number(values.train), v
 const recipe = { epochs, batchSize: 64, lr: 0.05, seed }
 const log = (s: string) => process.stderr.write(`${s}\n`)
 
+const fbnetSpace = values.space === 'fbnet'
+type Net = ElasticSupernet<OfaArch | FbnetArch>
+/** A supernet of the bench's space (FBNet: BigNAS's plain kernel centre with the sandwich rule). */
+const makeNet = (bignas: boolean): Net =>
+  fbnetSpace
+    ? new ElasticFbnet({ ...FBNET_FMNIST, ...(bignas ? { kernelTransform: false } : {}), seed })
+    : new ElasticMbv3({
+        ...OFA_MBV3_FMNIST,
+        ...(bignas ? { kernelTransform: false, zeroInitResidual: true } : {}),
+        seed,
+      })
+
 /** The subnets compared: the largest, the smallest and `archs` random ones (fixed by the seed). */
-function subnets(): { label: string; arch: OfaArch }[] {
+function subnets(): { label: string; arch: OfaArch | FbnetArch }[] {
+  if (fbnetSpace) {
+    const fb = new ElasticFbnet(FBNET_FMNIST)
+    const rng = new Rng(1000 + seed)
+    const out = [
+      { label: 'largest', arch: fb.largestArch() },
+      { label: 'smallest', arch: fb.smallestArch() },
+      ...Array.from({ length: Number(values.archs) }, (_, i) => ({
+        label: `random-${i + 1}`,
+        arch: fb.sampleArch(rng),
+      })),
+    ]
+    fb.dispose()
+    return out
+  }
   const net = new ElasticMbv3(OFA_MBV3_FMNIST)
   const c = net.config
   net.dispose()
@@ -77,17 +110,12 @@ function subnets(): { label: string; arch: OfaArch }[] {
 
 if (command === 'train') {
   const out = values.out!
-  const bignas = values.schedule === 'bignas'
-  const supernet = {
-    ...OFA_MBV3_FMNIST,
-    ...(bignas ? { kernelTransform: false, zeroInitResidual: true } : {}),
-    seed,
-  }
-  const net = new ElasticMbv3(supernet)
+  const bignas = values.schedule === 'bignas' || fbnetSpace
+  const net = makeNet(bignas) as ElasticMbv3 | ElasticFbnet
   const resume = existsSync(`${out}/supernet.json`) ? loadSupernetState(out) : undefined
   const config = {
     ...recipe,
-    schedule: values.schedule as 'progressive' | 'bignas',
+    schedule: bignas ? ('bignas' as const) : ('progressive' as const),
     ...(values.shares === undefined ? {} : { shares: JSON.parse(values.shares) as Record<string, number> }),
   }
   let last = 0
@@ -117,18 +145,16 @@ if (command === 'train') {
           .map((l) => (JSON.parse(l) as { label: string }).label)
       : [],
   )
-  const net = new ElasticMbv3({ ...OFA_MBV3_FMNIST, seed })
+  const net = makeNet(false)
   const list = subnets().filter((_, i) => i % n === k)
   const resized = new Map<number, { train: typeof data.train; test: typeof data.test }>()
   for (const { label, arch } of list) {
     if (done.has(label)) continue
-    let d = resized.get(arch.resolution)
+    const side = net.resolutionOf(arch)
+    let d = resized.get(side)
     if (d === undefined) {
-      d = {
-        train: resizeDataset(data.train, arch.resolution),
-        test: resizeDataset(data.test, arch.resolution),
-      }
-      resized.set(arch.resolution, d)
+      d = { train: resizeDataset(data.train, side), test: resizeDataset(data.test, side) }
+      resized.set(side, d)
     }
     const model = buildMbNetwork(net.network(arch), seed)
     const t0 = performance.now()
@@ -172,7 +198,8 @@ if (command === 'train') {
   )
   const results: Record<string, unknown>[] = []
   for (const dir of values.supernet ?? []) {
-    const { net, header } = loadSupernet(dir)
+    const { net: loaded, header } = loadSupernet(dir)
+    const net = loaded as Net
     const rows = subnets().map(({ label, arch }) => {
       const bn = recalibrate(net, arch, data.train, { images: 500 })
       const inherited = evaluateSubnet(net, arch, data.test, { bn }).acc
@@ -211,7 +238,8 @@ if (command === 'train') {
 } else if (command === 'extremes') {
   // the largest and the smallest subnet of each supernet, BatchNorm recalibrated, on the test images
   for (const dir of values.supernet ?? []) {
-    const { net, header } = loadSupernet(dir)
+    const { net: loaded, header } = loadSupernet(dir)
+    const net = loaded as Net
     const [largest, smallest] = subnets()
     for (const { label, arch } of [largest!, smallest!]) {
       const bn = recalibrate(net, arch, data.train, { images: 500 })

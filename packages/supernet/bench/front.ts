@@ -17,7 +17,7 @@ import { initBackend } from '@nasjs/backend'
 import { hypervolume, nonDominatedSort } from '@nasjs/core'
 import { loadDataset } from '@nasjs/models/node'
 import type { OfaArch } from '@nasjs/search-space'
-import { evaluateSubnet, recalibrate } from '../src/index.js'
+import { evaluateSubnet, recalibrate, type ElasticMbv3 } from '../src/index.js'
 import { loadSupernet } from '../src/node/index.js'
 
 const { values } = parseArgs({
@@ -56,7 +56,7 @@ const evaluated = journal
   })
 // the search's front on its own signal (held-out accuracy), then each member's test accuracy
 const searchFront = nonDominatedSort(evaluated.map((p) => [-p.acc, p.flops]))[0] ?? []
-const { net } = loadSupernet(values.supernet!)
+const net = loadSupernet(values.supernet!).net as ElasticMbv3
 const data = await loadDataset('fashion-mnist', {
   train: Number(values.train),
   valid: 1000,

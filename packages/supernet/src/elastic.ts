@@ -1,15 +1,14 @@
-import { NasError, Rng } from '@nasjs/core'
+import { NasError } from '@nasjs/core'
 import type { MbActivation, MbLayer, MbNetwork } from '@nasjs/models'
 import { makeDivisible, mbNetworkCost, OFA_MBV3_LAYOUT } from '@nasjs/models'
 import type { DslSpace, OfaArch } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
-import * as tfl from '@tensorflow/tfjs-layers'
+import type { BatchNormOptions, BnStats, ElasticSupernet } from './base.js'
+import { centreKernel, conv, depthwise, leading, slice1, SupernetWeights } from './base.js'
 import type { SupernetConfig, SupernetShape } from './config.js'
 import { parseSupernetConfig, supernetSpace } from './config.js'
 
-/** PyTorch's BatchNorm epsilon and momentum (OFA's `bn_eps`, `bn_momentum`). */
-const BN_EPS = 1e-5
-const BN_MOMENTUM = 0.1
+export type { BnStats, NamedArray } from './base.js'
 
 /** One elastic MBConv block slot of the supernet, with its activation (internal). */
 interface BlockSlot extends BlockSlotInfo {
@@ -17,31 +16,10 @@ interface BlockSlot extends BlockSlotInfo {
 }
 
 /**
- * BatchNorm statistics of one subnet, by BatchNorm name (what {@link ElasticMbv3.recalibrate}
- * measures): the mean and the (biased) variance of each of its channels.
- * @since 0.1.0
- */
-export type BnStats = ReadonlyMap<string, { readonly mean: Float32Array; readonly variance: Float32Array }>
-
-/**
  * How {@link ElasticMbv3.forward} runs.
  * @since 0.1.0
  */
-export interface ForwardOptions {
-  /**
-   * BatchNorm normalises with the batch's statistics (and the running statistics are updated,
-   * unless `onBatchStats` takes them), and dropout applies; otherwise BatchNorm uses `bn` or the
-   * running statistics.
-   */
-  readonly training?: boolean
-  /** Dropout rate before the classifier while training (the config's by default; 0 for none). */
-  readonly dropout?: number
-  /** Seed of the dropout mask. */
-  readonly seed?: number
-  /** A subnet's own BatchNorm statistics (recalibrated), used when not training. */
-  readonly bn?: BnStats
-  /** Receives each BatchNorm's batch mean and variance while training (and they update nothing). */
-  readonly onBatchStats?: (name: string, mean: tf.Tensor1D, variance: tf.Tensor1D) => void
+export interface ForwardOptions extends BatchNormOptions {
   /**
    * Runs the supernet as one superkernel network (Single-Path NAS): every block slot at the
    * architecture's resolution, with all its middle channels and the depthwise kernel, channel factors
@@ -84,43 +62,11 @@ export interface SuperkernelBlock {
   readonly use?: tf.Scalar
 }
 
-/** A named tensor of a supernet's state (weights and BatchNorm running statistics). */
-export interface NamedArray {
-  readonly name: string
-  readonly shape: readonly number[]
-  readonly values: Float32Array
-}
-
 type T4 = tf.Tensor4D
 
 const hSwish = (x: tf.Tensor) => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6))
 const hSigmoid = (x: tf.Tensor) => tf.div(tf.relu6(tf.add(x, 3)), 6)
 const act = (x: tf.Tensor, a: MbActivation) => (a === 'relu' ? tf.relu(x) : hSwish(x))
-
-/** Zero padding k // 2 on every side before a strided convolution, as PyTorch pads. */
-function padded(x: T4, kernel: number, stride: number): [T4, 'same' | 'valid'] {
-  const p = Math.floor(kernel / 2)
-  if (stride === 1) return [x, 'same']
-  return [
-    tf.pad(x, [
-      [0, 0],
-      [p, p],
-      [p, p],
-      [0, 0],
-    ]),
-    'valid',
-  ]
-}
-
-function conv(x: T4, w: T4, stride: number): T4 {
-  const [input, padding] = padded(x, w.shape[0], stride)
-  return tf.conv2d(input, w, stride, padding)
-}
-
-function depthwise(x: T4, w: T4, stride: number): T4 {
-  const [input, padding] = padded(x, w.shape[0], stride)
-  return tf.depthwiseConv2d(input, w, stride, padding)
-}
 
 /**
  * The elastic MobileNetV3 supernet of Once-for-All (Cai et al. 2020) with one set of weights, in
@@ -142,46 +88,21 @@ function depthwise(x: T4, w: T4, stride: number): T4 {
  * @since 0.1.0
  * @category supernet
  */
-export class ElasticMbv3 {
+export class ElasticMbv3 extends SupernetWeights implements ElasticSupernet<OfaArch> {
   readonly config: SupernetShape
   /** The space of this supernet's subnets. */
   readonly space: DslSpace<OfaArch>
-  /** Trainable weights by name, in creation order. */
-  readonly params: ReadonlyMap<string, tf.Variable>
-  /** BatchNorm running means and variances (`<bn>/mean`, `<bn>/variance`). */
-  readonly buffers: ReadonlyMap<string, tf.Variable>
   private readonly slots: readonly BlockSlot[]
-  private disposed = false
 
   constructor(config: SupernetConfig = {}) {
     const c = parseSupernetConfig(config)
+    super(c.seed)
     this.config = c
     this.space = supernetSpace(c)
-    const params = new Map<string, tf.Variable>()
-    const buffers = new Map<string, tf.Variable>()
-    const rng = new Rng(c.seed)
-    const seed = () => rng.int(2 ** 31)
-    const heFanOut = (shape: number[]) =>
-      tfl.initializers
-        .varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal', seed: seed() })
-        .apply(shape)
-    const glorot = (shape: number[]) => tfl.initializers.glorotUniform({ seed: seed() }).apply(shape)
-    const add = (name: string, init: tf.Tensor) => {
-      params.set(name, tf.variable(init, true))
-      init.dispose()
-    }
-    const bn = (name: string, channels: number, gamma = 1) => {
-      add(`${name}/gamma`, tf.fill([channels], gamma))
-      add(`${name}/beta`, tf.zeros([channels]))
-      buffers.set(
-        `${name}/mean`,
-        tf.tidy(() => tf.variable(tf.zeros([channels]), false)),
-      )
-      buffers.set(
-        `${name}/variance`,
-        tf.tidy(() => tf.variable(tf.ones([channels]), false)),
-      )
-    }
+    const add = (name: string, init: tf.Tensor) => this.add(name, init)
+    const bn = (name: string, channels: number, gamma = 1) => this.addBn(name, channels, gamma)
+    const heFanOut = (shape: number[]) => this.heFanOut(shape)
+    const glorot = (shape: number[]) => this.glorot(shape)
     const W = c.widths
     const L = OFA_MBV3_LAYOUT
     add('stem/conv', heFanOut([3, 3, c.inputChannels, W[0]]))
@@ -240,20 +161,12 @@ export class ElasticMbv3 {
     add('mix/dense', glorot([W[7], W[8]]))
     add('classifier/kernel', glorot([W[8], c.classes]))
     add('classifier/bias', tf.zeros([c.classes]))
-    this.params = params
-    this.buffers = buffers
     this.slots = slots
   }
 
-  /** The trainable variables, in a fixed order (the optimizer's slots follow it). */
-  get trainable(): tf.Variable[] {
-    return [...this.params.values()]
-  }
-
-  private p(name: string): tf.Variable {
-    const v = this.params.get(name)
-    if (v === undefined) throw new Error(`no supernet weight '${name}'`)
-    return v
+  /** The input side of subnet `arch`: its resolution. */
+  resolutionOf(arch: OfaArch): number {
+    return arch.resolution
   }
 
   /** The block slots, stage by stage, each as many as the stage's largest depth. */
@@ -271,13 +184,7 @@ export class ElasticMbv3 {
   }
 
   private checkArch(arch: OfaArch): OfaArch {
-    if (this.disposed) {
-      throw new NasError({
-        code: 'CONFIG_INVALID',
-        message: 'this supernet has been disposed',
-        value: 'disposed',
-      })
-    }
+    this.assertAlive()
     return this.space.validate(arch)
   }
 
@@ -358,13 +265,8 @@ export class ElasticMbv3 {
     if (mid < slot.maxMid) w = tf.slice(w, [0, 0, 0, 0], [size, size, mid, 1])
     for (let i = kernels.length - 1; i > 0 && size > k; i--) {
       const small = kernels[i - 1]!
-      const start = (size - small) / 2
-      w = tf.slice(w, [start, start, 0, 0], [small, small, mid, 1])
-      if (this.config.kernelTransform) {
-        const flat = tf.reshape(tf.transpose(w, [2, 3, 0, 1]), [mid, small * small])
-        const moved = tf.matMul(flat, this.p(`${slot.name}/dw_${size}to${small}`), false, true)
-        w = tf.transpose(tf.reshape(moved, [mid, 1, small, small]), [2, 3, 0, 1])
-      }
+      const transform = this.config.kernelTransform ? this.p(`${slot.name}/dw_${size}to${small}`) : undefined
+      w = centreKernel(w, small, transform)
       size = small
     }
     return w
@@ -385,32 +287,7 @@ export class ElasticMbv3 {
       })
     }
     const training = options.training === true
-    const batchStats: { name: string; mean: tf.Tensor1D; variance: tf.Tensor1D; n: number }[] = []
-    const slice1 = (v: tf.Tensor, n: number) => (v.shape[0] === n ? v : tf.slice(v, [0], [n]))
-    const bn = (name: string, y: T4): T4 => {
-      const ch = y.shape[3]
-      const gamma = slice1(this.p(`${name}/gamma`), ch) as tf.Tensor1D
-      const beta = slice1(this.p(`${name}/beta`), ch) as tf.Tensor1D
-      let mean: tf.Tensor1D
-      let variance: tf.Tensor1D
-      if (training) {
-        const m = tf.moments(y, [0, 1, 2])
-        mean = m.mean as tf.Tensor1D
-        variance = m.variance as tf.Tensor1D
-        if (options.onBatchStats !== undefined) options.onBatchStats(name, mean, variance)
-        else batchStats.push({ name, mean: tf.keep(mean), variance: tf.keep(variance), n: y.size / ch })
-      } else {
-        const own = options.bn?.get(name)
-        if (own !== undefined && own.mean.length === ch) {
-          mean = tf.tensor1d(own.mean)
-          variance = tf.tensor1d(own.variance)
-        } else {
-          mean = slice1(this.buffers.get(`${name}/mean`)!, ch) as tf.Tensor1D
-          variance = slice1(this.buffers.get(`${name}/variance`)!, ch) as tf.Tensor1D
-        }
-      }
-      return tf.batchNorm(y, mean, variance, beta, gamma, BN_EPS)
-    }
+    const { bn, keepBatchStats } = this.batchNorm(options)
     const logits = tf.tidy(() => {
       let h = hSwish(bn('stem/bn', conv(x, this.p('stem/conv') as tf.Tensor as T4, 2))) as T4
       // the first block: depthwise 3x3, projection, the input added back when the widths agree
@@ -468,44 +345,8 @@ export class ElasticMbv3 {
       if (rate > 0) f = tf.dropout(f, rate, undefined, seed === 0 ? 0x7fffffff : seed) as tf.Tensor2D
       return tf.add<tf.Tensor2D>(tf.matMul(f, this.p('classifier/kernel')), this.p('classifier/bias'))
     })
-    if (batchStats.length > 0) this.pendingStats.push(...batchStats)
+    keepBatchStats()
     return logits
-  }
-
-  private pendingStats: { name: string; mean: tf.Tensor1D; variance: tf.Tensor1D; n: number }[] = []
-
-  /**
-   * Folds the batch statistics of the training forwards since the last call into the running
-   * statistics (momentum 0.1, the unbiased variance, as PyTorch's BatchNorm; a slice updates only
-   * its channels, as OFA's `DynamicBatchNorm2d`). The trainer calls it after each step, outside the
-   * gradient computation.
-   */
-  updateRunningStats(): void {
-    const pending = this.pendingStats
-    this.pendingStats = []
-    tf.tidy(() => {
-      for (const s of pending) {
-        const ch = s.mean.shape[0]
-        const unbiased = tf.mul(s.variance, s.n / Math.max(1, s.n - 1))
-        for (const [key, batch] of [
-          ['mean', s.mean],
-          ['variance', unbiased],
-        ] as const) {
-          const v = this.buffers.get(`${s.name}/${key}`)!
-          const total = v.shape[0]
-          const head = ch === total ? v : tf.slice(v, [0], [ch])
-          const next = tf.add(tf.mul(head, 1 - BN_MOMENTUM), tf.mul(batch, BN_MOMENTUM))
-          v.assign(ch === total ? next : tf.concat([next, tf.slice(v, [ch], [total - ch])]))
-        }
-      }
-    })
-    tf.dispose(pending.flatMap((s) => [s.mean, s.variance]))
-  }
-
-  /** Drops batch statistics collected by training forwards that will not be applied. */
-  discardRunningStats(): void {
-    tf.dispose(this.pendingStats.flatMap((s) => [s.mean, s.variance]))
-    this.pendingStats = []
   }
 
   /**
@@ -576,35 +417,6 @@ export class ElasticMbv3 {
   }
 
   /**
-   * Every weight and running statistic, by name (weights first, in {@link trainable} order), as
-   * plain arrays: a checkpoint.
-   */
-  state(): NamedArray[] {
-    const out: NamedArray[] = []
-    for (const [name, v] of [...this.params, ...this.buffers]) {
-      out.push({ name, shape: [...v.shape], values: new Float32Array(v.dataSync()) })
-    }
-    return out
-  }
-
-  /** Loads a {@link state}: every name must be present with its shape, else a `CONFIG_INVALID` error. */
-  load(state: readonly NamedArray[]): void {
-    const byName = new Map(state.map((s) => [s.name, s]))
-    for (const [name, v] of [...this.params, ...this.buffers]) {
-      const s = byName.get(name)
-      if (s === undefined || s.shape.join('x') !== v.shape.join('x')) {
-        throw new NasError({
-          code: 'CONFIG_INVALID',
-          message: `the saved supernet does not fit this config: '${name}' is ${s === undefined ? 'missing' : `[${s.shape.join(', ')}]`}, expected [${v.shape.join(', ')}]`,
-          value: s?.shape ?? name,
-          allowed: [v.shape],
-        })
-      }
-      tf.tidy(() => v.assign(tf.tensor(s.values, v.shape)))
-    }
-  }
-
-  /**
    * The weights of subnet `arch` in the order `buildMbNetwork(this.network(arch))`'s model holds
    * them (each BatchNorm's scale, shift, mean and variance; the mean and variance from `bn` when
    * given, else the running statistics): what {@link exportSubnet} loads into the standalone model.
@@ -614,25 +426,8 @@ export class ElasticMbv3 {
     const a = this.checkArch(arch)
     return tf.tidy(() => {
       const out: tf.Tensor[] = []
-      const slice = (v: tf.Tensor, size: number[]) =>
-        v.shape.every((d, i) => d === size[i])
-          ? v.clone()
-          : tf.slice(
-              v,
-              v.shape.map(() => 0),
-              size,
-            )
-      const bnOut = (name: string, ch: number) => {
-        out.push(slice(this.p(`${name}/gamma`), [ch]), slice(this.p(`${name}/beta`), [ch]))
-        const own = bn?.get(name)
-        if (own !== undefined && own.mean.length === ch)
-          out.push(tf.tensor1d(own.mean), tf.tensor1d(own.variance))
-        else
-          out.push(
-            slice(this.buffers.get(`${name}/mean`)!, [ch]),
-            slice(this.buffers.get(`${name}/variance`)!, [ch]),
-          )
-      }
+      const slice = leading
+      const bnOut = (name: string, ch: number) => out.push(...this.bnWeights(name, ch, bn))
       const W = this.config.widths
       out.push(this.p('stem/conv').clone())
       bnOut('stem/bn', W[0])
@@ -664,14 +459,6 @@ export class ElasticMbv3 {
       )
       return out
     })
-  }
-
-  /** Frees every variable. */
-  dispose(): void {
-    if (this.disposed) return
-    this.disposed = true
-    this.discardRunningStats()
-    tf.dispose([...this.params.values(), ...this.buffers.values()])
   }
 }
 

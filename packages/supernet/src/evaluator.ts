@@ -3,16 +3,16 @@ import type { Evaluator, EvaluatorContext, EvaluatorInfo, Metrics } from '@nasjs
 import type { Dataset, HardwareMetricsOptions } from '@nasjs/models'
 import { buildMbNetwork, hardwareMetrics } from '@nasjs/models'
 import type { OfaArch } from '@nasjs/search-space'
-import type { ElasticMbv3 } from './elastic.js'
+import type { ElasticSupernet } from './base.js'
 import { checkCounts, checkData, evaluateSubnet, recalibrate, resizedSplits } from './subnet.js'
 
 /**
  * Options of {@link supernetEvaluator}.
  * @since 0.1.0
  */
-export interface SupernetEvaluatorOptions {
+export interface SupernetEvaluatorOptions<A = OfaArch> {
   /** A trained supernet (`loadSupernet` of `@nasjs/supernet/node` reads one from its directory). */
-  readonly net: ElasticMbv3
+  readonly net: ElasticSupernet<A>
   readonly data: {
     /** Training images BatchNorm is recalibrated on, per subnet (the first `calibrationImages`). */
     readonly calibration: Dataset
@@ -32,7 +32,7 @@ export interface SupernetEvaluatorOptions {
    * `size.bytes`, or `latency.lut` / `latency.help` with their table or predictor): the options of
    * `hardwareMetrics` of `@nasjs/models` but the space and the builder, which come from the supernet.
    */
-  readonly hardware?: Omit<HardwareMetricsOptions<OfaArch>, 'space' | 'build' | 'network'>
+  readonly hardware?: Omit<HardwareMetricsOptions<A>, 'space' | 'build' | 'network'>
 }
 
 /**
@@ -56,10 +56,12 @@ export const SUPERNET_METRICS = ['acc', 'test_acc', 'params', 'flops'] as const
  * @since 0.1.0
  * @category evaluators
  */
-export function supernetEvaluator(options: SupernetEvaluatorOptions): {
-  evaluator: Evaluator<OfaArch>
+export function supernetEvaluator<A = OfaArch>(
+  options: SupernetEvaluatorOptions<A>,
+): {
+  evaluator: Evaluator<A>
   info: EvaluatorInfo
-  cheapMetrics: (arch: OfaArch) => Metrics
+  cheapMetrics: (arch: A) => Metrics
 } {
   const { net, data } = options
   checkData(net, data.calibration)
@@ -73,20 +75,20 @@ export function supernetEvaluator(options: SupernetEvaluatorOptions): {
   const hardware =
     options.hardware === undefined
       ? undefined
-      : hardwareMetrics<OfaArch>({
+      : hardwareMetrics<A>({
           ...options.hardware,
           space: net.space,
           build: (arch) => buildMbNetwork(net.network(arch), 0),
         })
-  const cheapMetrics = (arch: OfaArch): Metrics => ({ ...net.cost(arch), ...(hardware?.cheapOf(arch) ?? {}) })
-  const evaluator = async (arch: OfaArch, ctx: EvaluatorContext): Promise<Metrics> => {
+  const cheapMetrics = (arch: A): Metrics => ({ ...net.cost(arch), ...(hardware?.cheapOf(arch) ?? {}) })
+  const evaluator = async (arch: A, ctx: EvaluatorContext): Promise<Metrics> => {
     if (ctx.signal.aborted) {
       throw new NasError({
         code: 'ABORTED',
         message: 'the supernet evaluation was aborted before it started',
       })
     }
-    const r = arch.resolution
+    const r = net.resolutionOf(arch)
     const calibration = at(data.calibration, 'calibration', r, calibrationImages)
     const bn = recalibrate(net, arch, calibration, {
       images: calibrationImages,

@@ -13,6 +13,16 @@ export {
   supernetSpace,
   type SupernetShape,
 } from './config.js'
+export type { BatchNormOptions, ElasticSupernet } from './base.js'
+export {
+  ElasticFbnet,
+  FBNET_FMNIST,
+  FbnetSupernetConfig,
+  isFbnetSupernet,
+  parseFbnetSupernetConfig,
+  type FbnetSlotInfo,
+  type FbnetSupernetShape,
+} from './fbnet.js'
 export {
   ElasticMbv3,
   resizeImages,

@@ -1,10 +1,9 @@
 import { NasError } from '@nasjs/core'
 import type { Dataset } from '@nasjs/models'
 import { batches, buildMbNetwork, evaluateLogits, exportArtifacts } from '@nasjs/models'
-import type { OfaArch } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import type * as tfl from '@tensorflow/tfjs-layers'
-import type { BnStats, ElasticMbv3 } from './elastic.js'
+import type { BnStats, ElasticSupernet } from './base.js'
 import { resizeImages } from './elastic.js'
 
 /**
@@ -13,7 +12,7 @@ import { resizeImages } from './elastic.js'
  * @since 0.2.0
  * @category supernet
  */
-export function checkData(net: ElasticMbv3, data: Dataset): void {
+export function checkData(net: Pick<ElasticSupernet<unknown>, 'config'>, data: Dataset): void {
   const [h, w, ch] = data.shape
   if (data.shape.length !== 3 || ch !== net.config.inputChannels || h === undefined || w === undefined) {
     throw new NasError({
@@ -107,9 +106,9 @@ export function resizedSplits(): (data: Dataset, key: string, side: number, limi
  * @since 0.1.0
  * @category supernet
  */
-export function recalibrate(
-  net: ElasticMbv3,
-  arch: OfaArch,
+export function recalibrate<A>(
+  net: ElasticSupernet<A>,
+  arch: A,
   data: Dataset,
   options: { readonly images?: number; readonly batchSize?: number } = {},
 ): BnStats {
@@ -121,7 +120,7 @@ export function recalibrate(
   const head: Dataset = { ...data, x: data.x.subarray(0, limit * size), y: data.y.subarray(0, limit) }
   for (const b of batches(head, { batchSize })) {
     tf.tidy(() => {
-      const x = imagesAt(b.xs, b.n, data.shape, arch.resolution)
+      const x = imagesAt(b.xs, b.n, data.shape, net.resolutionOf(arch))
       net.forward(arch, x, {
         training: true,
         dropout: 0,
@@ -158,9 +157,9 @@ export function recalibrate(
  * @since 0.1.0
  * @category supernet
  */
-export function evaluateSubnet(
-  net: ElasticMbv3,
-  arch: OfaArch,
+export function evaluateSubnet<A>(
+  net: ElasticSupernet<A>,
+  arch: A,
   data: Dataset,
   options: { readonly bn?: BnStats; readonly batchSize?: number; readonly limit?: number } = {},
 ): { loss: number; acc: number } {
@@ -173,7 +172,7 @@ export function evaluateSubnet(
     (x) =>
       net.forward(
         arch,
-        resizeImages(x as tf.Tensor4D, arch.resolution),
+        resizeImages(x as tf.Tensor4D, net.resolutionOf(arch)),
         options.bn === undefined ? {} : { bn: options.bn },
       ),
     options.batchSize ?? 250,
@@ -188,7 +187,7 @@ export function evaluateSubnet(
  * @since 0.1.0
  * @category supernet
  */
-export function exportSubnet(net: ElasticMbv3, arch: OfaArch, bn?: BnStats): tfl.LayersModel {
+export function exportSubnet<A>(net: ElasticSupernet<A>, arch: A, bn?: BnStats): tfl.LayersModel {
   const model = buildMbNetwork(net.network(arch), 0)
   const weights = net.subnetWeights(arch, bn)
   try {
@@ -221,9 +220,9 @@ export function exportSubnet(net: ElasticMbv3, arch: OfaArch, bn?: BnStats): tfl
  * @since 0.1.0
  * @category supernet
  */
-export async function exportSubnetArtifacts(
-  net: ElasticMbv3,
-  arch: OfaArch,
+export async function exportSubnetArtifacts<A>(
+  net: ElasticSupernet<A>,
+  arch: A,
   bn?: BnStats,
 ): Promise<tf.io.ModelArtifacts> {
   const model = exportSubnet(net, arch, bn)

@@ -4,9 +4,11 @@ import { applyUpdate, batches, crossEntropy, parseConfig, parseTrainConfig } fro
 import type { OfaArch } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { z } from 'zod'
+import type { ElasticSupernet, NamedArray } from './base.js'
 import type { SupernetShape } from './config.js'
-import type { NamedArray } from './elastic.js'
 import { ElasticMbv3 } from './elastic.js'
+import type { FbnetSupernetShape } from './fbnet.js'
+import { ElasticFbnet, isFbnetSupernet } from './fbnet.js'
 import type { Choices, ComplexityState } from './sampling.js'
 import { ComplexitySampler, extremeSubnet, sampleSubnet, stepRng } from './sampling.js'
 import { checkData, imagesAt } from './subnet.js'
@@ -158,7 +160,7 @@ export interface SupernetProgress {
 export interface SupernetTrainState {
   readonly format: 'nasjs-supernet-train'
   readonly version: 1
-  readonly supernet: SupernetShape
+  readonly supernet: SupernetShape | FbnetSupernetShape
   readonly train: TrainShape
   readonly step: number
   readonly seconds: number
@@ -203,11 +205,15 @@ export function parseSupernetTrainConfig(config: unknown): TrainShape {
  * @category training
  */
 export function supernetPhases(
-  supernet: SupernetShape,
+  supernet: SupernetShape | FbnetSupernetShape,
   config: SupernetTrainConfig,
   examples: number,
 ): SupernetPhase[] {
   const t = parseSupernetTrainConfig(config)
+  if (isFbnetSupernet(supernet)) {
+    checkFbnetTraining(t)
+    return fbnetPhases(t, examples, supernet.resolution)
+  }
   const stepsPerEpoch = Math.ceil(examples / t.batchSize)
   const total = Math.max(1, Math.round(t.epochs * stepsPerEpoch))
   const c = supernet
@@ -351,14 +357,17 @@ export interface TrainSupernetOptions {
  * @category training
  */
 export async function trainSupernet(
-  net: ElasticMbv3,
+  net: ElasticMbv3 | ElasticFbnet,
   data: Dataset,
   config: SupernetTrainConfig = {},
   options: TrainSupernetOptions = {},
 ): Promise<SupernetTrainResult> {
   checkData(net, data)
   const t = parseSupernetTrainConfig(config)
+  const ofa = net instanceof ElasticMbv3 ? net : undefined
+  const fb = net instanceof ElasticFbnet ? net : undefined
   const phases = supernetPhases(net.config, t, data.y.length)
+  const any = net as unknown as ElasticSupernet<unknown>
   const totalSteps = phases.reduce((s, p) => s + p.steps, 0)
   const stepsPerEpoch = Math.ceil(data.y.length / t.batchSize)
   const checkpointEvery = t.checkpointEvery ?? stepsPerEpoch
@@ -376,8 +385,8 @@ export async function trainSupernet(
   if (resume !== undefined) checkResume(resume, net, t)
   let step = resume?.step ?? 0
   let teacher: ElasticMbv3 | undefined
-  if (resume?.teacher !== undefined) {
-    teacher = new ElasticMbv3(net.config)
+  if (resume?.teacher !== undefined && ofa !== undefined) {
+    teacher = new ElasticMbv3(ofa.config)
     teacher.load(resume.teacher)
   }
   if (resume !== undefined) net.load(resume.weights)
@@ -388,7 +397,7 @@ export async function trainSupernet(
   )
   const sampler =
     t.sampling === 'complexity'
-      ? new ComplexitySampler(t.complexity.bins, (a) => net.cost(a).flops, resume?.sampler)
+      ? new ComplexitySampler(t.complexity.bins, (a) => ofa!.cost(a).flops, resume?.sampler)
       : undefined
   const phaseStart = (i: number) => phases.slice(0, i).reduce((s, p) => s + p.steps, 0)
   const phaseAt = (g: number) => {
@@ -440,11 +449,11 @@ export async function trainSupernet(
         // a phase starts: a fresh optimizer (OFA runs each phase as its own training), the teacher
         // frozen after the full network's phase, the channels sorted before an expand phase
         tf.tidy(() => momentum.forEach((m) => m.assign(tf.zerosLike(m))))
-        if (phase.distil && teacher === undefined) {
-          teacher = new ElasticMbv3(net.config)
-          teacher.load(net.state())
+        if (phase.distil && teacher === undefined && ofa !== undefined) {
+          teacher = new ElasticMbv3(ofa.config)
+          teacher.load(ofa.state())
         }
-        if (phase.sortChannels !== undefined) net.sortChannels(phase.sortChannels)
+        if (phase.sortChannels !== undefined) ofa?.sortChannels(phase.sortChannels)
       }
       // the batch: epoch e's order depends on the seed and e only
       const e = Math.floor(step / stepsPerEpoch)
@@ -584,7 +593,7 @@ export async function trainSupernet(
           bin = s.bin
         } else arch = sampleSubnet(phase.choices, rng, resolution)
         const v = accumulate(acc, () => {
-          const logits = net.forward(arch, x, { training: true, seed: dropoutSeed + 2 + k })
+          const logits = ofa!.forward(arch, x, { training: true, seed: dropoutSeed + 2 + k })
           const ce = crossEntropy(logits, y, net.config.classes, t.labelSmoothing)
           return soft === undefined ? ce : tf.add(ce, tf.mul(softCrossEntropy(logits, soft), t.kdRatio))
         })
@@ -604,10 +613,10 @@ export async function trainSupernet(
   function complexityRange(choices: Choices, resolution?: number): { lo: number; hi: number } {
     const lo =
       t.complexity.minFlops ??
-      net.cost(extremeSubnet(choices, 'smallest', resolution ?? Math.min(...choices.resolutions))).flops
+      ofa!.cost(extremeSubnet(choices, 'smallest', resolution ?? Math.min(...choices.resolutions))).flops
     const hi =
       t.complexity.maxFlops ??
-      net.cost(extremeSubnet(choices, 'largest', resolution ?? Math.max(...choices.resolutions))).flops
+      ofa!.cost(extremeSubnet(choices, 'largest', resolution ?? Math.max(...choices.resolutions))).flops
     return { lo, hi }
   }
 
@@ -634,11 +643,14 @@ export async function trainSupernet(
       }
       return x
     }
+    // the sandwich: the largest, the smallest and random subnets of the space
+    const largestArch: unknown = fb?.largestArch() ?? extremeSubnet(ch, 'largest', maxRes)
+    const smallestArch: unknown = fb?.smallestArch() ?? extremeSubnet(ch, 'smallest', minRes)
     try {
       // the largest subnet learns from the labels (with dropout: BigNAS regularises only it)
-      const xMax = at(maxRes)
+      const xMax = at(any.resolutionOf(largestArch))
       const largest = accumulate(acc, () => {
-        const logits = net.forward(extremeSubnet(ch, 'largest', maxRes), xMax, {
+        const logits = any.forward(largestArch, xMax, {
           training: true,
           seed: dropoutSeed,
         })
@@ -647,17 +659,16 @@ export async function trainSupernet(
         return crossEntropy(logits, y, net.config.classes, t.labelSmoothing)
       })
       let total = largest
-      const children: { arch: OfaArch; bin: number }[] = [
-        { arch: extremeSubnet(ch, 'smallest', minRes), bin: -1 },
-      ]
+      const children: { arch: unknown; bin: number }[] = [{ arch: smallestArch, bin: -1 }]
       for (let k = 0; k < phase.subnets; k++) {
-        if (sampler !== undefined) children.push(sampler.sample(ch, rng, complexityRange(ch)))
+        if (fb !== undefined) children.push({ arch: fb.sampleArch(rng), bin: -1 })
+        else if (sampler !== undefined) children.push(sampler.sample(ch, rng, complexityRange(ch)))
         else children.push({ arch: sampleSubnet(ch, rng), bin: -1 })
       }
       for (const { arch, bin } of children) {
-        const x = at(arch.resolution) // made outside the gradient's scope, which frees what it makes
+        const x = at(any.resolutionOf(arch)) // made outside the gradient's scope, which frees what it makes
         const v = accumulate(acc, () =>
-          softCrossEntropy(net.forward(arch, x, { training: true, dropout: 0 }), soft!),
+          softCrossEntropy(any.forward(arch, x, { training: true, dropout: 0 }), soft!),
         )
         if (bin >= 0) sampler!.observe(bin, v)
         total += v
@@ -678,14 +689,14 @@ function phaseLr(phase: SupernetPhase, local: number, t: TrainShape): number {
 }
 
 /** A checkpoint fits the supernet and the training config it resumes, or one CONFIG_INVALID says why. */
-function checkResume(state: SupernetTrainState, net: ElasticMbv3, t: TrainShape): void {
+function checkResume(state: SupernetTrainState, net: ElasticMbv3 | ElasticFbnet, t: TrainShape): void {
   const bad = (why: string, value: unknown) =>
     new NasError({ code: 'CONFIG_INVALID', message: `cannot resume supernet training: ${why}`, value })
   if (state.format !== 'nasjs-supernet-train' || state.version !== 1) {
     throw bad('this is not a nasjs supernet training checkpoint (version 1)', state.format)
   }
   // the initial weights' seed does not matter once the checkpoint's weights are loaded
-  const shape = (c: SupernetShape) => JSON.stringify({ ...c, seed: 0 })
+  const shape = (c: SupernetShape | FbnetSupernetShape) => JSON.stringify({ ...c, seed: 0 })
   if (shape(state.supernet) !== shape(net.config)) {
     throw bad('it is a checkpoint of another supernet config', state.supernet)
   }
@@ -699,4 +710,43 @@ function checkResume(state: SupernetTrainState, net: ElasticMbv3, t: TrainShape)
   }
   if (state.momentum.length !== net.trainable.length)
     throw bad('its optimizer state does not fit', state.momentum.length)
+}
+
+/** An FBNet supernet trains with the sandwich rule and uniform subnets, or one CONFIG_INVALID says why. */
+function checkFbnetTraining(t: TrainShape): void {
+  if (t.schedule !== 'bignas') {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `supernet training config 'schedule': an FBNet supernet trains with 'bignas' (progressive shrinking's phases are OFA's kernel, depth and expand ratio), got '${t.schedule}'`,
+      value: t.schedule,
+      allowed: ['bignas'],
+    })
+  }
+  if (t.sampling !== 'uniform') {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `supernet training config 'sampling': an FBNet supernet samples its subnets uniformly, got '${t.sampling}'`,
+      value: t.sampling,
+      allowed: ['uniform'],
+    })
+  }
+}
+
+/**
+ * The one sandwich phase of an FBNet supernet: every layer any of its 9 block types (kernel 3 or 5,
+ * expand ratio 1, 3 or 6, depth 0 where a layer is skipped), at the supernet's one resolution.
+ */
+function fbnetPhases(t: TrainShape, examples: number, resolution: number): SupernetPhase[] {
+  const total = Math.max(1, Math.round(t.epochs * Math.ceil(examples / t.batchSize)))
+  return [
+    {
+      name: 'sandwich',
+      steps: total,
+      lr: t.lr,
+      warmupSteps: Math.round(t.warmup * total),
+      choices: { kernels: [3, 5], expands: [1, 3, 6], depths: [0, 1], resolutions: [resolution] },
+      subnets: t.sandwichRandom,
+      distil: false,
+    },
+  ]
 }

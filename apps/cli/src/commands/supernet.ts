@@ -39,11 +39,11 @@ export function supernetCommand(io: Io, runSearchCommand: SearchCommandRunner) {
 function trainCommand(io: Io) {
   return new Command('train')
     .description(
-      'train an elastic OFA-MobileNetV3 supernet on data with progressive shrinking or the BigNAS sandwich rule; resumable',
+      'train an elastic OFA-MobileNetV3 or FBNet supernet on data with progressive shrinking or the BigNAS sandwich rule; resumable',
     )
     .addOption(
-      new Option('--space <id>', 'the supernet space')
-        .choices(['ofa-mbv3'] as const)
+      new Option('--space <id>', 'the supernet space: OFA-MobileNetV3, or the 22 layers of FBNet')
+        .choices(['ofa-mbv3', 'fbnet'] as const)
         .default('ofa-mbv3' as const),
     )
     .option(
@@ -53,10 +53,8 @@ function trainCommand(io: Io) {
     .addOption(
       new Option(
         '--schedule <name>',
-        "progressive: Once-for-All's progressive shrinking; bignas: the sandwich rule",
-      )
-        .choices(['progressive', 'bignas'] as const)
-        .default('progressive' as const),
+        "progressive: Once-for-All's progressive shrinking (ofa-mbv3's default); bignas: the sandwich rule (fbnet's only one)",
+      ).choices(['progressive', 'bignas'] as const),
     )
     .option('--epochs <n>', 'passes over the training images in all (default: 10)')
     .option('--train-size <n>', 'training images (default: fashion-mnist 10000, else 70 %)')
@@ -74,10 +72,13 @@ function trainCommand(io: Io) {
         .choices(['uniform', 'complexity'] as const)
         .default('uniform' as const),
     )
-    .option('--resolutions <list>', 'input sides the supernet trains at (default: 24,28,32 for 28x28 images)')
+    .option(
+      '--resolutions <list>',
+      'ofa-mbv3: input sides the supernet trains at (default: 24,28,32 for 28x28 images)',
+    )
     .option(
       '--supernet-config <file>',
-      'JSON file with the supernet shape (widths, resolutions, kernels, expands, depths; see @nasjs/supernet)',
+      'JSON file with the supernet shape (ofa-mbv3: widths, resolutions, kernels, expands, depths; fbnet: macro, widths, resolution; see @nasjs/supernet)',
     )
     .option('--train-config <file>', 'JSON file with the training fields (see SupernetTrainConfig)')
     .addOption(
@@ -94,11 +95,14 @@ function trainCommand(io: Io) {
       `
 The default supernet for 28x28 grey images is the scaled-down OFA space of @nasjs/supernet
 (OFA_MBV3_FMNIST): OFA's 5 stages with depth 2-4, kernel 3/5/7 and expand 3/4/6, at a quarter of its
-widths, images resized to 24, 28 or 32 pixels. Killed or interrupted, the same command continues
-from the last checkpoint and ends with the weights of an uninterrupted run.
+widths, images resized to 24, 28 or 32 pixels. With --space fbnet it is FBNET_FMNIST: FBNet's 22
+layers, each one of its 9 blocks (kernel 3/5, expand 1/3/6, grouped, skip), at half its widths, at
+the images' own size; it trains with the sandwich rule. Killed or interrupted, the same command
+continues from the last checkpoint and ends with the weights of an uninterrupted run.
 Examples:
   nas supernet train --data fashion-mnist --schedule progressive --epochs 15 --out supernets/ps
   nas supernet train --schedule bignas --sampling complexity --epochs 15 --out supernets/bignas
+  nas supernet train --space fbnet --epochs 15 --out supernets/fbnet
   nas supernet search --supernet supernets/ps --strategy nsga2 --objective acc:max --objective flops:min
   nas supernet export --supernet supernets/ps --arch '{"ks":[...],"e":[...],"d":[...],"r":[28]}' --out models/small`,
     )
@@ -131,9 +135,19 @@ Examples:
         opts.trainConfig === undefined
           ? {}
           : (readJsonFile(opts.trainConfig, 'supernet training config') as object)
+      const fbnetSpace = opts.space === 'fbnet'
+      const schedule = opts.schedule ?? (fbnetSpace ? 'bignas' : 'progressive')
+      if (fbnetSpace && opts.resolutions !== undefined) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message:
+            "--resolutions: an FBNet supernet has one input side (the images'; set resolution in --supernet-config to change it)",
+          value: opts.resolutions,
+        })
+      }
       const trainConfig = {
         ...fileTrain,
-        schedule: opts.schedule,
+        schedule,
         sampling: opts.sampling,
         seed,
         ...(opts.epochs === undefined ? {} : { epochs: positiveFlag('epochs', opts.epochs) }),
@@ -161,22 +175,28 @@ Examples:
         opts.supernetConfig === undefined
           ? undefined
           : (readJsonFile(opts.supernetConfig, 'supernet config') as object)
-      const base = fileShape ?? {
-        ...sn.OFA_MBV3_FMNIST,
-        resolutions: h === 28 && w === 28 ? [24, 28, 32] : [Math.min(h, w)],
-      }
-      const shape = sn.parseSupernetConfig({
-        ...base,
-        inputChannels: channels,
-        classes: loaded.train.classes,
-        ...(opts.resolutions === undefined
-          ? {}
-          : { resolutions: commaInts('resolutions', opts.resolutions) }),
-        ...(opts.schedule === 'bignas' && fileShape === undefined
-          ? { kernelTransform: false, zeroInitResidual: true }
-          : {}),
-        seed,
-      })
+      const bignasDefaults = schedule === 'bignas' && fileShape === undefined
+      const net = fbnetSpace
+        ? new sn.ElasticFbnet({
+            ...(fileShape ?? { ...sn.FBNET_FMNIST, resolution: Math.min(h, w) }),
+            inputChannels: channels,
+            classes: loaded.train.classes,
+            ...(bignasDefaults ? { kernelTransform: false } : {}),
+            seed,
+          })
+        : new sn.ElasticMbv3({
+            ...(fileShape ?? {
+              ...sn.OFA_MBV3_FMNIST,
+              resolutions: h === 28 && w === 28 ? [24, 28, 32] : [Math.min(h, w)],
+            }),
+            inputChannels: channels,
+            classes: loaded.train.classes,
+            ...(opts.resolutions === undefined
+              ? {}
+              : { resolutions: commaInts('resolutions', opts.resolutions) }),
+            ...(bignasDefaults ? { kernelTransform: false, zeroInitResidual: true } : {}),
+            seed,
+          })
       if (resume !== undefined && resume.header.extra?.['done'] === true) {
         throw new NasError({
           code: 'CONFIG_INVALID',
@@ -184,7 +204,6 @@ Examples:
           value: opts.out,
         })
       }
-      const net = new sn.ElasticMbv3(shape)
       const phases = sn.supernetPhases(net.config, t, loaded.train.y.length)
       const totalSteps = phases.reduce((s, p) => s + p.steps, 0)
       const extra = (done: boolean) => ({
@@ -192,7 +211,7 @@ Examples:
         extra: { data: dataSetup, dataLabel: dataLabel(spec), source: loaded.source, phases, done },
       })
       log?.(
-        `${resume === undefined ? 'training' : `continuing at step ${resume.step} of`} a supernet of ${net.space.id} (${opts.schedule}, ${phases.map((p) => `${p.name} ${p.steps}`).join(', ')} steps) on ${loaded.source}: ${loaded.train.y.length} train / ${loaded.valid.y.length} held-out images; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}`,
+        `${resume === undefined ? 'training' : `continuing at step ${resume.step} of`} a supernet of ${net.space.id} (${schedule}, ${phases.map((p) => `${p.name} ${p.steps}`).join(', ')} steps) on ${loaded.source}: ${loaded.train.y.length} train / ${loaded.valid.y.length} held-out images; TF.js ${formatBackendInfo(backend).split('; ')[0] ?? ''}`,
       )
       const controller = new AbortController()
       const onSigint = () => controller.abort()
@@ -226,12 +245,15 @@ Examples:
           })
         }
         // the largest and the smallest subnet on the held-out images, BatchNorm recalibrated
-        const check = (arch: Parameters<typeof net.cost>[0]) => {
-          const bn = sn.recalibrate(net, arch, loaded.train, { images: 500 })
-          return { acc: 100 * sn.evaluateSubnet(net, arch, loaded.valid, { bn }).acc, ...net.cost(arch) }
+        const one = net as import('@nasjs/supernet').ElasticSupernet<unknown>
+        const check = (arch: unknown) => {
+          const bn = sn.recalibrate(one, arch, loaded.train, { images: 500 })
+          return { acc: 100 * sn.evaluateSubnet(one, arch, loaded.valid, { bn }).acc, ...one.cost(arch) }
         }
-        const largest = check(sn.largestArch(net.config))
-        const smallest = check(sn.smallestArch(net.config))
+        const fb = net instanceof sn.ElasticFbnet ? net : undefined
+        const ofa = net instanceof sn.ElasticMbv3 ? net : undefined
+        const largest = check(fb?.largestArch() ?? sn.largestArch(ofa!.config))
+        const smallest = check(fb?.smallestArch() ?? sn.smallestArch(ofa!.config))
         const state = snode.loadSupernetState(out)
         snode.saveSupernetState(out, state, {
           totalSteps,
@@ -241,7 +263,7 @@ Examples:
           ok: true,
           out,
           space: net.space.id,
-          schedule: opts.schedule,
+          schedule,
           steps: r.steps,
           seconds: state.seconds,
           largest,
@@ -377,14 +399,23 @@ Example:
         import('@nasjs/supernet/node'),
       ])
       await initBackend({ quiet: true })
-      const { net, header } = snode.loadSupernet(resolve(opts.supernet))
+      const { net: any, header } = snode.loadSupernet(resolve(opts.supernet))
+      // one subnet type for the calls below: OFA's or FBNet's, as the supernet directory holds
+      const net = any as import('@nasjs/supernet').ElasticSupernet<unknown>
       try {
-        const arch =
-          opts.arch === 'largest'
-            ? sn.largestArch(net.config)
-            : opts.arch === 'smallest'
-              ? sn.smallestArch(net.config)
-              : net.space.parse(opts.arch)
+        const arch: unknown =
+          any instanceof sn.ElasticFbnet
+            ? opts.arch === 'largest'
+              ? any.largestArch()
+              : opts.arch === 'smallest'
+                ? any.smallestArch()
+                : any.space.parse(opts.arch)
+            : opts.arch === 'largest'
+              ? sn.largestArch(any.config)
+              : opts.arch === 'smallest'
+                ? sn.smallestArch(any.config)
+                : any.space.parse(opts.arch)
+        const side = net.resolutionOf(arch)
         const setup = header.extra?.['data'] as SupernetDataSetup | undefined
         if (setup === undefined) {
           throw new NasError({
@@ -401,7 +432,7 @@ Example:
           const saved = await mnode.saveModel(model, resolve(opts.out), {
             space: net.space.id,
             arch: net.space.format(arch),
-            resolution: arch.resolution,
+            resolution: side,
             ...(loaded.stats === undefined
               ? {}
               : { inputStats: { mean: [...loaded.stats.mean], std: [...loaded.stats.std] } }),
@@ -422,7 +453,7 @@ Example:
             return
           }
           io.out(
-            `exported ${net.space.format(arch)}: ${fmtMetric(acc)} % on ${loaded.valid.y.length} held-out images, ${net.cost(arch).params.toLocaleString('en-US')} params\nsaved: ${saved.files.join(', ')} (${(saved.bytes / 1024).toFixed(1)} KiB of weights); input ${arch.resolution}x${arch.resolution}`,
+            `exported ${net.space.format(arch)}: ${fmtMetric(acc)} % on ${loaded.valid.y.length} held-out images, ${net.cost(arch).params.toLocaleString('en-US')} params\nsaved: ${saved.files.join(', ')} (${(saved.bytes / 1024).toFixed(1)} KiB of weights); input ${side}x${side}`,
           )
         } finally {
           model.dispose()

@@ -5,7 +5,7 @@ import { NasError } from '@nasjs/core'
 import type { ObjectiveList } from '@nasjs/core'
 import type { DatasetSpec } from '@nasjs/models/node'
 import { parseQuantPolicy, type QuantFormat, type SearchSpace } from '@nasjs/search-space'
-import type { SupernetShape } from '@nasjs/supernet'
+import type { ElasticMbv3, FbnetSupernetShape, SupernetShape } from '@nasjs/supernet'
 import type { SupernetEvalSetup } from '@nasjs/supernet/node'
 import type { TableSession, TableTarget } from '../targets.js'
 import type { SupernetFlags, TrainingFlags } from './parse.js'
@@ -22,7 +22,7 @@ export interface SupernetSetup extends SupernetEvalSetup {
   /** SHA-256 of its weights file: a resumed search refuses a changed supernet. */
   readonly sha256: string
   readonly space: string
-  readonly supernet: SupernetShape
+  readonly supernet: SupernetShape | FbnetSupernetShape
   /**
    * With `--quant`: each subnet is searched with a quantization policy (SimQ-NAS), each block's
    * formats among `formats`, the stem, first block and head in `edges` (`weights:activations`).
@@ -45,10 +45,23 @@ export const supernetSearchMetrics = (setup: Pick<SupernetSetup, 'split' | 'quan
 
 /** A supernet's subnets' space without its weights, joined with policies with `--quant`. */
 async function searchSpaceOf(
-  shape: SupernetShape,
+  shape: SupernetShape | FbnetSupernetShape,
   quant: SupernetSetup['quant'],
 ): Promise<SearchSpace<unknown>> {
   const sn = await import('@nasjs/supernet')
+  if (sn.isFbnetSupernet(shape)) {
+    if (quant !== undefined) {
+      throw new NasError({
+        code: 'CONFIG_INVALID',
+        message:
+          '--quant searches quantization policies of OFA-MobileNetV3 subnets; this supernet is an FBNet one (search it without --quant)',
+        value: 'fbnet',
+        allowed: ['ofa-mbv3'],
+      })
+    }
+    const { fbnet } = await import('@nasjs/search-space')
+    return fbnet as SearchSpace<unknown>
+  }
   const space = sn.supernetSpace(shape)
   if (quant === undefined) return space
   const { quantSubnetSpace } = await import('@nasjs/quantization')
@@ -200,7 +213,8 @@ export async function openSupernetSession(setup: SupernetSetup, workers: number)
     // quantized subnets: evaluated in this thread (each keeps its recalibrated model for the next policies)
     const { quantSubnetEvaluator } = await import('@nasjs/quantization')
     const q = quantSubnetEvaluator({
-      net,
+      // an OFA supernet: searchSpaceOf refuses --quant for FBNet ones
+      net: net as ElasticMbv3,
       data: {
         calibration: loaded.train,
         valid: loaded.valid,

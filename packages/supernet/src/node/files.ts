@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { NasError } from '@nasjs/core'
+import type { NamedArray } from '../base.js'
 import { ElasticMbv3 } from '../elastic.js'
-import type { NamedArray } from '../elastic.js'
+import { ElasticFbnet, isFbnetSupernet } from '../fbnet.js'
 import type { SupernetTrainState } from '../train.js'
 import { packArrays, readArray, readCheckedBin, type PackedArray } from './binary.js'
 
@@ -119,13 +120,14 @@ export function loadSupernetState(dir: string): SupernetTrainState & { readonly 
 }
 
 /**
- * The supernet saved in `dir`, ready to evaluate and export (its weights and running statistics).
+ * The supernet saved in `dir`, ready to evaluate and export (its weights and running statistics):
+ * an {@link ElasticFbnet} when its shape says `space: 'fbnet'`, else an {@link ElasticMbv3}.
  * @since 0.1.0
  * @category files
  */
-export function loadSupernet(dir: string): { net: ElasticMbv3; header: SupernetFileHeader } {
+export function loadSupernet(dir: string): { net: ElasticMbv3 | ElasticFbnet; header: SupernetFileHeader } {
   const s = loadSupernetState(dir)
-  const net = new ElasticMbv3(s.supernet)
+  const net = isFbnetSupernet(s.supernet) ? new ElasticFbnet(s.supernet) : new ElasticMbv3(s.supernet)
   try {
     net.load(s.weights)
   } catch (e) {

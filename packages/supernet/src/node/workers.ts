@@ -2,8 +2,10 @@ import { NasError } from '@nasjs/core'
 import type { EvaluatorContext, EvaluatorInfo, Metrics, Evaluator } from '@nasjs/core'
 import type { DatasetSpec, LoadedDataset } from '@nasjs/models/node'
 import { loadDataset } from '@nasjs/models/node'
-import type { OfaArch } from '@nasjs/search-space'
+import type { FbnetArch, OfaArch } from '@nasjs/search-space'
+import type { ElasticSupernet } from '../base.js'
 import type { ElasticMbv3 } from '../elastic.js'
+import type { ElasticFbnet } from '../fbnet.js'
 import { supernetEvaluator } from '../evaluator.js'
 import { loadSupernet } from './files.js'
 
@@ -40,11 +42,11 @@ export interface SupernetEvalSetup {
  * @category evaluators
  */
 export async function openSupernetEvaluation(setup: SupernetEvalSetup): Promise<{
-  net: ElasticMbv3
+  net: ElasticMbv3 | ElasticFbnet
   data: LoadedDataset
-  evaluator: Evaluator<OfaArch>
+  evaluator: Evaluator<OfaArch | FbnetArch>
   info: EvaluatorInfo
-  cheapMetrics: (arch: OfaArch) => Metrics
+  cheapMetrics: (arch: OfaArch | FbnetArch) => Metrics
   close(): void
 }> {
   const { net } = loadSupernet(setup.dir)
@@ -55,7 +57,7 @@ export async function openSupernetEvaluation(setup: SupernetEvalSetup): Promise<
       ...(setup.split.train === undefined ? {} : { train: setup.split.train }),
       ...(setup.split.test === undefined ? {} : { test: setup.split.test }),
     })
-    const made = supernetEvaluator({
+    const made = supernetEvaluator<OfaArch | FbnetArch>({
       net,
       data: {
         calibration: data.train,
@@ -95,7 +97,8 @@ export async function supernetWorker(
   }
   await backend.initBackend({ quiet: true })
   const { evaluator, net } = await openSupernetEvaluation(setup)
-  return (json, ctx) => evaluator(net.space.fromJSON(json), ctx)
+  return (json, ctx) =>
+    evaluator((net.space as ElasticSupernet<OfaArch | FbnetArch>['space']).fromJSON(json), ctx)
 }
 
 /**

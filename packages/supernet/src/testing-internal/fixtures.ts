@@ -1,5 +1,10 @@
 import { Rng } from '@nasjs/core'
 import type { Dataset } from '@nasjs/models'
+import { mbNetworkCost } from '@nasjs/models'
+import * as tf from '@tensorflow/tfjs-core'
+import { expect } from 'vitest'
+import type { BnStats, ElasticSupernet } from '../base.js'
+import { exportSubnet } from '../subnet.js'
 import type { SupernetConfig } from '../config.js'
 
 /** A supernet small enough for unit tests: a few milliseconds per subnet on 16x16 images. */
@@ -44,4 +49,29 @@ export function caught(f: () => unknown): unknown {
     return e
   }
   return undefined
+}
+
+/**
+ * Checks that subnet `arch` exported as a standalone model (`exportSubnet`) has the subnet's
+ * parameter count and gives the supernet's outputs on `x` to 1e-5, and that nothing leaks.
+ */
+export function expectExportMatches<A>(
+  net: ElasticSupernet<A>,
+  arch: A,
+  x: tf.Tensor4D,
+  bn?: BnStats,
+  label: unknown = arch,
+): void {
+  const before = tf.memory().numTensors
+  const y = net.forward(arch, x, bn === undefined ? {} : { bn })
+  const model = exportSubnet(net, arch, bn)
+  const z = model.predict(x) as tf.Tensor
+  expect(mbNetworkCost(net.network(arch)).params).toBe(
+    model.trainableWeights.reduce((s, w) => s + w.shape.reduce<number>((p, d) => p * (d ?? 1), 1), 0),
+  )
+  const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(y, z))).dataSync()[0]!)
+  expect([label, diff < 1e-5]).toEqual([label, true])
+  tf.dispose([y, z])
+  model.dispose()
+  expect([label, tf.memory().numTensors - before]).toEqual([label, 0])
 }
