@@ -16,6 +16,47 @@ interface Summary {
 }
 
 describe('nas oneshot', () => {
+  it('searches the DARTS space: a genotype, its evaluation network, the alphas of 28 edges; refuses NB201-only methods', () => {
+    const cwd = tempDir()
+    const darts = [
+      'oneshot',
+      '--space',
+      'darts',
+      '--data',
+      'digits',
+      '--train-size',
+      '64',
+      '--valid-size',
+      '64',
+      '--epochs',
+      '1',
+      '--channels',
+      '2',
+      '--cells',
+      '3',
+      '--batch-size',
+      '32',
+    ]
+    const r = nas(cwd, [...darts, '--method', 'gdas', '--out', 'd', '--json'])
+    expect(r.status, r.stderr).toBe(0)
+    const s = r.json() as Summary & { space: string; evaluation: { params: number; train: string } }
+    expect(s.space).toBe('darts')
+    expect(s.arch).toMatch(/^Genotype\(normal=\[\('/)
+    expect(s.history[0]).toHaveLength(28)
+    expect(s.evaluation.params).toBeGreaterThan(1e6)
+    expect(s.evaluation.train).toContain('nas train --space darts --arch')
+    const report = readFileSync(join(cwd, 'd', 'report.html'), 'utf8')
+    expect(report).toContain('reduce 5&lt;-4')
+    // the derived genotype parses and builds: nas arch reads it back
+    const arch = nas(cwd, ['arch', 'darts', s.arch, '--json'])
+    expect(arch.status, arch.stderr).toBe(0)
+    for (const method of ['darts-pt', 'proxyless', 'few-shot']) {
+      const bad = nas(cwd, [...darts, '--method', method, '--out', method])
+      expect(bad.status).not.toBe(0)
+      expect(bad.stderr).toContain('runs on the NB201 space')
+    }
+  }, 120_000)
+
   it('searches, reports the cell in the NB201 table and plots the alphas; killed and run again, ends with the same alphas', async () => {
     const cwd = tempDir()
     const straight = nas(cwd, [...RUN, '--method', 'darts', '--out', 'straight', '--json'])

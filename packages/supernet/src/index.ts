@@ -78,7 +78,13 @@ export {
   CellSupernetConfig,
   type CellSupernetShape,
   type EdgeMixing,
+  type OneShotSupernet,
 } from './oneshot/cell-supernet.js'
+export {
+  DartsCellSupernet,
+  DartsCellSupernetConfig,
+  type DartsCellSupernetShape,
+} from './oneshot/darts-supernet.js'
 export {
   ONESHOT_METHODS,
   OneShotConfig,

@@ -13,6 +13,7 @@ import { writeJsonAtomic } from '../run-files.js'
 import { writeEpochRun } from '../search/epoch-run.js'
 import { intFlag, positiveFlag } from '../search/parse.js'
 import { dataLabel, dataSpec } from '../search/training.js'
+import { runDartsOneShot } from './oneshot-darts.js'
 
 /** A number flag that may be 0 (`--latency-weight`). */
 function nonNegative(name: string, text: string): number {
@@ -32,9 +33,9 @@ function nonNegative(name: string, text: string): number {
 const SIZES = { train: 2000, valid: 2000 }
 
 /** What `summary.json` of a one-shot search holds. */
-interface OneShotSummary {
+export interface OneShotSummary {
   readonly method: string
-  readonly space: 'nb201'
+  readonly space: 'nb201' | 'darts'
   readonly data: string
   readonly seed: number
   readonly epochs: number
@@ -60,8 +61,8 @@ interface OneShotSummary {
     }[]
     readonly leaves: readonly { path: string; arch: string; validAccuracy: number; cifar10TestAcc?: number }[]
   }
-  /** The derived cell in the NB201 table: accuracies of the full network trained 200 epochs. */
-  readonly benchmark: Record<
+  /** The derived cell in the NB201 table: accuracies of the full network trained 200 epochs (NB201). */
+  readonly benchmark?: Record<
     string,
     { valid_acc?: number; test_acc?: number; [latency: string]: number | undefined }
   >
@@ -72,7 +73,9 @@ interface OneShotSummary {
    * The cell derived at the end of every epoch as the trials of a `nas search` run directory (this
    * directory's `run/`: journal, summary, report), looked up in the NB201 table on CIFAR-10.
    */
-  readonly run: { readonly dir: string; readonly bestValidAcc?: number; readonly bestTrial?: number }
+  readonly run?: { readonly dir: string; readonly bestValidAcc?: number; readonly bestTrial?: number }
+  /** DARTS: the derived genotype's evaluation network (36 channels, 20 cells, CIFAR-10), and how to train it. */
+  readonly evaluation?: { readonly params: number; readonly flops: number; readonly train: string }
 }
 
 /**
@@ -103,7 +106,12 @@ export function oneshotCommand(io: Io) {
         .default('darts' as const),
     )
     .addOption(
-      new Option('--space <id>', 'the cell space').choices(['nb201'] as const).default('nb201' as const),
+      new Option(
+        '--space <id>',
+        "the cell space: nb201 (the derived cell is looked up in the NB201 table) or darts (DARTS's normal and reduction cells; darts, pc-darts, gdas, rarts, sd-darts, sharp-darts)",
+      )
+        .choices(['nb201', 'darts'] as const)
+        .default('nb201' as const),
     )
     .option(
       '--data <dataset>',
@@ -140,9 +148,12 @@ export function oneshotCommand(io: Io) {
     )
     .option(
       '--channels <n>',
-      "channels of the supernet's first stage (default: 8; the benchmark's network: 16)",
+      "channels of the supernet's first stage (default: 8; NB201's search network and DARTS's: 16)",
     )
-    .option('--cells <n>', 'cells per stage (default: 1; the benchmark: 5)')
+    .option(
+      '--cells <n>',
+      "nb201: cells per stage (default: 1; the benchmark: 5); darts: cells in all (default: 5; DARTS's search network: 8)",
+    )
     .option('--batch-size <n>', 'batch size of each split (default: 64)')
     .option('--lr <x>', 'learning rate of the network weights (default: 0.025)')
     .option(
@@ -165,8 +176,12 @@ derived cell (the largest architecture weight of each edge) is looked up in the 
 CIFAR-10, CIFAR-100 and ImageNet16-120 accuracies of the full network. report.html plots every
 architecture weight over the epochs. Killed or interrupted, the same command continues from the last
 checkpoint and ends with the alphas of an uninterrupted run.
+With --space darts the supernet is DARTS's search network scaled down (--channels, --cells): 8
+primitives on the 14 edges of a normal and a reduction cell; the derived genotype (each node's two
+strongest edges) has no table to look it up in: train it with nas train --space darts --arch '...'.
 Examples:
   nas oneshot --method darts --data fashion-mnist --epochs 10 --out runs/darts
+  nas oneshot --space darts --method pc-darts --epochs 10 --out runs/pc-darts-space
   nas oneshot --method gdas --epochs 10 --seed 1 --out runs/gdas-1
   nas oneshot --method rarts --epochs 10 --out runs/rarts`,
     )
@@ -219,6 +234,14 @@ Examples:
         )
       }
       const epochs = opts.epochs === undefined ? 10 : intFlag('epochs', opts.epochs, 1)
+      if (opts.space === 'darts' && ['darts-pt', 'proxyless', 'few-shot'].includes(opts.method)) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: `--method ${opts.method} runs on the NB201 space (its selection, gates or splits are NB201 cells'); on --space darts use darts, pc-darts, gdas, rarts, sd-darts or sharp-darts`,
+          value: opts.method,
+          allowed: ['darts', 'pc-darts', 'gdas', 'rarts', 'sd-darts', 'sharp-darts'],
+        })
+      }
       if (opts.method !== 'few-shot' && opts.select !== undefined) {
         throw new NasError({
           code: 'CONFIG_INVALID',
@@ -305,6 +328,33 @@ Examples:
         ...(validSize === undefined ? {} : { valid: validSize }),
       })
       const [h, w, channels] = loaded.train.shape as [number, number, number]
+      if (opts.space === 'darts') {
+        await runDartsOneShot(io, {
+          sn,
+          snode,
+          loaded,
+          t,
+          resume,
+          out,
+          outArg: opts.out,
+          method: opts.method,
+          seed,
+          json: opts.json === true,
+          ...(log === undefined ? {} : { log }),
+          backendLine: formatBackendInfo(backend).split('; ')[0] ?? '',
+          extra: { data: spec, dataLabel: dataLabel(spec), source: loaded.source },
+          shape: {
+            channels: opts.channels === undefined ? 8 : intFlag('channels', opts.channels, 1),
+            layers: opts.cells === undefined ? 5 : intFlag('cells', opts.cells, 3),
+            inputShape: [h, w, channels],
+            classes: loaded.train.classes,
+            seed,
+            // PC-DARTS: 1/4 of the channels through each edge (its CIFAR setting), edges normalised
+            ...(opts.method === 'pc-darts' ? { partialChannels: 4, edgeNormalization: true } : {}),
+          },
+        })
+        return
+      }
       const net = new sn.CellSupernet({
         channels: opts.channels === undefined ? 8 : intFlag('channels', opts.channels, 1),
         cellsPerStage: opts.cells === undefined ? 1 : intFlag('cells', opts.cells, 1),
@@ -523,7 +573,12 @@ Examples:
 
 /** The report of a one-shot search: its facts, and every architecture weight over the epochs. */
 export function oneshotReportHtml(s: OneShotSummary): string {
-  const edges = ['1<-0', '2<-0', '2<-1', '3<-0', '3<-1', '3<-2']
+  const edges =
+    s.space === 'darts'
+      ? (['normal', 'reduce'] as const).flatMap((cell) =>
+          [0, 1, 2, 3].flatMap((i) => Array.from({ length: i + 2 }, (_, j) => `${cell} ${i + 2}<-${j}`)),
+        )
+      : ['1<-0', '2<-0', '2<-1', '3<-0', '3<-1', '3<-2']
   const charts = edges.map((edge, e) =>
     lineChart({
       title: `edge ${edge}`,
@@ -545,7 +600,18 @@ export function oneshotReportHtml(s: OneShotSummary): string {
     ['epochs / steps', `${s.epochs} / ${s.steps}`],
     ['search time', duration(s.seconds * 1000)],
     ['derived cell', s.arch],
-    ['the cell of every epoch as a search run', `${s.run.dir}/report.html`],
+    ...(s.run === undefined
+      ? []
+      : [['the cell of every epoch as a search run', `${s.run.dir}/report.html`] as [string, string]]),
+    ...(s.evaluation === undefined
+      ? []
+      : [
+          [
+            'evaluation network (36 channels, 20 cells, CIFAR-10)',
+            `${s.evaluation.params.toLocaleString('en-US')} params, ${(s.evaluation.flops / 1e6).toFixed(1)} MFLOPs`,
+          ] as [string, string],
+          ['train it', s.evaluation.train] as [string, string],
+        ]),
     ...(s.alphaArch === undefined ? [] : [['cell of the largest alphas', s.alphaArch] as [string, string]]),
     ...(s.fewShot === undefined
       ? []
@@ -559,7 +625,7 @@ export function oneshotReportHtml(s: OneShotSummary): string {
             `${l.arch}: held-out ${(100 * l.validAccuracy).toFixed(2)} %, NB201 CIFAR-10 test ${l.cifar10TestAcc?.toFixed(2) ?? '-'} %`,
           ]),
         ]),
-    ...Object.entries(s.benchmark).map(
+    ...Object.entries(s.benchmark ?? {}).map(
       ([d, m]) =>
         [
           `${d} (NB201 table)`,

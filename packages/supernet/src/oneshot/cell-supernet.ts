@@ -14,6 +14,33 @@ const EDGES = NB201_EDGES
 export const CELL_OPS = NB201_OPS
 
 /**
+ * The fields the NB201 and DARTS mixed-operation supernets share: the input, the classes, the seed
+ * and PC-DARTS's partial channels and edge normalisation. @internal
+ */
+export const mixedOpFields = {
+  inputShape: z
+    .tuple([z.number().int().min(4), z.number().int().min(4), z.number().int().min(1)])
+    .default([32, 32, 3])
+    .refine(([h, w]) => h % 4 === 0 && w % 4 === 0, {
+      message: 'height and width must be multiples of 4 (the network halves them twice)',
+    }),
+  classes: z.number().int().min(2).default(10),
+  seed: z.number().int().default(0).describe('seed of the initial weights'),
+  partialChannels: z
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .describe(
+      "PC-DARTS: 1/K of the channels go through an edge's mixed operation, the rest pass by, then a channel shuffle (1: all)",
+    ),
+  edgeNormalization: z
+    .boolean()
+    .default(false)
+    .describe('PC-DARTS: each node weights its incoming edges by softmax(beta) over them'),
+}
+
+/**
  * The mixed-operation NB201 supernet (zod, strict, defaults filled in). The defaults are the
  * benchmark's CIFAR-10 search network (16 channels, 5 cells per stage, 32x32x3, 10 classes); smaller
  * `channels` and `cellsPerStage` give a scaled-down one that searches on two cores.
@@ -24,26 +51,7 @@ export const CellSupernetConfig = z
   .object({
     channels: z.number().int().min(1).default(16).describe('channels of the first stage (doubled twice)'),
     cellsPerStage: z.number().int().min(1).default(5).describe('cells in each of the three stages'),
-    inputShape: z
-      .tuple([z.number().int().min(4), z.number().int().min(4), z.number().int().min(1)])
-      .default([32, 32, 3])
-      .refine(([h, w]) => h % 4 === 0 && w % 4 === 0, {
-        message: 'height and width must be multiples of 4 (the network halves them twice)',
-      }),
-    classes: z.number().int().min(2).default(10),
-    seed: z.number().int().default(0).describe('seed of the initial weights'),
-    partialChannels: z
-      .number()
-      .int()
-      .min(1)
-      .default(1)
-      .describe(
-        "PC-DARTS: 1/K of the channels go through an edge's mixed operation, the rest pass by, then a channel shuffle (1: all)",
-      ),
-    edgeNormalization: z
-      .boolean()
-      .default(false)
-      .describe('PC-DARTS: each node weights its incoming edges by softmax(beta) over them'),
+    ...mixedOpFields,
     opMask: z
       .array(z.array(z.boolean()).length(CELL_OPS.length))
       .length(EDGES.length)
@@ -78,11 +86,136 @@ export type CellSupernetShape = z.output<typeof CellSupernetConfig>
  *   needs every operation's output).
  * @since 0.2.0
  */
-export type EdgeMixing =
+export type EdgeMixing<A = Nb201Arch> =
   | { readonly kind: 'softmax' }
   | { readonly kind: 'hard'; readonly weights: tf.Tensor2D; readonly index: readonly number[] }
-  | { readonly kind: 'arch'; readonly arch: Nb201Arch }
+  | { readonly kind: 'arch'; readonly arch: A }
   | { readonly kind: 'weights'; readonly weights: tf.Tensor2D; readonly all?: boolean }
+
+/**
+ * What `searchCell` needs of a mixed-operation supernet whose derived cells are architectures `A`:
+ * {@link CellSupernet} (NB201) and `DartsCellSupernet` (DARTS) are two. The architecture weights are
+ * one matrix of edges x operations, so every method that works edge by edge works on either.
+ * @since 0.2.0
+ */
+export interface OneShotSupernet<A> {
+  /** The cell space (`nb201`, `darts`). */
+  readonly spaceId: string
+  readonly config: {
+    readonly inputShape: readonly [number, number, number]
+    readonly classes: number
+    /** Few-shot NAS's operation mask (NB201 only). */
+    readonly opMask?: readonly (readonly boolean[])[] | undefined
+  }
+  /** The architecture weights: edges x operations. */
+  readonly alphas: tf.Variable<tf.Rank.R2>
+  /** PC-DARTS's edge-normalisation weights, one per edge (with edge normalisation). */
+  readonly betas: tf.Variable<tf.Rank.R1> | undefined
+  readonly archVariables: tf.Variable[]
+  /** The network weights, in a fixed order (optimizer slots follow it). */
+  readonly weights: tf.Variable[]
+  forward(x: tf.Tensor4D, mixing?: EdgeMixing<A>): tf.Tensor2D
+  /** softmax(alpha) per edge, as plain rows. */
+  opWeights(): number[][]
+  /** The cell the architecture weights choose. */
+  derive(): A
+  /** Throws `CONFIG_INVALID` unless a checkpoint made with the supernet shape `saved` resumes here. */
+  checkCheckpointShape(saved: unknown): void
+  state(): NamedArray[]
+  load(state: readonly NamedArray[]): void
+  dispose(): void
+}
+
+/**
+ * The network weights and architecture weights of a mixed-operation supernet, by name, with their
+ * checkpoints (named arrays) and disposal.
+ * @internal
+ */
+export abstract class MixedOpWeights {
+  private disposed = false
+
+  protected constructor(
+    /** What the errors call it ('cell supernet', 'DARTS cell supernet'). */
+    private readonly kindName: string,
+    /** The network weights by name, in creation order. */
+    readonly params: ReadonlyMap<string, tf.Variable>,
+    /** The architecture weights: edges x operations. */
+    readonly alphas: tf.Variable<tf.Rank.R2>,
+    /** PC-DARTS's edge-normalisation weights (one per edge), when the config asks for them. */
+    readonly betas: tf.Variable<tf.Rank.R1> | undefined,
+  ) {}
+
+  /** The architecture weights: `alphas`, and `betas` with edge normalisation. */
+  get archVariables(): tf.Variable[] {
+    return this.betas === undefined ? [this.alphas] : [this.alphas, this.betas]
+  }
+
+  /** The names of {@link weights}, in their order. */
+  get weightNames(): string[] {
+    return [...this.params.keys()]
+  }
+
+  /** The network weights (not the architecture weights), in creation order. */
+  get weights(): tf.Variable[] {
+    return [...this.params.values()]
+  }
+
+  protected p(name: string): tf.Tensor {
+    this.assertAlive()
+    const v = this.params.get(name)
+    if (v === undefined) throw new NasError({ code: 'INTERNAL', message: `no weight '${name}'` })
+    return v
+  }
+
+  protected assertAlive(): void {
+    if (this.disposed) {
+      throw new NasError({ code: 'INPUT_INVALID', message: `this ${this.kindName} was disposed` })
+    }
+  }
+
+  /** Every network weight and the architecture weights, as plain arrays (a checkpoint). */
+  state(): NamedArray[] {
+    this.assertAlive()
+    return [...this.params, ...this.archEntries()].map(([name, v]) => ({
+      name,
+      shape: [...v.shape],
+      values: new Float32Array(v.dataSync()),
+    }))
+  }
+
+  /** Loads a {@link state} of a supernet of the same config; `CONFIG_INVALID` when it does not fit. */
+  load(state: readonly NamedArray[]): void {
+    this.assertAlive()
+    const byName = new Map(state.map((s) => [s.name, s]))
+    for (const [name, v] of [...this.params, ...this.archEntries()]) {
+      const s = byName.get(name)
+      if (s === undefined || s.shape.join('x') !== v.shape.join('x')) {
+        throw new NasError({
+          code: 'CONFIG_INVALID',
+          message: `the saved ${this.kindName} does not fit this config: '${name}' is ${s === undefined ? 'missing' : `[${s.shape.join(', ')}]`}, expected [${v.shape.join(', ')}]`,
+          value: s?.shape ?? name,
+          allowed: [v.shape],
+        })
+      }
+      tf.tidy(() => v.assign(tf.tensor(s.values, v.shape as number[])))
+    }
+  }
+
+  private archEntries(): [string, tf.Variable][] {
+    return this.betas === undefined
+      ? [['alphas', this.alphas]]
+      : [
+          ['alphas', this.alphas],
+          ['betas', this.betas],
+        ]
+  }
+
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    tf.dispose([...this.params.values(), ...this.archVariables])
+  }
+}
 
 /**
  * The NAS-Bench-201 search network with a mixed operation on every edge (Dong and Yang 2020; the
@@ -98,19 +231,11 @@ export type EdgeMixing =
  * @since 0.2.0
  * @category one-shot
  */
-export class CellSupernet {
+export class CellSupernet extends MixedOpWeights implements OneShotSupernet<Nb201Arch> {
   readonly config: CellSupernetShape
-  /** The network weights by name, in creation order. */
-  readonly params: ReadonlyMap<string, tf.Variable>
-  /** The architecture weights: 6 edges x 5 operations ({@link CELL_OPS} order). */
-  readonly alphas: tf.Variable<tf.Rank.R2>
-  /** PC-DARTS's edge-normalisation weights (one per edge), when the config asks for them. */
-  readonly betas: tf.Variable<tf.Rank.R1> | undefined
-  private disposed = false
 
   constructor(config: CellSupernetConfig = {}) {
     const c = parseConfig(CellSupernetConfig, config, 'cell supernet option')
-    this.config = c
     const rng = new Rng(c.seed)
     const params = new Map<string, tf.Variable>()
     const he = (name: string, shape: [number, number, number, number]) => {
@@ -167,40 +292,37 @@ export class CellSupernet {
       'head/bias',
       tf.tidy(() => tf.variable(tf.tensor1d(b), true)),
     )
-    this.params = params
     // 1e-3 * N(0, 1), as the reference initialises the architecture parameters
     const a = new Float32Array(EDGES.length * CELL_OPS.length).map(() => 1e-3 * rng.normal())
-    this.alphas = tf.tidy(() => tf.variable(tf.tensor2d(a, [EDGES.length, CELL_OPS.length]), true))
+    const alphas = tf.tidy(() => tf.variable(tf.tensor2d(a, [EDGES.length, CELL_OPS.length]), true))
     const b2 = new Float32Array(EDGES.length).map(() => 1e-3 * rng.normal())
-    this.betas = c.edgeNormalization ? tf.tidy(() => tf.variable(tf.tensor1d(b2), true)) : undefined
+    const betas = c.edgeNormalization ? tf.tidy(() => tf.variable(tf.tensor1d(b2), true)) : undefined
+    super('cell supernet', params, alphas, betas)
+    this.config = c
   }
 
-  /** The architecture weights: `alphas`, and `betas` with edge normalisation. */
-  get archVariables(): tf.Variable[] {
-    return this.betas === undefined ? [this.alphas] : [this.alphas, this.betas]
+  /** The cell space: `nb201`. */
+  get spaceId(): string {
+    return 'nb201'
   }
 
-  /** The names of {@link weights}, in their order (`s<stage>c<cell>e<edge>/...` for an edge's). */
-  get weightNames(): string[] {
-    return [...this.params.keys()]
-  }
-
-  /** The network weights (not the architecture weights), in creation order. */
-  get weights(): tf.Variable[] {
-    return [...this.params.values()]
-  }
-
-  private p(name: string): tf.Tensor {
-    this.assertAlive()
-    const v = this.params.get(name)
-    if (v === undefined) throw new NasError({ code: 'INTERNAL', message: `no weight '${name}'` })
-    return v
-  }
-
-  private assertAlive(): void {
-    if (this.disposed) {
-      throw new NasError({ code: 'INPUT_INVALID', message: 'this cell supernet was disposed' })
-    }
+  /**
+   * Throws `CONFIG_INVALID` unless a checkpoint made with supernet shape `saved` resumes here: the
+   * same shape, and this supernet's operation mask the same as the checkpoint's or narrower (a
+   * sub-supernet of a few-shot split continues its parent's run).
+   */
+  checkCheckpointShape(saved: unknown): void {
+    const shape = CellSupernetConfig.safeParse(saved)
+    const { opMask: savedMask, ...saved0 } = shape.success ? shape.data : { opMask: undefined }
+    const { opMask: mask, ...now } = this.config
+    if (!shape.success || JSON.stringify(saved0) !== JSON.stringify(now))
+      throw resumeError('it was made with another supernet config', saved)
+    if (
+      mask === undefined
+        ? savedMask !== undefined
+        : mask.some((r, e) => r.some((b, k) => b && savedMask?.[e]![k] === false))
+    )
+      throw resumeError("this supernet's operation mask is not the checkpoint's or narrower", savedMask)
   }
 
   /** Logits of a batch of images (NHWC) with each edge mixed as `mixing` says. */
@@ -290,46 +412,26 @@ export class CellSupernet {
       }
       const edge = (e: number, h: tf.Tensor4D, prefix: string): tf.Tensor4D | undefined => {
         if (arch !== undefined) return opOut(CELL_OPS.indexOf(arch[e]!), h, prefix)
-        if (hardRows !== undefined && mixing.kind === 'hard') {
-          const row = hardRows[e]!
-          const k = mixing.index[e]!
-          const w = (i: number) => tf.squeeze<tf.Scalar>(tf.slice(row, [i], [1]))
-          const out = opOut(k, h, prefix)
-          // the chosen operation scaled by its weight (1 in value), plus the others' weights (0 in
-          // value) so that every architecture weight of the edge gets its gradient, as GDAS
-          let sum: tf.Tensor = out === undefined ? tf.zerosLike(h) : tf.mul(out, w(k))
-          for (let i = 0; i < CELL_OPS.length; i++) if (i !== k) sum = tf.add(sum, w(i))
-          return sum as tf.Tensor4D
-        }
-        const row = rows![e]!
-        let sum: tf.Tensor | undefined
-        for (let i = 0; i < CELL_OPS.length; i++) {
-          if (skip?.[e]![i] === 0) continue
-          if (mixing.kind === 'softmax' && c.opMask?.[e]![i] === false) continue
-          const out = opOut(i, h, prefix)
-          if (out === undefined) continue
-          const term = tf.mul(out, tf.squeeze(tf.slice(row, [i], [1])))
-          sum = sum === undefined ? term : tf.add(sum, term)
-        }
-        return sum as tf.Tensor4D | undefined
+        const row = (hardRows ?? rows)![e]!
+        return mixOperations(
+          CELL_OPS.length,
+          row,
+          (k) => opOut(k, h, prefix),
+          () => tf.zerosLike(h),
+          mixing.kind === 'hard' ? mixing.index[e] : undefined,
+          (i) => skip?.[e]![i] === 0 || (mixing.kind === 'softmax' && c.opMask?.[e]![i] === false),
+        )
       }
       const K = c.partialChannels
       /** PC-DARTS: the first 1/K of the channels through the edge, the rest by it, then shuffled. */
       const partialEdge = (e: number, h: tf.Tensor4D, prefix: string): tf.Tensor4D | undefined => {
         if (K === 1) return edge(e, h, prefix)
-        const [n, hh, ww, ch] = h.shape
-        const part = ch / K
-        const through = tf.slice(h, [0, 0, 0, 0], [n, hh, ww, part])
-        const by = tf.slice(h, [0, 0, 0, part], [n, hh, ww, ch - part])
-        const out = edge(e, through, prefix) ?? tf.zerosLike(through)
-        const joined = tf.concat([out, by], 3)
-        // channel shuffle with K groups: (K, C/K) -> (C/K, K)
-        return tf.reshape(tf.transpose(tf.reshape(joined, [n, hh, ww, K, part]), [0, 1, 2, 4, 3]), [
-          n,
-          hh,
-          ww,
-          ch,
-        ])
+        return partialChannelEdge(
+          h,
+          K,
+          (x) => edge(e, x, prefix),
+          (x) => tf.zerosLike(x),
+        )
       }
       const betaRows = this.betas === undefined ? undefined : this.betas
       const cell = (h: tf.Tensor4D, prefix: string): tf.Tensor4D => {
@@ -394,47 +496,73 @@ export class CellSupernet {
   derive(): Nb201Arch {
     return this.opWeights().map((row) => CELL_OPS[row.indexOf(Math.max(...row))]!) as unknown as Nb201Arch
   }
+}
 
-  /** Every network weight and the architecture weights, as plain arrays (a checkpoint). */
-  state(): NamedArray[] {
-    this.assertAlive()
-    return [...this.params, ...this.archEntries()].map(([name, v]) => ({
-      name,
-      shape: [...v.shape],
-      values: new Float32Array(v.dataSync()),
-    }))
-  }
+/** The `CONFIG_INVALID` error of a checkpoint that cannot resume a one-shot search. @internal */
+export function resumeError(why: string, value: unknown): NasError {
+  return new NasError({
+    code: 'CONFIG_INVALID',
+    message: `cannot resume this one-shot search from the checkpoint: ${why}`,
+    value,
+  })
+}
 
-  /** Loads a {@link state} of a supernet of the same config; `CONFIG_INVALID` when it does not fit. */
-  load(state: readonly NamedArray[]): void {
-    this.assertAlive()
-    const byName = new Map(state.map((s) => [s.name, s]))
-    for (const [name, v] of [...this.params, ...this.archEntries()]) {
-      const s = byName.get(name)
-      if (s === undefined || s.shape.join('x') !== v.shape.join('x')) {
-        throw new NasError({
-          code: 'CONFIG_INVALID',
-          message: `the saved cell supernet does not fit this config: '${name}' is ${s === undefined ? 'missing' : `[${s.shape.join(', ')}]`}, expected [${v.shape.join(', ')}]`,
-          value: s?.shape ?? name,
-          allowed: [v.shape],
-        })
-      }
-      tf.tidy(() => v.assign(tf.tensor(s.values, v.shape as number[])))
-    }
+/**
+ * One edge's mixed output: with `hard` (GDAS), operation `hard` alone scaled by its weight (1 in
+ * value) plus the other weights of the row (0 in value, so every architecture weight of the edge
+ * gets its gradient); otherwise the sum of every operation's output times its weight, leaving out
+ * the operations `skip` names and those that output nothing (`none`). Undefined when nothing adds.
+ * @internal
+ */
+export function mixOperations(
+  ops: number,
+  row: tf.Tensor,
+  run: (k: number) => tf.Tensor4D | undefined,
+  zeros: () => tf.Tensor4D,
+  hard?: number,
+  skip?: (k: number) => boolean,
+): tf.Tensor4D | undefined {
+  const w = (i: number) => tf.squeeze<tf.Scalar>(tf.slice(row, [i], [1]))
+  if (hard !== undefined) {
+    const out = run(hard)
+    let sum: tf.Tensor = out === undefined ? zeros() : tf.mul(out, w(hard))
+    for (let i = 0; i < ops; i++) if (i !== hard) sum = tf.add(sum, w(i))
+    return sum as tf.Tensor4D
   }
+  let sum: tf.Tensor | undefined
+  for (let i = 0; i < ops; i++) {
+    if (skip?.(i) === true) continue
+    const out = run(i)
+    if (out === undefined) continue
+    const term = tf.mul(out, w(i))
+    sum = sum === undefined ? term : tf.add(sum, term)
+  }
+  return sum as tf.Tensor4D | undefined
+}
 
-  private archEntries(): [string, tf.Variable][] {
-    return this.betas === undefined
-      ? [['alphas', this.alphas]]
-      : [
-          ['alphas', this.alphas],
-          ['betas', this.betas],
-        ]
-  }
-
-  dispose(): void {
-    if (this.disposed) return
-    this.disposed = true
-    tf.dispose([...this.params.values(), ...this.archVariables])
-  }
+/**
+ * PC-DARTS's partial channel connection: the first 1/K of `h`'s channels through `edge` (zeros
+ * when it adds nothing), the rest past it (through `bypass`, e.g. max pooling on a strided edge),
+ * joined and shuffled in K groups. @internal
+ */
+export function partialChannelEdge(
+  h: tf.Tensor4D,
+  K: number,
+  edge: (x: tf.Tensor4D) => tf.Tensor4D | undefined,
+  zeros: (x: tf.Tensor4D) => tf.Tensor4D,
+  bypass: (x: tf.Tensor4D) => tf.Tensor4D = (x) => x,
+): tf.Tensor4D {
+  const [n, hh, ww, ch] = h.shape
+  const part = ch / K
+  const through = tf.slice(h, [0, 0, 0, 0], [n, hh, ww, part])
+  const by = bypass(tf.slice(h, [0, 0, 0, part], [n, hh, ww, ch - part]))
+  const joined = tf.concat([edge(through) ?? zeros(through), by], 3)
+  const [n2, h2, w2] = joined.shape
+  // channel shuffle with K groups: (K, C/K) -> (C/K, K)
+  return tf.reshape(tf.transpose(tf.reshape(joined, [n2, h2, w2, K, part]), [0, 1, 2, 4, 3]), [
+    n2,
+    h2,
+    w2,
+    ch,
+  ])
 }

@@ -8,11 +8,12 @@ import type { NamedArray } from '../elastic.js'
 import { stepRng } from '../sampling.js'
 import {
   CELL_OPS,
-  CellSupernet,
-  CellSupernetConfig,
+  resumeError,
   type CellSupernetShape,
   type EdgeMixing,
+  type OneShotSupernet,
 } from './cell-supernet.js'
+import type { DartsCellSupernetShape } from './darts-supernet.js'
 
 /**
  * The one-shot methods of {@link searchCell}.
@@ -138,7 +139,7 @@ export type OneShotShape = z.output<typeof OneShotConfig>
 export interface OneShotState {
   readonly format: 'nasjs-oneshot'
   readonly version: 1
-  readonly supernet: CellSupernetShape
+  readonly supernet: CellSupernetShape | DartsCellSupernetShape
   readonly search: OneShotShape
   readonly step: number
   readonly seconds: number
@@ -148,7 +149,7 @@ export interface OneShotState {
   readonly momentum: readonly Float32Array[]
   /** Adam's first and second moments of the architecture weights, and its step count. */
   readonly adam: { readonly m: Float32Array; readonly v: Float32Array; readonly t: number }
-  /** softmax(alpha) at the end of every epoch so far (epochs x 6 edges x 5 operations). */
+  /** softmax(alpha) at the end of every epoch so far (epochs x edges x operations: 6 x 5 on NB201). */
   readonly history: readonly (readonly (readonly number[])[])[]
   /**
    * The other weight sets a method keeps, in `CellSupernet.weights` order: RARTS's validation
@@ -199,11 +200,11 @@ export interface SearchCellOptions {
  * What {@link searchCell} found.
  * @since 0.2.0
  */
-export interface OneShotResult {
+export interface OneShotResult<A = Nb201Arch> {
   readonly status: 'complete' | 'aborted' | 'budget' | 'failed'
   readonly reason?: string
-  /** The derived cell: the largest architecture weight of every edge. */
-  readonly arch: Nb201Arch
+  /** The derived cell (the supernet's `derive()`). */
+  readonly arch: A
   readonly steps: number
   readonly totalSteps: number
   readonly seconds: number
@@ -353,7 +354,7 @@ export function nb201EdgeLatencies(cells: readonly Nb201Arch[], latency: ArrayLi
   return sum.map((row, e) => row.map((v, k) => (count[e]![k]! > 0 ? v / count[e]![k]! - mean : 0)))
 }
 
-function checkData(net: CellSupernet, data: Dataset, which: string): void {
+function checkData(net: OneShotSupernet<unknown>, data: Dataset, which: string): void {
   const c = net.config
   if (data.shape.join('x') !== c.inputShape.join('x') || data.classes !== c.classes) {
     throw new NasError({
@@ -392,16 +393,25 @@ function checkData(net: CellSupernet, data: Dataset, which: string): void {
  * @since 0.2.0
  * @category one-shot
  */
-export async function searchCell(
-  net: CellSupernet,
+export async function searchCell<A = Nb201Arch>(
+  net: OneShotSupernet<A>,
   train: Dataset,
   valid: Dataset,
   config: OneShotConfig = {},
   options: SearchCellOptions = {},
-): Promise<OneShotResult> {
+): Promise<OneShotResult<A>> {
   const t = parseConfig(OneShotConfig, config, 'one-shot search option')
   checkData(net, train, 'training')
   checkData(net, valid, 'validation')
+  if (t.method === 'proxyless' && net.spaceId !== 'nb201') {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `ProxylessNAS's binary gates run one operation per edge, which is an NB201 cell; on the ${net.spaceId} space use darts, gdas or rarts`,
+      value: t.method,
+      allowed: ['darts', 'gdas', 'rarts'],
+      path: ['method'],
+    })
+  }
   if (t.order === 2 && (t.method !== 'darts' || net.betas !== undefined)) {
     throw new NasError({
       code: 'CONFIG_INVALID',
@@ -486,7 +496,7 @@ export async function searchCell(
     teachers.push(
       snapshotOf.map((v, i) => {
         const a = aux.get(`teacher/${k}/${i}`)
-        if (a === undefined) throw checkpointMismatch(`teacher ${k} lacks array ${i}`)
+        if (a === undefined) throw resumeError(`teacher ${k} lacks array ${i}`, k)
         return tf.tensor(a.values, v.shape)
       }),
     )
@@ -512,7 +522,7 @@ export async function searchCell(
     await options.onCheckpoint({
       format: 'nasjs-oneshot',
       version: 1,
-      supernet: net.config,
+      supernet: net.config as CellSupernetShape | DartsCellSupernetShape,
       search: t,
       step,
       seconds: secondsBefore + (performance.now() - t0) / 1000,
@@ -554,7 +564,7 @@ export async function searchCell(
       y: tf.tensor1d(b.ys, 'float32'),
     }))
   /** DARTS's and RARTS's mixing of every operation: softmax(alpha), or sharpDARTS's Max-W. */
-  const edgeMixing = (): EdgeMixing =>
+  const edgeMixing = (): EdgeMixing<A> =>
     t.edgeWeighting === 'max-w'
       ? {
           kind: 'weights',
@@ -590,7 +600,7 @@ export async function searchCell(
         : undefined
     try {
       return tf.variableGrads(() => {
-        let mixing: EdgeMixing = edgeMixing()
+        let mixing: EdgeMixing<A> = edgeMixing()
         let penalty: tf.Scalar | undefined
         if (t.method === 'gdas') {
           const rng = stepRng(t.seed + which, step)
@@ -603,7 +613,7 @@ export async function searchCell(
           // the weight step runs the sampled path alone; the architecture step every path, with
           // the gates' gradient (BinaryConnect), and the expected latency
           mixing = training
-            ? { kind: 'arch', arch: g.index.map((k) => CELL_OPS[k]!) as unknown as Nb201Arch }
+            ? { kind: 'arch', arch: g.index.map((k) => CELL_OPS[k]!) as unknown as A }
             : { kind: 'weights', weights: g.weights, all: true }
           if (!training && t.latency !== undefined && t.latencyWeight > 0) {
             penalty = tf.mul<tf.Scalar>(
@@ -628,7 +638,7 @@ export async function searchCell(
       target?.dispose()
     }
   }
-  let status: OneShotResult['status'] = 'complete'
+  let status: OneShotResult<A>['status'] = 'complete'
   let reason: string | undefined
   let lastCheckpoint = step
   try {
@@ -899,40 +909,14 @@ export function clippedSgdStep(
   })
 }
 
-function checkpointMismatch(why: string): NasError {
-  return new NasError({
-    code: 'CONFIG_INVALID',
-    message: `cannot resume this one-shot search from the checkpoint: ${why}`,
-    value: why,
-  })
-}
-
-function checkResume(state: OneShotState, net: CellSupernet, t: OneShotShape): void {
-  const bad = (why: string, value: unknown) =>
-    new NasError({
-      code: 'CONFIG_INVALID',
-      message: `cannot resume this one-shot search from the checkpoint: ${why}`,
-      value,
-    })
+function checkResume(state: OneShotState, net: OneShotSupernet<unknown>, t: OneShotShape): void {
   if (state.format !== 'nasjs-oneshot' || state.version !== 1)
-    throw bad('it is not a one-shot checkpoint', state.format)
-  // a checkpoint resumes on a supernet whose operation mask is the same or narrower: a sub-supernet
-  // of a few-shot split continues its parent's run
-  const shape = CellSupernetConfig.safeParse(state.supernet)
-  const { opMask: savedMask, ...saved0 } = shape.success ? shape.data : { opMask: undefined }
-  const { opMask: mask, ...now } = net.config
-  if (!shape.success || JSON.stringify(saved0) !== JSON.stringify(now))
-    throw bad('it was made with another supernet config', state.supernet)
-  if (
-    mask === undefined
-      ? savedMask !== undefined
-      : mask.some((r, e) => r.some((b, k) => b && savedMask?.[e]![k] === false))
-  )
-    throw bad("this supernet's operation mask is not the checkpoint's or narrower", savedMask)
+    throw resumeError('it is not a one-shot checkpoint', state.format)
+  net.checkCheckpointShape(state.supernet)
   // (parsed again, so a checkpoint from before a field existed compares with its default)
   const saved = OneShotConfig.safeParse(state.search)
   if (!saved.success || JSON.stringify(saved.data) !== JSON.stringify(t))
-    throw bad('it was made with another search config', state.search)
+    throw resumeError('it was made with another search config', state.search)
   if (state.momentum.length !== net.weights.length)
-    throw bad('its optimizer state does not fit', state.momentum.length)
+    throw resumeError('its optimizer state does not fit', state.momentum.length)
 }
