@@ -39,6 +39,16 @@ export function reportError(e: unknown): ErrorReport {
     return { exitCode: e.exitCode === 0 ? 0 : EXIT.usage, text: '', json: { ok: e.exitCode === 0 } }
   }
   const err = e instanceof Error ? e : new Error(String(e))
+  if (/^Aborted\(/.test(err.message)) {
+    // an Emscripten abort of the wasm backend: almost always its heap (4 GB at most) full
+    const message =
+      'the TF.js wasm backend aborted, most often because its memory (4 GB at most) is full: use a smaller batch (--batch-size), network (--channels, --cells) or image size; a resumable command continues from its last checkpoint'
+    return {
+      exitCode: EXIT.failure,
+      text: `nas: error [BACKEND]: ${message}`,
+      json: { ok: false, error: { name: 'NasError', code: 'BACKEND', message } },
+    }
+  }
   const debug = process.env['NASJS_DEBUG']
     ? `\n${err.stack ?? ''}`
     : '\n(set NASJS_DEBUG=1 for the stack trace)'

@@ -103,3 +103,14 @@ describe('nas --version', () => {
     expect(c.text().trim()).toBe(pkg.version)
   })
 })
+
+describe('reportError', () => {
+  it('names a wasm abort (a full heap) as a BACKEND error with what to change, not an internal one', async () => {
+    const { reportError } = await import('./errors.js')
+    const r = reportError(new Error('Aborted(). Build with -sASSERTIONS for more info.'))
+    expect(r.text).toContain('nas: error [BACKEND]')
+    expect(r.text).toContain('--batch-size')
+    expect(r.json).toMatchObject({ ok: false, error: { code: 'BACKEND' } })
+    expect(reportError(new Error('boom')).text).toContain('internal error')
+  })
+})

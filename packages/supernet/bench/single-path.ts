@@ -6,7 +6,8 @@
  *
  *   npx tsx --conditions=@nasjs/source bench/single-path.ts --weights 0,20,100 --out runs/single-path.jsonl [--standalone]
  *
- * Options: --train 5000 (training images), --epochs 8 (search), --standalone-epochs 15, --seed 1.
+ * Options: --train 5000 (training images), --epochs 8 (search), --standalone-epochs 15, --seed 1,
+ * --space fbnet (the FBNet supernet FBNET_FMNIST with plain centre kernels instead).
  * One line per cost weight is appended to --out; a weight already there is skipped (resumable).
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs'
@@ -14,9 +15,14 @@ import { parseArgs } from 'node:util'
 import { initBackend } from '@nasjs/backend'
 import { buildMbNetwork, evaluate, train } from '@nasjs/models'
 import { loadDataset } from '@nasjs/models/node'
+import type { FbnetArch, OfaArch } from '@nasjs/search-space'
 import {
+  ElasticFbnet,
   ElasticMbv3,
+  FBNET_FMNIST,
   OFA_MBV3_FMNIST,
+  type ElasticSupernet,
+  type SinglePathResult,
   evaluateSubnet,
   largestArch,
   recalibrate,
@@ -33,6 +39,7 @@ const { values } = parseArgs({
     'standalone-epochs': { type: 'string', default: '15' },
     seed: { type: 'string', default: '1' },
     standalone: { type: 'boolean', default: false },
+    space: { type: 'string', default: 'ofa-mbv3' },
   },
 })
 const seed = Number(values.seed)
@@ -50,34 +57,45 @@ const done = new Set(
 )
 for (const weight of values.weights.split(',').map(Number)) {
   if (done.has(weight)) continue
-  const net = new ElasticMbv3({ ...OFA_MBV3_FMNIST, kernelTransform: false, seed })
-  const full = net.cost(largestArch(net.config)).flops
+  const fb = values.space === 'fbnet'
+  const ofaNet = fb ? undefined : new ElasticMbv3({ ...OFA_MBV3_FMNIST, kernelTransform: false, seed })
+  const fbNet = fb ? new ElasticFbnet({ ...FBNET_FMNIST, kernelTransform: false, seed }) : undefined
+  const net = (ofaNet ?? fbNet!) as ElasticSupernet<OfaArch | FbnetArch>
+  const full =
+    ofaNet !== undefined
+      ? ofaNet.cost(largestArch(ofaNet.config)).flops
+      : fbNet!.cost(fbNet!.largestArch()).flops
   const t0 = performance.now()
-  const r = await singlePathSearch(
-    net,
-    data.train,
-    { epochs: Number(values.epochs), costWeight: weight, seed },
-    {
-      onProgress: (p) => {
-        if (p.step % 50 === 0 || p.step === p.totalSteps)
-          log(
-            `weight ${weight}: step ${p.step}/${p.totalSteps} ce ${p.ce.toFixed(3)} MFLOPs ${(p.cost / 1e6).toFixed(2)} ${p.imagesPerSecond.toFixed(0)} img/s eta ${(p.etaSeconds / 60).toFixed(1)} min`,
-          )
-      },
-      onEpoch: (e) =>
-        log(`  epoch ${e.epoch}: ${net.space.format(e.arch)} ${(e.cost / 1e6).toFixed(2)} MFLOPs`),
+  const settings = { epochs: Number(values.epochs), costWeight: weight, seed }
+  const hooks = {
+    onProgress: (p: {
+      step: number
+      totalSteps: number
+      ce: number
+      cost: number
+      imagesPerSecond: number
+      etaSeconds: number
+    }) => {
+      if (p.step % 50 === 0 || p.step === p.totalSteps)
+        log(
+          `weight ${weight}: step ${p.step}/${p.totalSteps} ce ${p.ce.toFixed(3)} MFLOPs ${(p.cost / 1e6).toFixed(2)} ${p.imagesPerSecond.toFixed(0)} img/s eta ${(p.etaSeconds / 60).toFixed(1)} min`,
+        )
     },
-  )
+    onEpoch: (e: { epoch: number; arch: OfaArch | FbnetArch; cost: number }) =>
+      log(`  epoch ${e.epoch}: ${net.space.format(e.arch)} ${(e.cost / 1e6).toFixed(2)} MFLOPs`),
+  }
+  const r: SinglePathResult<OfaArch | FbnetArch> =
+    ofaNet !== undefined
+      ? await singlePathSearch(ofaNet, data.train, settings, hooks)
+      : await singlePathSearch(fbNet!, data.train, settings, hooks)
   const searchSeconds = (performance.now() - t0) / 1000
   const bn = recalibrate(net, r.arch, data.train)
   const inherited = evaluateSubnet(net, r.arch, data.test, { bn }).acc
   let standalone: number | undefined
   if (values.standalone) {
     const epochs = Number(values['standalone-epochs'])
-    const d = {
-      train: resizeDataset(data.train, r.arch.resolution),
-      test: resizeDataset(data.test, r.arch.resolution),
-    }
+    const side = net.resolutionOf(r.arch)
+    const d = { train: resizeDataset(data.train, side), test: resizeDataset(data.test, side) }
     const model = buildMbNetwork(net.network(r.arch), 0)
     const steps = Math.ceil(d.train.y.length / 64) * epochs
     // bench/fmnist.ts's standalone recipe
@@ -97,6 +115,7 @@ for (const weight of values.weights.split(',').map(Number)) {
     model.dispose()
   }
   const row = {
+    space: values.space,
     weight,
     arch: net.space.format(r.arch),
     mflops: r.cost / 1e6,

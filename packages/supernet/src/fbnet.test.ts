@@ -6,25 +6,15 @@ import { FBNET_OPS, fbnet } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { supernetEvaluator } from './evaluator.js'
-import type { FbnetSupernetConfig } from './fbnet.js'
 import { ElasticFbnet } from './fbnet.js'
 import { evaluateSubnet, exportSubnet, recalibrate } from './subnet.js'
-import { caught, expectExportMatches, quadrants } from './testing-internal/fixtures.js'
+import { caught, expectExportMatches, quadrants, TINY_FBNET } from './testing-internal/fixtures.js'
 import type { SupernetTrainState } from './train.js'
 import { trainSupernet } from './train.js'
 
 beforeAll(async () => {
   await initBackend({ quiet: true })
 })
-
-/** 16x16 grey images, 4 classes, widths small enough for milliseconds per subnet. */
-const TINY_FBNET: FbnetSupernetConfig = {
-  macro: 'cifar',
-  widths: [4, 4, 6, 8, 8, 12, 16, 16, 24],
-  resolution: 16,
-  inputChannels: 1,
-  classes: 4,
-}
 
 /** FBNet-C (the FBNet paper's Figure 4). */
 const FBNET_C = fbnet.parse(

@@ -6,6 +6,7 @@ import { FBNET_LAYERS, fbnet } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { z } from 'zod'
 import type { BatchNormOptions, BnStats, ElasticSupernet } from './base.js'
+import type { SuperkernelBlock } from './elastic.js'
 import { centreKernel, conv, depthwise, leading, SupernetWeights } from './base.js'
 
 type T4 = tf.Tensor4D
@@ -84,6 +85,20 @@ export const FBNET_FMNIST: FbnetSupernetConfig = {
   resolution: 28,
   inputChannels: 1,
   classes: 10,
+}
+
+/**
+ * How {@link ElasticFbnet.forward} runs: BatchNorm and dropout as every supernet's, and optionally
+ * as one superkernel network (Single-Path NAS).
+ * @since 0.2.0
+ */
+export interface FbnetForwardOptions extends BatchNormOptions {
+  /**
+   * Runs every layer as its largest block (`k5_e6`, all 6 x input middle channels) with the 5x5
+   * depthwise kernel, channel factors and residual factor this function gives for the layer
+   * (Single-Path NAS); `use` applies to layers whose `skip` is the identity. `arch` is then ignored.
+   */
+  readonly superkernel?: (slot: FbnetSlotInfo) => SuperkernelBlock
 }
 
 /** Searchable layers per stage and the stride of each stage's first layer (FBNet Table 1). */
@@ -307,7 +322,7 @@ export class ElasticFbnet extends SupernetWeights implements ElasticSupernet<Fbn
    * The logits of subnet `arch` for images `x` (NHWC at the config's resolution). Run it inside
    * `tf.tidy` or dispose the result.
    */
-  forward(arch: FbnetArch, x: tf.Tensor4D, options: BatchNormOptions = {}): tf.Tensor2D {
+  forward(arch: FbnetArch, x: tf.Tensor4D, options: FbnetForwardOptions = {}): tf.Tensor2D {
     const a = this.checkArch(arch)
     const c = this.config
     if (x.shape[1] !== c.resolution || x.shape[2] !== c.resolution || x.shape[3] !== c.inputChannels) {
@@ -323,7 +338,8 @@ export class ElasticFbnet extends SupernetWeights implements ElasticSupernet<Fbn
         bn('stem/bn', conv(x, this.p('stem/conv') as tf.Tensor as T4, c.macro === 'cifar' ? 1 : 2)),
       )
       this.slots.forEach((slot, i) => {
-        const op = a[i]!
+        const sk = options.superkernel?.(slot)
+        const op = sk === undefined ? a[i]! : 'k5_e6'
         const n = slot.name
         if (op === 'skip') {
           if (slot.skipConv)
@@ -336,9 +352,13 @@ export class ElasticFbnet extends SupernetWeights implements ElasticSupernet<Fbn
           bn(`${n}/expand_bn`, conv(h, this.pointwise(`${n}/expand`, slot.cin, mid, groups), 1)),
         )
         if (groups > 1) z = channelShuffle(z, groups)
-        z = tf.relu<T4>(bn(`${n}/dw_bn`, depthwise(z, this.dwKernel(slot, kernel, mid), slot.stride)))
+        const dw = sk === undefined ? this.dwKernel(slot, kernel, mid) : sk.kernel
+        z = tf.relu<T4>(bn(`${n}/dw_bn`, depthwise(z, dw, slot.stride)))
+        if (sk !== undefined) z = tf.mul(z, sk.channels)
         z = bn(`${n}/project_bn`, conv(z, this.pointwise(`${n}/project`, mid, slot.cout, groups), 1))
-        h = slot.stride === 1 && slot.cin === slot.cout ? tf.add(h, z) : z
+        const residual = slot.stride === 1 && slot.cin === slot.cout
+        if (sk?.use !== undefined && residual) z = tf.mul(z, sk.use)
+        h = residual ? tf.add(h, z) : z
       })
       h = tf.relu<T4>(bn('head/bn', conv(h, this.p('head/conv') as tf.Tensor as T4, 1)))
       let f = tf.mean<tf.Tensor2D>(h, [1, 2])

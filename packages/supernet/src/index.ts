@@ -20,6 +20,7 @@ export {
   FbnetSupernetConfig,
   isFbnetSupernet,
   parseFbnetSupernetConfig,
+  type FbnetForwardOptions,
   type FbnetSlotInfo,
   type FbnetSupernetShape,
 } from './fbnet.js'

@@ -60,7 +60,7 @@ async function searchSpaceOf(
       })
     }
     const { fbnet } = await import('@nasjs/search-space')
-    return fbnet as SearchSpace<unknown>
+    return fbnet
   }
   const space = sn.supernetSpace(shape)
   if (quant === undefined) return space

@@ -1,9 +1,12 @@
 import { NasError, Rng } from '@nasjs/core'
 import { batches, makeDivisible, type Dataset } from '@nasjs/models'
-import type { OfaArch, OfaBlock } from '@nasjs/search-space'
+import type { FbnetArch, FbnetOp, OfaArch, OfaBlock } from '@nasjs/search-space'
+import { fbnet } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { z } from 'zod'
-import type { BlockSlotInfo, ElasticMbv3, NamedArray, SuperkernelBlock } from '../elastic.js'
+import type { BlockSlotInfo, NamedArray, SuperkernelBlock } from '../elastic.js'
+import { ElasticMbv3 } from '../elastic.js'
+import { ElasticFbnet } from '../fbnet.js'
 import { largestArch } from '../config.js'
 import { stepRng } from '../sampling.js'
 import { noDecay } from '../train.js'
@@ -81,9 +84,9 @@ export interface SinglePathProgress {
  * The architecture the thresholds chose at the end of an epoch.
  * @since 0.2.0
  */
-export interface SinglePathEpoch {
+export interface SinglePathEpoch<A = OfaArch> {
   readonly epoch: number
-  readonly arch: OfaArch
+  readonly arch: A
   /** `cost` of `arch`. */
   readonly cost: number
   /** Mean cross-entropy of the epoch's batches. */
@@ -94,14 +97,14 @@ export interface SinglePathEpoch {
  * What {@link singlePathSearch} found.
  * @since 0.2.0
  */
-export interface SinglePathResult {
+export interface SinglePathResult<A = OfaArch> {
   readonly status: 'complete' | 'aborted' | 'failed'
   readonly reason?: string
   /** The architecture read off the thresholds (the decisions without dropout). */
-  readonly arch: OfaArch
+  readonly arch: A
   /** `cost` of `arch`. */
   readonly cost: number
-  readonly history: readonly SinglePathEpoch[]
+  readonly history: readonly SinglePathEpoch<A>[]
   /** Every threshold by name (`<slot>/t_k<kernel>`, `<slot>/t_e<expand>`, `<slot>/t_use`). */
   readonly thresholds: Readonly<Record<string, number>>
   readonly steps: number
@@ -112,27 +115,27 @@ export interface SinglePathResult {
  * Options of {@link singlePathSearch} that are not settings.
  * @since 0.2.0
  */
-export interface SinglePathOptions {
+export interface SinglePathOptions<A = OfaArch> {
   /**
    * The cost the search trades against accuracy: a function of a subnet that adds up over its
    * blocks (FLOPs, or a latency table's prediction), read once per block choice before the search.
    * The subnet's multiply-accumulates by default.
    */
-  readonly cost?: (arch: OfaArch) => number
+  readonly cost?: (arch: A) => number
   readonly onProgress?: (p: SinglePathProgress) => void
-  readonly onEpoch?: (e: SinglePathEpoch) => void
+  readonly onEpoch?: (e: SinglePathEpoch<A>) => void
   readonly signal?: AbortSignal
   /** Receives a checkpoint at the end of every epoch. */
-  readonly onCheckpoint?: (state: SinglePathState) => void | Promise<void>
+  readonly onCheckpoint?: (state: SinglePathState<A>) => void | Promise<void>
   /** A checkpoint to continue from (same settings and supernet shape). */
-  readonly resume?: SinglePathState
+  readonly resume?: SinglePathState<A>
 }
 
 /**
  * Everything {@link singlePathSearch} needs to continue after its last finished epoch.
  * @since 0.2.0
  */
-export interface SinglePathState {
+export interface SinglePathState<A = OfaArch> {
   readonly format: 'nasjs-single-path'
   readonly version: 1
   readonly config: SinglePathShape
@@ -144,7 +147,7 @@ export interface SinglePathState {
   /** RMSProp's mean squares and momentum, per variable: the weights in `trainable` order, then the thresholds. */
   readonly ms: readonly Float32Array[]
   readonly mom: readonly Float32Array[]
-  readonly history: readonly SinglePathEpoch[]
+  readonly history: readonly SinglePathEpoch<A>[]
 }
 
 /**
@@ -230,9 +233,30 @@ export interface SlotGates {
   readonly block: SuperkernelBlock
 }
 
+/**
+ * The choices of one superkernel slot: its kernel sizes (each a ring of the largest), its channel
+ * groups (the middle widths of its expand ratios, labelled by them), whether a shallower network
+ * skips it (`optional`, a `t_use` threshold) and whether it starts a chain of such slots (a stage:
+ * a slot runs only if the optional slot before it in the chain runs).
+ */
+export interface SlotSpec {
+  readonly name: string
+  /** The stage (chain) the slot is in, for reading the architecture. */
+  readonly stage: number
+  /** A new chain of optional slots starts here. */
+  readonly chainStart: boolean
+  readonly optional: boolean
+  readonly kernels: readonly number[]
+  readonly expandLabels: readonly number[]
+  /** Middle channels at each expand ratio, ascending. */
+  readonly mids: readonly number[]
+  /** Reduced channels of the squeeze-and-excitation at each ratio (slots with one). */
+  readonly ses?: readonly number[]
+}
+
 /** Constant masks and channel groups of one slot. */
 export interface SlotLayout {
-  readonly slot: BlockSlotInfo
+  readonly spec: SlotSpec
   /** [K, K, 1, 1] masks: the smallest kernel's centre, then each ring outside the previous size */
   readonly rings: tf.Tensor4D[]
   /** [1, 1, maxMid, 1] masks of the channel groups: up to the smallest expansion, then each step */
@@ -267,21 +291,158 @@ export interface SlotLayout {
  * @since 0.2.0
  * @category one-shot
  */
-export async function singlePathSearch(
+export function singlePathSearch(
   net: ElasticMbv3,
   data: Dataset,
+  config?: SinglePathConfig,
+  options?: SinglePathOptions<OfaArch>,
+): Promise<SinglePathResult<OfaArch>>
+export function singlePathSearch(
+  net: ElasticFbnet,
+  data: Dataset,
+  config?: SinglePathConfig,
+  options?: SinglePathOptions<FbnetArch>,
+): Promise<SinglePathResult<FbnetArch>>
+export async function singlePathSearch(
+  net: ElasticMbv3 | ElasticFbnet,
+  data: Dataset,
   config: SinglePathConfig = {},
-  options: SinglePathOptions = {},
-): Promise<SinglePathResult> {
+  options: SinglePathOptions<OfaArch> | SinglePathOptions<FbnetArch> = {},
+): Promise<SinglePathResult<OfaArch> | SinglePathResult<FbnetArch>> {
   checkData(net, data)
   const cfg = parseSinglePathConfig(config)
-  const c = net.config
+  if (net instanceof ElasticFbnet) {
+    const o = options as SinglePathOptions<FbnetArch>
+    return runSuperkernelSearch(fbnetSuperkernel(net, cfg, o.cost), data, cfg, o)
+  }
+  const o = options as SinglePathOptions<OfaArch>
+  return runSuperkernelSearch(ofaSuperkernel(net, cfg, o.cost), data, cfg, o)
+}
+
+/** What the Single-Path loop needs of a supernet and its space (internal). */
+interface SuperkernelTarget<A> {
+  readonly net: ElasticMbv3 | ElasticFbnet
+  readonly classes: number
+  readonly resolution: number
+  readonly layouts: readonly SlotLayout[]
+  readonly costs: SlotCosts
+  readonly costOf: (arch: A) => number
+  forward(x: tf.Tensor4D, gates: ReadonlyMap<string, SlotGates>, seed: number): tf.Tensor2D
+  readArch(thresholds: ReadonlyMap<string, tf.Variable>): A
+}
+
+function ofaSuperkernel(
+  net: ElasticMbv3,
+  cfg: SinglePathShape,
+  cost?: (arch: OfaArch) => number,
+): SuperkernelTarget<OfaArch> {
   const resolution = superkernelResolution(net, 'Single-Path NAS', cfg.resolution)
-  const costOf = options.cost ?? ((a: OfaArch) => net.cost(a).flops)
-  const costs = singlePathCosts(net, resolution, costOf)
+  const costOf = cost ?? ((a: OfaArch) => net.cost(a).flops)
   // (a superkernel forward takes only the resolution of the architecture it is given)
   const superArch = { ...largestArch(net.config), resolution }
   const layouts = net.blockSlots.map((slot) => slotLayout(net, slot))
+  return {
+    net,
+    classes: net.config.classes,
+    resolution,
+    layouts,
+    costs: singlePathCosts(net, resolution, costOf),
+    costOf,
+    forward: (x, gates, seed) =>
+      net.forward(superArch, x, { training: true, seed, superkernel: (slot) => gates.get(slot.name)!.block }),
+    readArch: (thresholds) => readArch(net, layouts, thresholds, resolution),
+  }
+}
+
+/**
+ * Single-Path NAS on an FBNet supernet: each layer one superkernel of kernel 3 or 5 and expand ratio
+ * 1, 3 or 6, and `skip` where it is the identity (a layer that changes the shape always runs a block).
+ */
+function fbnetSuperkernel(
+  net: ElasticFbnet,
+  cfg: SinglePathShape,
+  cost?: (arch: FbnetArch) => number,
+): SuperkernelTarget<FbnetArch> {
+  const c = net.config
+  if (c.kernelTransform) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message:
+        'Single-Path NAS takes the 3x3 kernel as the centre of the 5x5 one as it is; this supernet transforms kernels (build it with kernelTransform: false)',
+      value: true,
+      allowed: [false],
+    })
+  }
+  if (cfg.resolution !== undefined && cfg.resolution !== c.resolution) {
+    throw new NasError({
+      code: 'CONFIG_INVALID',
+      message: `resolution ${cfg.resolution}: an FBNet supernet has one input side, ${c.resolution}`,
+      value: cfg.resolution,
+      allowed: [c.resolution],
+    })
+  }
+  const costOf = cost ?? ((a: FbnetArch) => net.cost(a).flops)
+  const layouts = net.layerSlots.map((slot, i) =>
+    layoutOf({
+      name: slot.name,
+      stage: i,
+      chainStart: true,
+      optional: !slot.skipConv,
+      kernels: [3, 5],
+      expandLabels: [1, 3, 6],
+      mids: [slot.cin, 3 * slot.cin, 6 * slot.cin],
+    }),
+  )
+  return {
+    net,
+    classes: c.classes,
+    resolution: c.resolution,
+    layouts,
+    costs: fbnetSinglePathCosts(net, costOf),
+    costOf,
+    forward: (x, gates, seed) =>
+      net.forward(net.largestArch(), x, {
+        training: true,
+        seed,
+        superkernel: (slot) => gates.get(slot.name)!.block,
+      }),
+    readArch: (thresholds) =>
+      fbnet.validate(
+        readDecisions(net, layouts, thresholds).map((d): FbnetOp =>
+          d.use ? (`k${[3, 5][d.kernel]!}_e${[1, 3, 6][d.expand]!}` as FbnetOp) : 'skip',
+        ),
+      ),
+  }
+}
+
+/**
+ * The block choices' costs of an FBNet supernet under `cost` (see {@link SlotCosts}): the base is
+ * `skip` wherever it is the identity and `k3_e1` in the layers that change the shape; a layer's
+ * entry is what its block adds to that. Exact for a cost that adds up over layers, as FLOPs do.
+ */
+export function fbnetSinglePathCosts(net: ElasticFbnet, cost: (arch: FbnetArch) => number): SlotCosts {
+  const baseArch = net.layerSlots.map((s): FbnetOp => (s.skipConv ? 'k3_e1' : 'skip'))
+  const base = cost(baseArch)
+  const slots = net.layerSlots.map((slot, i) => ({
+    optional: !slot.skipConv,
+    table: [3, 5].map((k) =>
+      [1, 3, 6].map((e) => {
+        const arch = [...baseArch]
+        arch[i] = `k${k}_e${e}` as FbnetOp
+        return cost(arch) - base
+      }),
+    ),
+  }))
+  return { base, slots }
+}
+
+async function runSuperkernelSearch<A>(
+  target: SuperkernelTarget<A>,
+  data: Dataset,
+  cfg: SinglePathShape,
+  options: SinglePathOptions<A>,
+): Promise<SinglePathResult<A>> {
+  const { net, resolution, layouts, costs, costOf } = target
   const thresholds = createThresholds(net, layouts)
   const names = [...net.params.keys()]
   const weights = net.trainable
@@ -304,10 +465,10 @@ export async function singlePathSearch(
   const stepsPerEpoch = Math.ceil(data.y.length / cfg.batchSize)
   const totalSteps = stepsPerEpoch * cfg.epochs
   const warmupSteps = Math.round(cfg.warmup * totalSteps)
-  const history: SinglePathEpoch[] = [...(resume?.history ?? [])]
+  const history: SinglePathEpoch<A>[] = [...(resume?.history ?? [])]
   const t0 = performance.now()
   let step = resume?.step ?? 0
-  let status: SinglePathResult['status'] = 'complete'
+  let status: SinglePathResult<A>['status'] = 'complete'
   let reason: string | undefined
   try {
     for (let epoch = resume?.epochs ?? 0; epoch < cfg.epochs && status === 'complete'; epoch++) {
@@ -330,12 +491,8 @@ export async function singlePathSearch(
         const { value, grads } = tf.variableGrads(() => {
           const x = imagesAt(batch.xs, batch.n, data.shape, resolution)
           const gates = slotGates(layouts, thresholds, net, dropout, rng)
-          const logits = net.forward(superArch, x, {
-            training: true,
-            seed: rng.int(2 ** 31 - 1) + 1,
-            superkernel: (slot) => gates.get(slot.name)!.block,
-          })
-          const labels = tf.oneHot(tf.tensor1d(batch.ys, 'int32'), c.classes)
+          const logits = target.forward(x, gates, rng.int(2 ** 31 - 1) + 1)
+          const labels = tf.oneHot(tf.tensor1d(batch.ys, 'int32'), target.classes)
           const ceT = tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(labels, logits)
           const costT = costTensor(costs, layouts, gates)
           ce = ceT.dataSync()[0]!
@@ -386,7 +543,7 @@ export async function singlePathSearch(
         if (step % 4 === 0) await new Promise((r) => setTimeout(r, 0))
       }
       if (ceCount > 0 && status === 'complete') {
-        const arch = readArch(net, layouts, thresholds, resolution)
+        const arch = target.readArch(thresholds)
         const e = { epoch: epoch + 1, arch, cost: costOf(arch), ce: ceSum / ceCount }
         history.push(e)
         options.onEpoch?.(e)
@@ -406,7 +563,7 @@ export async function singlePathSearch(
         })
       }
     }
-    const arch = readArch(net, layouts, thresholds, resolution)
+    const arch = target.readArch(thresholds)
     const out: Record<string, number> = {}
     for (const [name, v] of thresholds) out[name] = v.dataSync()[0]!
     return {
@@ -492,53 +649,69 @@ export function centreMask(K: number, k: number): Float32Array {
  * larger kernel (`<slot>/t_k<k>`), one per larger expand ratio whose channel group is not empty
  * (`<slot>/t_e<e>`), and `<slot>/t_use` for a slot a shallower depth skips.
  */
-export function createThresholds(net: ElasticMbv3, layouts: readonly SlotLayout[]): Map<string, tf.Variable> {
-  const c = net.config
+export function createThresholds(_net: unknown, layouts: readonly SlotLayout[]): Map<string, tf.Variable> {
   const thresholds = new Map<string, tf.Variable>()
-  for (const { slot, empty } of layouts) {
+  for (const { spec, empty } of layouts) {
     const add = (name: string) =>
       thresholds.set(
-        `${slot.name}/${name}`,
+        `${spec.name}/${name}`,
         tf.tidy(() => tf.variable(tf.scalar(0), true)),
       )
-    c.kernels.slice(1).forEach((k) => add(`t_k${k}`))
-    c.expands.slice(1).forEach((e, i) => {
+    spec.kernels.slice(1).forEach((k) => add(`t_k${k}`))
+    spec.expandLabels.slice(1).forEach((e, i) => {
       if (!empty[i + 1]!) add(`t_e${e}`)
     })
-    if (slot.pos >= c.depths[0]!) add('t_use')
+    if (spec.optional) add('t_use')
   }
   return thresholds
 }
 
-export function slotLayout(net: ElasticMbv3, slot: BlockSlotInfo): SlotLayout {
+/** The superkernel slot of OFA block slot `slot` of `net`. */
+export function ofaSlotSpec(net: ElasticMbv3, slot: BlockSlotInfo): SlotSpec {
   const c = net.config
-  const K = c.kernels.at(-1)!
   const mids = c.expands.map((e) => makeDivisible(Math.round(slot.cin * e)))
-  const ses = mids.map((m) => makeDivisible(Math.floor(m / 4)))
-  {
-    const centre = (k: number) => centreMask(K, k)
-    const rings = c.kernels.map((k, j) => {
-      const m = centre(k)
-      if (j > 0) {
-        const inner = centre(c.kernels[j - 1]!)
-        for (let i = 0; i < m.length; i++) m[i]! -= inner[i]!
-      }
-      return tf.tensor4d(m, [K, K, 1, 1])
-    })
-    const range = (lo: number, hi: number, n: number) => {
-      const v = new Float32Array(n)
-      for (let i = lo; i < hi; i++) v[i] = 1
-      return v
-    }
-    const groupVectors = mids.map((m, l) => tf.tensor1d(range(l === 0 ? 0 : mids[l - 1]!, m, slot.maxMid)))
-    const groups = groupVectors.map((g) => tf.reshape<tf.Rank.R4>(g, [1, 1, slot.maxMid, 1]))
-    const maxSe = ses.at(-1)!
-    const seVectors = slot.se
-      ? ses.map((s, l) => tf.tensor1d(range(l === 0 ? 0 : ses[l - 1]!, s, maxSe)))
-      : []
-    const empty = mids.map((m, l) => l > 0 && m === mids[l - 1])
-    return { slot, rings, groups, empty, groupVectors, seVectors, mids }
+  return {
+    name: slot.name,
+    stage: slot.stage,
+    chainStart: slot.pos === 0,
+    optional: slot.pos >= c.depths[0]!,
+    kernels: c.kernels,
+    expandLabels: c.expands,
+    mids,
+    ...(slot.se ? { ses: mids.map((m) => makeDivisible(Math.floor(m / 4))) } : {}),
   }
+}
+
+export function slotLayout(net: ElasticMbv3, slot: BlockSlotInfo): SlotLayout {
+  return layoutOf(ofaSlotSpec(net, slot))
+}
+
+/** The masks and channel groups of a slot. */
+export function layoutOf(spec: SlotSpec): SlotLayout {
+  const K = spec.kernels.at(-1)!
+  const mids = [...spec.mids]
+  const maxMid = mids.at(-1)!
+  const centre = (k: number) => centreMask(K, k)
+  const rings = spec.kernels.map((k, j) => {
+    const m = centre(k)
+    if (j > 0) {
+      const inner = centre(spec.kernels[j - 1]!)
+      for (let i = 0; i < m.length; i++) m[i]! -= inner[i]!
+    }
+    return tf.tensor4d(m, [K, K, 1, 1])
+  })
+  const range = (lo: number, hi: number, n: number) => {
+    const v = new Float32Array(n)
+    for (let i = lo; i < hi; i++) v[i] = 1
+    return v
+  }
+  const groupVectors = mids.map((m, l) => tf.tensor1d(range(l === 0 ? 0 : mids[l - 1]!, m, maxMid)))
+  const groups = groupVectors.map((g) => tf.reshape<tf.Rank.R4>(g, [1, 1, maxMid, 1]))
+  const ses = spec.ses
+  const seVectors =
+    ses === undefined ? [] : ses.map((v, l) => tf.tensor1d(range(l === 0 ? 0 : ses[l - 1]!, v, ses.at(-1)!)))
+  const empty = mids.map((m, l) => l > 0 && m === mids[l - 1])
+  return { spec, rings, groups, empty, groupVectors, seVectors, mids }
 }
 
 /**
@@ -553,21 +726,20 @@ export function slotLayout(net: ElasticMbv3, slot: BlockSlotInfo): SlotLayout {
 export function slotGates(
   layouts: readonly SlotLayout[],
   thresholds: ReadonlyMap<string, tf.Variable>,
-  net: ElasticMbv3,
+  net: { readonly params: ReadonlyMap<string, tf.Variable> },
   dropout: number,
   rng: Rng,
 ): Map<string, SlotGates> {
-  const c = net.config
   const out = new Map<string, SlotGates>()
   const indicator = (norm: tf.Scalar, name: string) =>
     singlePathIndicator(tf.sub(norm, thresholds.get(name)!)) as tf.Scalar
   /** the decisions of one slot, each passed through `drop` (kernel rings: scaled when kept) */
   const decisions = (l: SlotLayout, drop: (g: tf.Scalar, scaled: boolean) => tf.Scalar) => {
-    const { slot } = l
+    const slot = l.spec
     const w = net.params.get(`${slot.name}/dw`)! as tf.Tensor as tf.Tensor4D
     // the kernel: centre + g1 (ring1 + g2 (ring2 + ...)), each ring's decision from its own norm
     const ringParts = l.rings.map((r) => tf.mul<tf.Tensor4D>(w, r))
-    const kernelGates = c.kernels
+    const kernelGates = slot.kernels
       .slice(1)
       .map((k, j) => drop(indicator(tf.norm(ringParts[j + 1]!) as tf.Scalar, `${slot.name}/t_k${k}`), true))
     let kernel = ringParts.at(-1)!
@@ -577,7 +749,7 @@ export function slotGates(
     }
     kernel = ringParts.length > 1 ? tf.add(ringParts[0]!, kernel) : ringParts[0]!
     // the expansion: groups of the chosen kernel's channels, each kept by the norm over it
-    const expandGates = c.expands
+    const expandGates = slot.expandLabels
       .slice(1)
       .map((e, i) =>
         l.empty[i + 1]!
@@ -587,10 +759,9 @@ export function slotGates(
               false,
             ),
       )
-    const own =
-      slot.pos >= c.depths[0]!
-        ? drop(indicator(tf.norm(tf.mul(kernel, l.groups[0]!)) as tf.Scalar, `${slot.name}/t_use`), false)
-        : undefined
+    const own = slot.optional
+      ? drop(indicator(tf.norm(tf.mul(kernel, l.groups[0]!)) as tf.Scalar, `${slot.name}/t_use`), false)
+      : undefined
     return { kernelGates, kernel, expandGates, own }
   }
   const keep = (g: tf.Scalar) => g
@@ -599,7 +770,7 @@ export function slotGates(
   let stageUse: tf.Scalar | undefined
   let stageRun: tf.Scalar | undefined
   for (const l of layouts) {
-    const { slot } = l
+    const slot = l.spec
     const raw = decisions(l, keep)
     const run = dropout > 0 ? decisions(l, dropped) : raw
     const nested = (vectors: readonly tf.Tensor1D[]): tf.Tensor1D => {
@@ -610,7 +781,7 @@ export function slotGates(
       }
       return vectors.length > 1 ? tf.add<tf.Tensor1D>(vectors[0]!, v) : vectors[0]!
     }
-    if (slot.pos === 0) [stageUse, stageRun] = [undefined, undefined]
+    if (slot.chainStart) [stageUse, stageRun] = [undefined, undefined]
     let use: tf.Scalar | undefined
     let runs: tf.Scalar | undefined
     if (raw.own !== undefined && run.own !== undefined) {
@@ -625,7 +796,7 @@ export function slotGates(
       block: {
         kernel: run.kernel,
         channels: nested(l.groupVectors),
-        ...(slot.se ? { seChannels: nested(l.seVectors) } : {}),
+        ...(l.seVectors.length > 0 ? { seChannels: nested(l.seVectors) } : {}),
         ...(runs === undefined ? {} : { use: runs }),
       },
     })
@@ -654,7 +825,7 @@ export function costTensor(
   }
   const terms: tf.Scalar[] = [tf.scalar(costs.base)]
   layouts.forEach((l, s) => {
-    const g = gates.get(l.slot.name)!
+    const g = gates.get(l.spec.name)!
     const pk = probs(g.kernel)
     const pe = probs(g.expand)
     const table = costs.slots[s]!.table
@@ -679,10 +850,30 @@ export function readArch(
   resolution: number,
 ): OfaArch {
   const c = net.config
+  const stages: OfaBlock[][] = [[], [], [], [], []]
+  readDecisions(net, layouts, thresholds).forEach((d, s) => {
+    if (d.use) {
+      const l = layouts[s]!
+      stages[l.spec.stage]!.push({ kernel: c.kernels[d.kernel]!, expand: c.expands[d.expand]! })
+    }
+  })
+  return net.space.validate({ resolution, stages: stages as OfaArch['stages'] })
+}
+
+/**
+ * Each slot's choice under the thresholds now (every decision without dropout): the index of its
+ * kernel and expand ratio (an expansion whose group is empty read as the smaller ratio of the same
+ * width), and whether it runs.
+ */
+export function readDecisions(
+  net: { readonly params: ReadonlyMap<string, tf.Variable> },
+  layouts: readonly SlotLayout[],
+  thresholds: ReadonlyMap<string, tf.Variable>,
+): { kernel: number; expand: number; use: boolean }[] {
   const decided = tf.tidy(() => {
     const gates = slotGates(layouts, thresholds, net, 0, new Rng(1))
     return layouts.map((l) => {
-      const g = gates.get(l.slot.name)!
+      const g = gates.get(l.spec.name)!
       const read = (xs: readonly tf.Scalar[]) => xs.map((x) => x.dataSync()[0]! > 0.5)
       return {
         kernel: read(g.kernel),
@@ -691,19 +882,15 @@ export function readArch(
       }
     })
   })
-  const stages: OfaBlock[][] = [[], [], [], [], []]
-  layouts.forEach((l, s) => {
+  const upTo = (flags: readonly boolean[]) => {
+    let n = 0
+    while (n < flags.length && flags[n]!) n++
+    return n
+  }
+  return layouts.map((l, s) => {
     const d = decided[s]!
-    if (!d.use) return
-    const upTo = (flags: readonly boolean[]) => {
-      let n = 0
-      while (n < flags.length && flags[n]!) n++
-      return n
-    }
-    const kernel = c.kernels[upTo(d.kernel)]!
     let e = upTo(d.expand)
     while (e > 0 && l.mids[e] === l.mids[e - 1]) e--
-    stages[l.slot.stage]!.push({ kernel, expand: c.expands[e]! })
+    return { kernel: upTo(d.kernel), expand: e, use: d.use }
   })
-  return net.space.validate({ resolution, stages: stages as OfaArch['stages'] })
 }

@@ -6,11 +6,21 @@ import { expect } from 'vitest'
 import type { BnStats, ElasticSupernet } from '../base.js'
 import { exportSubnet } from '../subnet.js'
 import type { SupernetConfig } from '../config.js'
+import type { FbnetSupernetConfig } from '../fbnet.js'
 
 /** A supernet small enough for unit tests: a few milliseconds per subnet on 16x16 images. */
 export const TINY: SupernetConfig = {
   widths: [8, 8, 8, 8, 16, 16, 16, 32, 32],
   resolutions: [12, 16],
+  inputChannels: 1,
+  classes: 4,
+}
+
+/** An FBNet supernet small enough for unit tests: 16x16 grey images, 4 classes, CIFAR strides. */
+export const TINY_FBNET: FbnetSupernetConfig = {
+  macro: 'cifar',
+  widths: [4, 4, 6, 8, 8, 12, 16, 16, 24],
+  resolution: 16,
   inputChannels: 1,
   classes: 4,
 }
