@@ -351,6 +351,8 @@ Examples:
             seed,
             // PC-DARTS: 1/4 of the channels through each edge (its CIFAR setting), edges normalised
             ...(opts.method === 'pc-darts' ? { partialChannels: 4, edgeNormalization: true } : {}),
+            // sharpDARTS: its dilated convolutions are SharpSepConv blocks
+            ...(opts.method === 'sharp-darts' ? { sharpSepConv: true } : {}),
           },
         })
         return

@@ -49,7 +49,7 @@ const map6 = () =>
 describe('DARTS primitives', () => {
   const id = (y: tf.Tensor4D) => y
   const ones = (name: string): tf.Tensor4D => {
-    const k = name.endsWith('dw') ? (name.includes('dil5') ? 5 : 3) : 1
+    const k = /\/dw\d?$/.test(name) ? (name.includes('dil5') ? 5 : 3) : 1
     return tf.ones([k, k, 1, 1])
   }
 
@@ -98,6 +98,16 @@ describe('DARTS primitives', () => {
     const f = fr.arraySync()[0]!
     expect(f[1]![2]).toEqual([2 * v[2]![4]!, 2 * v[3]![5]!])
     expect(dartsPrimitive(P('none'), x, 1, 'e', ones, id)).toBeUndefined()
+    // sharpDARTS's SharpSepConv: the dilated stage, then an undilated depthwise and pointwise stage
+    const sharp = dartsPrimitive(P('dil_conv_3x3'), x, 2, 'e', ones, id, true)!
+    const second = tf.conv2d(
+      tf.depthwiseConv2d(tf.relu(y), tf.ones([3, 3, 1, 1]), 1, 'same'),
+      tf.ones([1, 1, 1, 1]),
+      1,
+      'same',
+    )
+    expect(maxDiff(sharp, second)).toBeLessThan(1e-4)
+    tf.dispose([sharp, second])
     tf.dispose([x, y, two, fr])
   })
 })
@@ -149,6 +159,22 @@ describe('DartsCellSupernet', () => {
     expect(g.reduce[3]).toEqual({ inputs: [0, 1], ops: ['max_pool_3x3', 'max_pool_3x3'] })
     expect(darts.check(g)).toBeUndefined()
     net.dispose()
+  })
+
+  it('with sharpSepConv, holds the second stage of every dilated convolution and runs it', () => {
+    const plain = new DartsCellSupernet(TINY)
+    const sharp = new DartsCellSupernet({ ...TINY, sharpSepConv: true })
+    const count = (n: DartsCellSupernet) => n.weights.reduce((t, v) => t + v.size, 0)
+    // per edge: 3x3 and 5x5 depthwise kernels plus two C x C pointwise weights, C the cell's channels
+    const perCell = (ch: number) => 14 * (9 * ch + 25 * ch + 2 * ch * ch)
+    // (three cells: C = 4, then two reduction cells of 8 and 16)
+    expect(count(sharp) - count(plain)).toBe(perCell(4) + perCell(8) + perCell(16))
+    const x = images(2)
+    const [a, b] = [plain.forward(x), sharp.forward(x)]
+    expect(b.shape).toEqual([2, 4])
+    tf.dispose([x, a, b])
+    plain.dispose()
+    sharp.dispose()
   })
 
   it('refuses a bad config, bad weights and images of another shape with one clear error', () => {

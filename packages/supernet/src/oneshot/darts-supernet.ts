@@ -77,6 +77,7 @@ export function dartsPrimitive(
   p: string,
   w: (name: string) => T4,
   bn: (y: T4) => T4,
+  sharp = false,
 ): T4 | undefined {
   const s = (y: T4) => (stride === 1 ? y : every2(y))
   const name = DARTS_PRIMITIVES[k]
@@ -101,7 +102,9 @@ export function dartsPrimitive(
       // convolution); 'same' then pads k - 1 on each side: PyTorch's padding
       const q = `${p}/dil${name === 'dil_conv_3x3' ? 3 : 5}`
       const d = tf.depthwiseConv2d(tf.relu(h), dilated(w(`${q}/dw`)), 1, 'same')
-      return bn(conv(s(d), w(`${q}/pw`), 1))
+      const y = bn(conv(s(d), w(`${q}/pw`), 1))
+      // sharpDARTS's SharpSepConv: a second stage, undilated, with stride 1
+      return sharp ? bn(conv(depthwise(tf.relu(y), w(`${q}/dw2`), 1), w(`${q}/pw2`), 1)) : y
     }
     default:
       throw new NasError({ code: 'INTERNAL', message: `no DARTS primitive ${k}` })
@@ -127,6 +130,12 @@ export const DartsCellSupernetConfig = z
       .default(8)
       .describe('cells; those at layers // 3 and 2 layers // 3 are reduction cells'),
     ...mixedOpFields,
+    sharpSepConv: z
+      .boolean()
+      .default(false)
+      .describe(
+        "sharpDARTS: the dilated convolutions are SharpSepConv blocks (a second, undilated depthwise and pointwise stage), as sharpDARTS's operations are",
+      ),
   })
   .strict()
   .refine((c) => c.channels % c.partialChannels === 0 && (c.channels / c.partialChannels) % 2 === 0, {
@@ -220,6 +229,10 @@ export class DartsCellSupernet extends MixedOpWeights implements OneShotSupernet
           convW(`${p}/sep${k}/pw2`, 1, part, part)
           dwW(`${p}/dil${k}/dw`, k, part)
           convW(`${p}/dil${k}/pw`, 1, part, part)
+          if (c.sharpSepConv) {
+            dwW(`${p}/dil${k}/dw2`, k, part)
+            convW(`${p}/dil${k}/pw2`, 1, part, part)
+          }
         }
         if (reduction && j < 2) reduce(`${p}/skip`, part, part)
       })
@@ -284,7 +297,7 @@ export class DartsCellSupernet extends MixedOpWeights implements OneShotSupernet
     return tf.tidy(() => {
       const w4 = (name: string) => this.p(name) as T4
       const primitive = (k: number, h: T4, stride: number, p: string) =>
-        dartsPrimitive(k, h, stride, p, w4, plainBn)
+        dartsPrimitive(k, h, stride, p, w4, plainBn, c.sharpSepConv)
       const factorizedReduce = (h: T4, name: string) => dartsFactorizedReduce(h, name, w4, plainBn)
       const zerosOut = (h: T4, stride: number): T4 =>
         stride === 1 ? tf.zerosLike(h) : tf.zerosLike(every2(h))
