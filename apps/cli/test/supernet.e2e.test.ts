@@ -286,7 +286,9 @@ describe('nas supernet', () => {
       largest: { acc: number; flops: number }
       smallest: { acc: number; flops: number }
     }
-    expect([r.space, r.schedule]).toEqual(['fbnet', 'bignas'])
+    expect(r.schedule).toBe('bignas')
+    // the supernet's own network names its space: no table of FBNet's ImageNet network fits it
+    expect(r.space).toMatch(/^fbnet@imagenet:w8,8,12,16,32,56,92,176,256:r8$/)
     expect(r.largest.flops).toBeGreaterThan(10 * r.smallest.flops)
     const search = nas(cwd, [
       'supernet',

@@ -7,7 +7,10 @@
  *   npx tsx --conditions=@nasjs/source bench/single-path.ts --weights 0,20,100 --out runs/single-path.jsonl [--standalone]
  *
  * Options: --train 5000 (training images), --epochs 8 (search), --standalone-epochs 15, --seed 1,
- * --space fbnet (the FBNet supernet FBNET_FMNIST with plain centre kernels instead).
+ * --space fbnet (the FBNet supernet FBNET_FMNIST with plain centre kernels instead), and with it
+ * --cost latency:<device> (e.g. latency:pixel3): the search trades accuracy against the latency the
+ * HELP/HW-NAS-Bench FBNet table gives the same blocks on that device (a per-layer LUT fitted to its
+ * 5,000 measured architectures), instead of FLOPs.
  * One line per cost weight is appended to --out; a weight already there is skipped (resumable).
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs'
@@ -15,6 +18,7 @@ import { parseArgs } from 'node:util'
 import { initBackend } from '@nasjs/backend'
 import { buildMbNetwork, evaluate, train } from '@nasjs/models'
 import { loadDataset } from '@nasjs/models/node'
+import { fitLatencyLut } from '@nasjs/benchmarks'
 import type { FbnetArch, OfaArch } from '@nasjs/search-space'
 import {
   ElasticFbnet,
@@ -40,6 +44,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     standalone: { type: 'boolean', default: false },
     space: { type: 'string', default: 'ofa-mbv3' },
+    cost: { type: 'string', default: 'flops' },
   },
 })
 const seed = Number(values.seed)
@@ -67,6 +72,12 @@ for (const weight of values.weights.split(',').map(Number)) {
       : fbNet!.cost(fbNet!.largestArch()).flops
   const t0 = performance.now()
   const settings = { epochs: Number(values.epochs), costWeight: weight, seed }
+  const latency = values.cost.startsWith('latency:') ? values.cost.slice('latency:'.length) : undefined
+  const lut =
+    latency === undefined
+      ? undefined
+      : fitLatencyLut((await import('@nasjs/benchmarks/node')).loadFbnet(), latency)
+  const fbCost = lut === undefined ? undefined : (a: FbnetArch) => lut.predict(a)
   const hooks = {
     onProgress: (p: {
       step: number
@@ -82,12 +93,15 @@ for (const weight of values.weights.split(',').map(Number)) {
         )
     },
     onEpoch: (e: { epoch: number; arch: OfaArch | FbnetArch; cost: number }) =>
-      log(`  epoch ${e.epoch}: ${net.space.format(e.arch)} ${(e.cost / 1e6).toFixed(2)} MFLOPs`),
+      log(`  epoch ${e.epoch}: ${net.space.format(e.arch)} cost ${e.cost.toFixed(3)}`),
   }
   const r: SinglePathResult<OfaArch | FbnetArch> =
     ofaNet !== undefined
       ? await singlePathSearch(ofaNet, data.train, settings, hooks)
-      : await singlePathSearch(fbNet!, data.train, settings, hooks)
+      : await singlePathSearch(fbNet!, data.train, settings, {
+          ...hooks,
+          ...(fbCost === undefined ? {} : { cost: fbCost }),
+        })
   const searchSeconds = (performance.now() - t0) / 1000
   const bn = recalibrate(net, r.arch, data.train)
   const inherited = evaluateSubnet(net, r.arch, data.test, { bn }).acc
@@ -116,10 +130,18 @@ for (const weight of values.weights.split(',').map(Number)) {
   }
   const row = {
     space: values.space,
+    cost: values.cost,
     weight,
+    ...(lut === undefined
+      ? {}
+      : {
+          ms: r.cost,
+          largestMs: lut.predict(fbNet!.largestArch()),
+          flops: net.cost(r.arch).flops,
+        }),
     arch: net.space.format(r.arch),
-    mflops: r.cost / 1e6,
-    share: r.cost / full,
+    mflops: net.cost(r.arch).flops / 1e6,
+    share: net.cost(r.arch).flops / full,
     params: net.cost(r.arch).params,
     inherited,
     ...(standalone === undefined ? {} : { standalone }),

@@ -61,7 +61,9 @@ describe('ElasticMbv3', () => {
       for (let i = 0; i < 4; i++) {
         const arch = i === 0 ? largestArch(tiny) : i === 1 ? smallestArch(tiny) : net.space.sample(rng)
         const x = tf.randomNormal<tf.Rank.R4>([3, arch.resolution, arch.resolution, 1], 0, 1, 'float32', i)
-        expect(net.forward(arch, x).shape).toEqual([3, 5])
+        const y = net.forward(arch, x)
+        expect(y.shape).toEqual([3, 5])
+        y.dispose()
         expectExportMatches(net, arch, x, undefined, i)
         x.dispose()
       }

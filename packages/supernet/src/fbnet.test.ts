@@ -6,7 +6,7 @@ import { FBNET_OPS, fbnet } from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { supernetEvaluator } from './evaluator.js'
-import { ElasticFbnet } from './fbnet.js'
+import { ElasticFbnet, FBNET_FMNIST, fbnetSupernetSpace } from './fbnet.js'
 import { evaluateSubnet, exportSubnet, recalibrate } from './subnet.js'
 import { caught, expectExportMatches, quadrants, TINY_FBNET } from './testing-internal/fixtures.js'
 import type { SupernetTrainState } from './train.js'
@@ -33,6 +33,9 @@ describe('ElasticFbnet', () => {
   it("counts any subnet as buildFbnet does, and holds the largest block's weights in every layer", () => {
     const net = new ElasticFbnet()
     try {
+      // FBNet's own network is the fbnet space; another network names itself
+      expect(net.space.id).toBe('fbnet')
+      expect(fbnetSupernetSpace(FBNET_FMNIST).id).toBe('fbnet@imagenet:w8,8,12,16,32,56,92,176,256:r28')
       const rng = new Rng(2)
       for (const arch of [FBNET_C, net.largestArch(), net.smallestArch(), everyOp(), fbnet.sample(rng)]) {
         expect(net.cost(arch)).toEqual(fbnetCost(arch))
@@ -115,7 +118,8 @@ describe('ElasticFbnet', () => {
 
   it('trains with the sandwich rule and feeds the search driver; resuming gives the same weights', async () => {
     const data = quadrants(64)
-    const config = { schedule: 'bignas' as const, epochs: 2, batchSize: 32, sandwichRandom: 1, lr: 0.05 }
+    // (an FBNet supernet's schedule is the sandwich rule without being asked)
+    const config = { epochs: 2, batchSize: 32, sandwichRandom: 1, lr: 0.05 }
     const straight = new ElasticFbnet({ ...TINY_FBNET, seed: 6 })
     const resumed = new ElasticFbnet({ ...TINY_FBNET, seed: 6 })
     try {
@@ -169,7 +173,7 @@ describe('ElasticFbnet', () => {
       expect(caught(() => net.forward(net.largestArch(), x))).toMatchObject({ code: 'INPUT_INVALID' })
       x.dispose()
       const data = quadrants(8)
-      await expect(trainSupernet(net, data, { epochs: 1 })).rejects.toMatchObject({
+      await expect(trainSupernet(net, data, { schedule: 'progressive', epochs: 1 })).rejects.toMatchObject({
         code: 'CONFIG_INVALID',
         allowed: ['bignas'],
       })

@@ -1,8 +1,16 @@
 import { NasError, type Rng } from '@nasjs/core'
 import type { MbLayer, MbNetwork } from '@nasjs/models'
 import { mbNetworkCost, parseConfig } from '@nasjs/models'
-import type { FbnetArch, FbnetOp } from '@nasjs/search-space'
-import { FBNET_LAYERS, fbnet } from '@nasjs/search-space'
+import type { DslSpace, FbnetArch, FbnetOp } from '@nasjs/search-space'
+import {
+  FBNET_LAYERS,
+  FBNET_OPS,
+  choice,
+  defineSpaceAs,
+  fbnet,
+  formatFbnet,
+  parseFbnet,
+} from '@nasjs/search-space'
 import * as tf from '@tensorflow/tfjs-core'
 import { z } from 'zod'
 import type { BatchNormOptions, BnStats, ElasticSupernet } from './base.js'
@@ -61,6 +69,31 @@ export type FbnetSupernetShape = z.output<typeof FbnetSupernetConfig>
  */
 export function parseFbnetSupernetConfig(config: unknown): FbnetSupernetShape {
   return parseConfig(FbnetSupernetConfig, config, 'FBNet supernet config')
+}
+
+/**
+ * The space of an FBNet supernet's subnets: the `fbnet` space itself for the default config (FBNet's
+ * ImageNet network), else the same architectures under an id that names the supernet's network
+ * (`fbnet@` followed by the macro, the widths and the resolution), so that nothing made for FBNet's
+ * own network (a latency table, say) is taken for this one's.
+ * @since 0.2.0
+ * @category supernet
+ */
+export function fbnetSupernetSpace(config: FbnetSupernetConfig = {}): DslSpace<FbnetArch> {
+  const c = parseFbnetSupernetConfig(config)
+  const d = parseFbnetSupernetConfig({})
+  const same = c.macro === d.macro && c.resolution === d.resolution && c.widths.join() === d.widths.join()
+  if (same) return fbnet
+  const op = choice(FBNET_OPS)
+  return defineSpaceAs<FbnetArch>(
+    `fbnet@${c.macro}:w${c.widths.join(',')}:r${c.resolution}`,
+    { kind: 'product', parts: Array.from({ length: FBNET_LAYERS }, () => op) },
+    {
+      title: `FBNet subnets (${c.macro} strides, widths ${c.widths.join('/')}, ${c.resolution} pixels)`,
+      format: formatFbnet,
+      parse: parseFbnet,
+    },
+  )
 }
 
 /**
@@ -158,7 +191,8 @@ export interface FbnetSlotInfo {
  */
 export class ElasticFbnet extends SupernetWeights implements ElasticSupernet<FbnetArch> {
   readonly config: FbnetSupernetShape
-  readonly space = fbnet
+  /** The space of this supernet's subnets ({@link fbnetSupernetSpace}). */
+  readonly space: DslSpace<FbnetArch>
   private readonly slots: readonly FbnetSlotInfo[]
   private readonly masks = new Map<string, tf.Tensor4D>()
 
@@ -166,6 +200,7 @@ export class ElasticFbnet extends SupernetWeights implements ElasticSupernet<Fbn
     const c = parseFbnetSupernetConfig(config)
     super(c.seed)
     this.config = c
+    this.space = fbnetSupernetSpace(c)
     const W = c.widths
     const cifar = c.macro === 'cifar'
     this.add('stem/conv', this.heFanOut([3, 3, c.inputChannels, W[0]]))
@@ -232,12 +267,12 @@ export class ElasticFbnet extends SupernetWeights implements ElasticSupernet<Fbn
 
   /** A subnet drawn uniformly: each layer one of the 9 block types. */
   sampleArch(rng: Rng): FbnetArch {
-    return fbnet.sample(rng)
+    return this.space.sample(rng)
   }
 
   private checkArch(arch: FbnetArch): FbnetArch {
     this.assertAlive()
-    return fbnet.validate(arch)
+    return this.space.validate(arch)
   }
 
   /**

@@ -18,6 +18,7 @@ export {
   ElasticFbnet,
   FBNET_FMNIST,
   FbnetSupernetConfig,
+  fbnetSupernetSpace,
   isFbnetSupernet,
   parseFbnetSupernetConfig,
   type FbnetForwardOptions,

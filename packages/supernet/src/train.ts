@@ -209,7 +209,7 @@ export function supernetPhases(
   config: SupernetTrainConfig,
   examples: number,
 ): SupernetPhase[] {
-  const t = parseSupernetTrainConfig(config)
+  const t = trainConfigFor(supernet, config)
   if (isFbnetSupernet(supernet)) {
     checkFbnetTraining(t)
     return fbnetPhases(t, examples, supernet.resolution)
@@ -363,7 +363,7 @@ export async function trainSupernet(
   options: TrainSupernetOptions = {},
 ): Promise<SupernetTrainResult> {
   checkData(net, data)
-  const t = parseSupernetTrainConfig(config)
+  const t = trainConfigFor(net.config, config)
   const ofa = net instanceof ElasticMbv3 ? net : undefined
   const fb = net instanceof ElasticFbnet ? net : undefined
   const phases = supernetPhases(net.config, t, data.y.length)
@@ -710,6 +710,20 @@ function checkResume(state: SupernetTrainState, net: ElasticMbv3 | ElasticFbnet,
   }
   if (state.momentum.length !== net.trainable.length)
     throw bad('its optimizer state does not fit', state.momentum.length)
+}
+
+/**
+ * The training config of `supernet`: an FBNet supernet's schedule is `bignas` unless the config
+ * names one (progressive shrinking, the default otherwise, is OFA's).
+ */
+function trainConfigFor(
+  supernet: SupernetShape | FbnetSupernetShape,
+  config: SupernetTrainConfig,
+): TrainShape {
+  const given = config as { schedule?: unknown }
+  return parseSupernetTrainConfig(
+    isFbnetSupernet(supernet) && given.schedule === undefined ? { ...config, schedule: 'bignas' } : config,
+  )
 }
 
 /** An FBNet supernet trains with the sandwich rule and uniform subnets, or one CONFIG_INVALID says why. */

@@ -59,8 +59,7 @@ async function searchSpaceOf(
         allowed: ['ofa-mbv3'],
       })
     }
-    const { fbnet } = await import('@nasjs/search-space')
-    return fbnet
+    return sn.fbnetSupernetSpace(shape)
   }
   const space = sn.supernetSpace(shape)
   if (quant === undefined) return space

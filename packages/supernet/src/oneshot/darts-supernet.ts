@@ -140,8 +140,8 @@ export const DartsCellSupernetConfig = z
   .strict()
   .refine((c) => c.channels % c.partialChannels === 0 && (c.channels / c.partialChannels) % 2 === 0, {
     message:
-      'channels / partialChannels must be a whole even number (a strided skip_connect splits its channels in two)',
-    path: ['partialChannels'],
+      'channels / partialChannels must be a whole even number (a strided skip_connect splits its channels in two; partialChannels 1 needs even channels)',
+    path: ['channels'],
   })
 /** @since 0.2.0 */
 export type DartsCellSupernetConfig = z.input<typeof DartsCellSupernetConfig>
@@ -343,6 +343,11 @@ export class DartsCellSupernet extends MixedOpWeights implements OneShotSupernet
         chosen: DartsCell | undefined,
       ) => {
         if (K === 1) return edge(r, e, h, stride, p, chosen)
+        if (chosen !== undefined) {
+          // one fixed cell: an edge the genotype leaves out adds nothing, not even its bypass
+          const [node, j] = CELL_EDGES[e]!
+          if (!chosen[node]!.inputs.includes(j)) return undefined
+        }
         return partialChannelEdge(
           h,
           K,
@@ -465,7 +470,7 @@ export class DartsCellSupernet extends MixedOpWeights implements OneShotSupernet
     return out
   }
 
-  /** Throws `CONFIG_INVALID` unless a checkpoint's supernet shape is this one's (its seed aside). */
+  /** Throws `CONFIG_INVALID` unless a checkpoint's supernet shape is this one's. */
   checkCheckpointShape(saved: unknown): void {
     const shape = DartsCellSupernetConfig.safeParse(saved)
     if (!shape.success || JSON.stringify(shape.data) !== JSON.stringify(this.config)) {

@@ -340,13 +340,15 @@ function ofaSuperkernel(
   const costOf = cost ?? ((a: OfaArch) => net.cost(a).flops)
   // (a superkernel forward takes only the resolution of the architecture it is given)
   const superArch = { ...largestArch(net.config), resolution }
+  // the costs first: a cost that throws leaves no mask tensor behind
+  const costs = singlePathCosts(net, resolution, costOf)
   const layouts = net.blockSlots.map((slot) => slotLayout(net, slot))
   return {
     net,
     classes: net.config.classes,
     resolution,
     layouts,
-    costs: singlePathCosts(net, resolution, costOf),
+    costs,
     costOf,
     forward: (x, gates, seed) =>
       net.forward(superArch, x, { training: true, seed, superkernel: (slot) => gates.get(slot.name)!.block }),
@@ -382,6 +384,8 @@ function fbnetSuperkernel(
     })
   }
   const costOf = cost ?? ((a: FbnetArch) => net.cost(a).flops)
+  // the costs first: a cost that throws leaves no mask tensor behind
+  const costs = fbnetSinglePathCosts(net, costOf)
   const layouts = net.layerSlots.map((slot, i) =>
     layoutOf({
       name: slot.name,
@@ -398,7 +402,7 @@ function fbnetSuperkernel(
     classes: c.classes,
     resolution: c.resolution,
     layouts,
-    costs: fbnetSinglePathCosts(net, costOf),
+    costs,
     costOf,
     forward: (x, gates, seed) =>
       net.forward(net.largestArch(), x, {
