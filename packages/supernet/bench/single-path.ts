@@ -89,7 +89,7 @@ for (const weight of values.weights.split(',').map(Number)) {
     }) => {
       if (p.step % 50 === 0 || p.step === p.totalSteps)
         log(
-          `weight ${weight}: step ${p.step}/${p.totalSteps} ce ${p.ce.toFixed(3)} MFLOPs ${(p.cost / 1e6).toFixed(2)} ${p.imagesPerSecond.toFixed(0)} img/s eta ${(p.etaSeconds / 60).toFixed(1)} min`,
+          `weight ${weight}: step ${p.step}/${p.totalSteps} ce ${p.ce.toFixed(3)} cost ${p.cost.toFixed(3)} ${p.imagesPerSecond.toFixed(0)} img/s eta ${(p.etaSeconds / 60).toFixed(1)} min`,
         )
     },
     onEpoch: (e: { epoch: number; arch: OfaArch | FbnetArch; cost: number }) =>
